@@ -1,0 +1,57 @@
+#pragma once
+/// Where records go: stdout, a file, a zstd stream, and rotation. Sinks run
+/// on the exporter thread only and are written to in batches.
+#include <cstdint>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+
+namespace spate {
+
+class SinkError : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+class Sink {
+public:
+    virtual ~Sink() = default;
+    /// Appends bytes. Throws SinkError (naming the file) on I/O failure.
+    virtual void write(std::string_view data) = 0;
+    /// Pushes buffered data to the OS (and ends a zstd block so a reader can
+    /// decode everything written so far).
+    virtual void flush() = 0;
+    /// Finishes the output (zstd frame end, rename to the final name). Idempotent.
+    virtual void close() = 0;
+    /// Called by the exporter between records, with the wall-clock time, so
+    /// a rotating sink can start a new file. Records never straddle files.
+    virtual void maybe_rotate(uint64_t /*now_unix_ns*/) {}
+    /// Total bytes handed to write() (uncompressed).
+    virtual uint64_t bytes_in() const = 0;
+    /// Bytes that reached the OS (compressed when compressing).
+    virtual uint64_t bytes_out() const = 0;
+    virtual uint64_t files_closed() const { return 0; }
+};
+
+struct SinkConfig {
+    std::string path;           ///< "-" or empty: stdout. With rotation: a directory or a pattern (see docs/config.md)
+    bool zstd = false;
+    int zstd_level = 3;         ///< 1..19 (negative: fast levels)
+    uint64_t rotate_bytes = 0;  ///< 0 = never; counted on uncompressed bytes
+    uint64_t rotate_seconds = 0;///< 0 = never; wall clock
+};
+
+/// Builds the sink chain for cfg. Throws SinkError naming the path when the
+/// output cannot be created.
+///
+/// Without rotation: writes straight to path (".zst" is NOT appended).
+/// With rotation: each file is written as "<dir>/.<name>.part" and renamed
+/// atomically to "<dir>/<name>" when complete. If path is an existing
+/// directory, names are "spate-YYYYmmddTHHMMSS-NNNNNN.jsonl[.zst]"; otherwise path is a
+/// pattern where strftime conversions are expanded and "%N" is the sequence
+/// number (6 digits); if the pattern has no %N, "-NNNNNN" is inserted before
+/// the extension.
+std::unique_ptr<Sink> make_sink(const SinkConfig& cfg);
+
+}  // namespace spate

@@ -1,0 +1,67 @@
+#pragma once
+/// Memory-mapped reader for capture files: classic pcap (microsecond and
+/// nanosecond, either byte order) and pcapng (any number of sections and
+/// interfaces, per-interface link type and timestamp resolution). The format
+/// is detected from the magic number, never from the file name.
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+
+#include "spate/core/packet.hpp"
+
+namespace spate {
+
+/// Thrown by CaptureFile::open for a file that cannot be read at all
+/// (missing, unreadable, no known magic). what() names the file.
+class CaptureOpenError : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+enum class CaptureFormat : uint8_t { pcap_usec, pcap_nsec, pcapng };
+
+class CaptureFile {
+public:
+    enum class Next : uint8_t {
+        packet,     ///< pkt filled
+        end,        ///< clean end of file
+        truncated,  ///< file ends inside a record or block: message() says where; stop
+        corrupt,    ///< a record that cannot be right (caplen over 256 MiB / block length nonsense): message(); stop
+    };
+
+    /// Maps the file. An empty (0-byte) file opens fine and yields end.
+    /// Throws CaptureOpenError naming the file for anything unreadable.
+    static CaptureFile open(const std::string& path);
+
+    CaptureFile(CaptureFile&&) noexcept;
+    CaptureFile& operator=(CaptureFile&&) noexcept;
+    ~CaptureFile();
+
+    /// Next packet. pkt.data points into the mapping (valid while this
+    /// object lives); pkt.port is left unchanged for the caller to set.
+    Next next(PacketRef& pkt);
+
+    /// For truncated / corrupt: "FILE: truncated inside record 6 (offset N)".
+    const std::string& message() const { return message_; }
+    const std::string& path() const { return path_; }
+    CaptureFormat format() const { return format_; }
+    /// Link type of the first interface (pcap header, or first pcapng IDB).
+    uint16_t linktype() const { return linktype_; }
+    /// True when the file's timestamps have sub-microsecond digits
+    /// (nanosecond pcap, or a pcapng interface with finer if_tsresol).
+    bool nanosecond() const { return nanosecond_; }
+    uint64_t records_read() const { return records_; }
+
+private:
+    CaptureFile() = default;
+    struct Impl;
+    Impl* impl_ = nullptr;
+    std::string path_;
+    std::string message_;
+    CaptureFormat format_ = CaptureFormat::pcap_usec;
+    uint16_t linktype_ = 1;
+    bool nanosecond_ = false;
+    uint64_t records_ = 0;
+};
+
+}  // namespace spate

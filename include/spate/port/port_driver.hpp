@@ -1,0 +1,52 @@
+#pragma once
+/// The burst-oriented port-driver interface shared by the libpcap and DPDK
+/// drivers. One virtual call per burst, never per packet.
+#include <cstdint>
+#include <string>
+
+#include "spate/core/packet.hpp"
+
+namespace spate {
+
+/// Counters a driver keeps about its input.
+struct PortStats {
+    uint64_t packets = 0;       ///< frames handed out
+    uint64_t bytes = 0;         ///< captured bytes handed out
+    uint64_t filtered = 0;      ///< frames rejected by the BPF filter
+    uint64_t kernel_drops = 0;  ///< live capture: dropped by the kernel / NIC
+    uint64_t if_drops = 0;
+    uint64_t files_done = 0;
+    uint64_t truncated_files = 0;  ///< files that ended inside a record
+    uint64_t corrupt_files = 0;    ///< files that stopped at a corrupt record
+};
+
+enum class RxStatus : uint8_t {
+    ok,        ///< zero or more packets; call again
+    end,       ///< no more input (end of the last file, or stopped)
+    error,     ///< fatal input error already reported; no more input
+};
+
+class PortDriver {
+public:
+    virtual ~PortDriver() = default;
+
+    /// Fills up to n packets. Returns the count; status says whether more may
+    /// follow. Buffers stay valid until the next rx_burst() call, or for the
+    /// whole run when stable_buffers() is true.
+    virtual uint16_t rx_burst(PacketRef* pkts, uint16_t n, RxStatus& status) = 0;
+
+    /// True when packet data stays valid until the driver is destroyed
+    /// (memory-mapped files), so consumers need not copy it.
+    virtual bool stable_buffers() const { return false; }
+
+    /// True when timestamps carry real nanosecond digits.
+    virtual bool nanosecond_timestamps() const { return false; }
+
+    /// Asks a blocking driver (live capture) to return soon; thread-safe.
+    virtual void request_stop() {}
+
+    virtual PortStats stats() const = 0;
+    virtual std::string describe() const = 0;
+};
+
+}  // namespace spate
