@@ -1,1 +1,33 @@
-int main() { return 0; }
+// spate: command-line entry point.
+#include <cstdio>
+#include <exception>
+#include <iostream>
+
+#include "spate/control/options.hpp"
+#include "spate/control/pipeline.hpp"
+
+int main(int argc, char** argv) {
+    spate::Options opts;
+    try {
+        switch (spate::parse_options(argc, argv, opts)) {
+        case spate::ParseOutcome::help:
+            std::cout << spate::help_text();
+            return 0;
+        case spate::ParseOutcome::version:
+            std::cout << "spate " << SPATE_VERSION << "\n";
+            return 0;
+        case spate::ParseOutcome::run:
+            break;
+        }
+    } catch (const spate::UsageError& e) {
+        std::fprintf(stderr, "spate: %s\n", e.what());
+        return 2;
+    }
+    spate::install_signal_handlers();
+    try {
+        return spate::run_pipeline(opts);
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "spate: error: %s\n", e.what());
+        return 1;
+    }
+}

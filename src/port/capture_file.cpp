@@ -1,1 +1,536 @@
-// placeholder, being written
+// CaptureFile: classic pcap and pcapng read straight out of a read-only
+// private mapping. Every read is checked against the end of the mapping; the
+// format comes from the magic number only.
+#include "spate/port/capture_file.hpp"
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cinttypes>
+#include <cstdio>
+#include <cstring>
+#include <utility>
+#include <vector>
+
+namespace spate {
+
+namespace {
+
+constexpr uint32_t kPcapMagicUsec = 0xa1b2c3d4;
+constexpr uint32_t kPcapMagicNsec = 0xa1b23c4d;
+constexpr uint32_t kPcapngShb = 0x0A0D0D0A;
+constexpr uint32_t kPcapngBom = 0x1A2B3C4D;
+constexpr uint32_t kPcapngIdb = 1;
+constexpr uint32_t kPcapngPb = 2;  // obsolete Packet Block
+constexpr uint32_t kPcapngSpb = 3;
+constexpr uint32_t kPcapngEpb = 6;
+constexpr uint16_t kOptEnd = 0;
+constexpr uint16_t kOptIfTsresol = 9;
+constexpr uint16_t kOptIfTsoffset = 14;
+
+constexpr size_t kPcapFileHeader = 24;
+constexpr size_t kPcapRecordHeader = 16;
+/// Larger than any real frame (libpcap caps snaplen at 256 KiB); anything
+/// above is a damaged length field, not a packet.
+constexpr uint32_t kMaxRecordLen = 0x10000000;
+constexpr size_t kPcapngMinBlock = 12;
+constexpr size_t kShbFixed = 28;  // type, length, BOM, version, section length, trailer
+
+constexpr uint64_t kNsPerSec = 1000000000ull;
+
+uint16_t load16(const uint8_t* p, bool big) {
+    return big ? static_cast<uint16_t>((p[0] << 8) | p[1])
+               : static_cast<uint16_t>((p[1] << 8) | p[0]);
+}
+
+uint32_t load32(const uint8_t* p, bool big) {
+    if (big) {
+        return (uint32_t{p[0]} << 24) | (uint32_t{p[1]} << 16) | (uint32_t{p[2]} << 8) | p[3];
+    }
+    return (uint32_t{p[3]} << 24) | (uint32_t{p[2]} << 16) | (uint32_t{p[1]} << 8) | p[0];
+}
+
+uint64_t load64(const uint8_t* p, bool big) {
+    uint64_t a = load32(p, big);
+    uint64_t b = load32(p + 4, big);
+    return big ? (a << 32) | b : (b << 32) | a;
+}
+
+std::string hex32(uint32_t v) {
+    char buf[16];
+    std::snprintf(buf, sizeof buf, "0x%08" PRIx32, v);
+    return buf;
+}
+
+/// How one pcapng interface's timestamp units become nanoseconds.
+struct TsScale {
+    enum class Kind : uint8_t { mul, div, shift, zero } kind = Kind::mul;
+    uint64_t factor = 1000;  // default if_tsresol 6: microseconds
+    unsigned shift = 0;
+
+    /// From an if_tsresol byte: 10^-v, or 2^-(v & 0x7f) when the high bit is set.
+    static TsScale from_tsresol(uint8_t v) {
+        TsScale s;
+        if (v & 0x80) {
+            s.kind = Kind::shift;
+            s.shift = v & 0x7f;
+            return s;
+        }
+        uint64_t p = 1;
+        if (v <= 9) {
+            for (unsigned i = v; i < 9; ++i) {
+                p *= 10;
+            }
+            s.kind = Kind::mul;
+            s.factor = p;
+        } else if (v - 9 <= 19) {  // 10^19 is the largest power of ten in 64 bits
+            for (unsigned i = 9; i < v; ++i) {
+                p *= 10;
+            }
+            s.kind = Kind::div;
+            s.factor = p;
+        } else {
+            s.kind = Kind::zero;
+        }
+        return s;
+    }
+
+    /// Finer than a microsecond: the file has real nanosecond digits.
+    static bool finer_than_usec(uint8_t v) {
+        // 2^20 = 1048576 > 10^6 ticks per second.
+        return (v & 0x80) ? (v & 0x7f) >= 20 : v > 6;
+    }
+
+    uint64_t to_ns(uint64_t ts) const {
+        switch (kind) {
+        case Kind::mul: return ts * factor;  // wraps on absurd values; never UB
+        case Kind::div: return ts / factor;
+        case Kind::shift:
+            return static_cast<uint64_t>((static_cast<unsigned __int128>(ts) * kNsPerSec) >>
+                                         shift);
+        case Kind::zero: return 0;
+        }
+        return 0;
+    }
+};
+
+struct Interface {
+    uint16_t linktype = 1;
+    uint32_t snaplen = 0;
+    TsScale scale;
+    uint64_t offset_ns = 0;  // if_tsoffset, seconds, as ns (two's complement wrap)
+};
+
+/// Where a pcapng reader is; copied for the look-ahead done at open.
+struct NgState {
+    size_t pos = 0;
+    bool big = false;
+    std::vector<Interface> ifaces;
+    bool nanosecond = false;
+    int32_t first_linktype = -1;  // of the first IDB in the file
+};
+
+}  // namespace
+
+struct CaptureFile::Impl {
+    const uint8_t* base = nullptr;
+    size_t size = 0;  // bytes mapped (= file size)
+    // classic pcap
+    size_t pos = 0;
+    bool big = false;
+    uint64_t frac_mult = 1000;
+    uint16_t linktype = 1;
+    // pcapng
+    NgState ng;
+
+    ~Impl() {
+        if (base != nullptr) {
+            ::munmap(const_cast<uint8_t*>(base), size);
+        }
+    }
+};
+
+namespace {
+
+/// Outcome of one pcapng block step.
+enum class Step : uint8_t { packet, end, truncated, corrupt };
+
+struct StepResult {
+    Step step;
+    size_t offset = 0;   // block start
+    size_t have = 0;     // truncated: bytes present from offset
+    size_t need = 0;     // truncated: bytes the block needs
+    std::string reason;  // corrupt (built only on the error path)
+};
+
+StepResult done(Step s) { return StepResult{s, 0, 0, 0, {}}; }
+
+StepResult cut(size_t off, size_t have, size_t need) {
+    return StepResult{Step::truncated, off, have, need, {}};
+}
+
+StepResult bad(size_t off, std::string why) {
+    return StepResult{Step::corrupt, off, 0, 0, std::move(why)};
+}
+
+/// IDB options: if_tsresol and if_tsoffset. A malformed option list ends the
+/// scan quietly; the interface keeps the defaults for what was not read.
+void parse_idb_options(const uint8_t* p, size_t len, bool big, Interface& ifc, bool& nanosecond) {
+    size_t off = 0;
+    while (len - off >= 4) {
+        uint16_t code = load16(p + off, big);
+        uint16_t olen = load16(p + off + 2, big);
+        off += 4;
+        if (code == kOptEnd || olen > len - off) {
+            return;
+        }
+        if (code == kOptIfTsresol && olen >= 1) {
+            ifc.scale = TsScale::from_tsresol(p[off]);
+            if (TsScale::finer_than_usec(p[off])) {
+                nanosecond = true;
+            }
+        } else if (code == kOptIfTsoffset && olen >= 8) {
+            ifc.offset_ns = load64(p + off, big) * kNsPerSec;
+        }
+        size_t padded = (size_t{olen} + 3) & ~size_t{3};
+        if (padded > len - off) {
+            return;
+        }
+        off += padded;
+    }
+}
+
+/// Reads pcapng blocks from st.pos until a packet, the end or an error.
+/// Non-packet blocks update st (sections, interfaces) and are passed over.
+StepResult ng_step(const uint8_t* base, size_t size, NgState& st, PacketRef& pkt) {
+    for (;;) {
+        const size_t off = st.pos;
+        const size_t remaining = size - off;
+        if (remaining == 0) {
+            return done(Step::end);
+        }
+        if (remaining < 8) {
+            return cut(off, remaining, kPcapngMinBlock);
+        }
+        const uint8_t* b = base + off;
+        const uint32_t type = load32(b, st.big);  // SHB type reads the same either way
+        bool big = st.big;
+        if (type == kPcapngShb) {
+            if (remaining < kPcapngMinBlock) {
+                return cut(off, remaining, kPcapngMinBlock);
+            }
+            if (load32(b + 8, false) == kPcapngBom) {
+                big = false;
+            } else if (load32(b + 8, true) == kPcapngBom) {
+                big = true;
+            } else {
+                return bad(off, "section header byte-order magic " + hex32(load32(b + 8, true)) +
+                            " is not 0x1a2b3c4d");
+            }
+        }
+        const uint32_t len = load32(b + 4, big);
+        if (len < kPcapngMinBlock) {
+            return bad(off, "block length " + std::to_string(len) + " is less than 12");
+        }
+        if (len % 4 != 0) {
+            return bad(off, "block length " + std::to_string(len) + " is not a multiple of 4");
+        }
+        if (len > remaining) {
+            return cut(off, remaining, len);
+        }
+        const uint32_t trailer = load32(b + len - 4, big);
+        if (trailer != len) {
+            return bad(off, "block length " + std::to_string(len) + " and trailing length " +
+                        std::to_string(trailer) + " differ");
+        }
+        const uint8_t* body = b + 8;
+        const size_t body_len = len - kPcapngMinBlock;
+
+        switch (type) {
+        case kPcapngShb: {
+            if (len < kShbFixed) {
+                return bad(off, "section header block length " + std::to_string(len) +
+                            " is less than 28");
+            }
+            const uint16_t major = load16(body + 4, big);
+            if (major != 1) {
+                return bad(off, "unsupported pcapng version " + std::to_string(major) + "." +
+                            std::to_string(load16(body + 6, big)));
+            }
+            st.big = big;
+            st.ifaces.clear();  // interface ids are per section
+            break;
+        }
+        case kPcapngIdb: {
+            if (body_len < 8) {
+                return bad(off, "interface description block too short");
+            }
+            Interface ifc;
+            ifc.linktype = load16(body, big);
+            ifc.snaplen = load32(body + 4, big);
+            parse_idb_options(body + 8, body_len - 8, big, ifc, st.nanosecond);
+            if (st.first_linktype < 0) {
+                st.first_linktype = ifc.linktype;
+            }
+            st.ifaces.push_back(ifc);  // once per interface, never per packet
+            break;
+        }
+        case kPcapngEpb:
+        case kPcapngPb: {
+            if (body_len < 20) {
+                return bad(off, "packet block too short");
+            }
+            const uint32_t ifid =
+                type == kPcapngEpb ? load32(body, big) : uint32_t{load16(body, big));
+            if (ifid >= st.ifaces.size()) {
+                return bad(off, "interface id " + std::to_string(ifid) + " is not defined (" +
+                            std::to_string(st.ifaces.size()) + " interfaces in this section)");
+            }
+            const uint64_t ts = (uint64_t{load32(body + 4, big)} << 32) | load32(body + 8, big);
+            const uint32_t caplen = load32(body + 12, big);
+            const uint32_t origlen = load32(body + 16, big);
+            if (caplen > body_len - 20) {
+                return bad(off, "captured length " + std::to_string(caplen) +
+                            " is larger than the block (" + std::to_string(body_len - 20) +
+                            " bytes of data)");
+            }
+            const Interface& ifc = st.ifaces[ifid];
+            pkt.data = body + 20;
+            pkt.caplen = caplen;
+            pkt.wirelen = origlen;
+            pkt.ts_ns = ifc.scale.to_ns(ts) + ifc.offset_ns;
+            pkt.linktype = ifc.linktype;
+            st.pos = off + len;
+            return done(Step::packet);
+        }
+        case kPcapngSpb: {
+            if (body_len < 4) {
+                return bad(off, "simple packet block too short");
+            }
+            if (st.ifaces.empty()) {
+                return bad(off, "simple packet block before any interface description");
+            }
+            const Interface& ifc = st.ifaces[0];
+            const uint32_t origlen = load32(body, big);
+            uint32_t caplen = origlen;
+            if (caplen > body_len - 4) {
+                caplen = static_cast<uint32_t>(body_len - 4);
+            }
+            if (ifc.snaplen != 0 && caplen > ifc.snaplen) {
+                caplen = ifc.snaplen;
+            }
+            pkt.data = body + 4;
+            pkt.caplen = caplen;
+            pkt.wirelen = origlen;
+            pkt.ts_ns = 0;  // an SPB has no timestamp
+            pkt.linktype = ifc.linktype;
+            st.pos = off + len;
+            return done(Step::packet);
+        }
+        default: break;  // statistics, name resolution, custom, ...: not needed
+        }
+        st.pos = off + len;
+    }
+}
+
+}  // namespace
+
+CaptureFile CaptureFile::open(const std::string& path) {
+    CaptureFile f;
+    f.path_ = path;
+    auto fail = [&](const std::string& why) { return CaptureOpenError(path + ": " + why); };
+
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        throw fail(std::strerror(errno));
+    }
+    struct stat sb {};
+    if (::fstat(fd, &sb) != 0) {
+        int e = errno;
+        ::close(fd);
+        throw fail(std::strerror(e));
+    }
+    if (!S_ISREG(sb.st_mode)) {
+        ::close(fd);
+        throw fail("not a regular file");
+    }
+    f.impl_ = new Impl;
+    const size_t size = static_cast<size_t>(sb.st_size);
+    if (size == 0) {
+        ::close(fd);
+        return f;  // no packets, no header: a clean, empty input
+    }
+    void* m = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
+    int e = errno;
+    ::close(fd);
+    if (m == MAP_FAILED) {
+        throw fail(std::string("cannot map the file: ") + std::strerror(e));
+    }
+    f.impl_->base = static_cast<const uint8_t*>(m);
+    f.impl_->size = size;
+    ::madvise(m, size, MADV_SEQUENTIAL);
+
+    Impl& im = *f.impl_;
+    const uint8_t* b = im.base;
+    if (size < 4) {
+        throw fail("too short for a capture file header (" + std::to_string(size) + " bytes)");
+    }
+    const uint32_t magic_be = load32(b, true);
+    const uint32_t magic_le = load32(b, false);
+    if (magic_le == kPcapMagicUsec || magic_le == kPcapMagicNsec || magic_be == kPcapMagicUsec ||
+        magic_be == kPcapMagicNsec) {
+        im.big = magic_be == kPcapMagicUsec || magic_be == kPcapMagicNsec;
+        const uint32_t magic = im.big ? magic_be : magic_le;
+        const bool nsec = magic == kPcapMagicNsec;
+        if (size < kPcapFileHeader) {
+            throw fail("too short for a pcap file header (" + std::to_string(size) + " of 24 bytes)");
+        }
+        f.format_ = nsec ? CaptureFormat::pcap_nsec : CaptureFormat::pcap_usec;
+        f.nanosecond_ = nsec;
+        im.frac_mult = nsec ? 1 : 1000;
+        // The upper bits of the link-type field can carry FCS information.
+        im.linktype = static_cast<uint16_t>(load32(b + 20, im.big) & 0xffff);
+        f.linktype_ = im.linktype;
+        im.pos = kPcapFileHeader;
+        return f;
+    }
+    if (magic_be != kPcapngShb) {
+        throw fail("not a pcap or pcapng file (magic " + hex32(magic_be) + ")");
+    }
+
+    // pcapng: the first Section Header Block is the file header; check it here
+    // so that a broken one is an open error and not a corrupt first record.
+    f.format_ = CaptureFormat::pcapng;
+    if (size < kShbFixed) {
+        throw fail("too short for a pcapng section header (" + std::to_string(size) +
+                   " of 28 bytes)");
+    }
+    bool big;
+    if (load32(b + 8, false) == kPcapngBom) {
+        big = false;
+    } else if (load32(b + 8, true) == kPcapngBom) {
+        big = true;
+    } else {
+        throw fail("not a pcapng file (byte-order magic " + hex32(load32(b + 8, true)) + ")");
+    }
+    const uint32_t shb_len = load32(b + 4, big);
+    if (shb_len < kShbFixed || shb_len % 4 != 0) {
+        throw fail("pcapng section header block length " + std::to_string(shb_len) +
+                   " is not valid");
+    }
+    if (shb_len > size) {
+        throw fail("file truncated inside the pcapng section header block (" +
+                   std::to_string(size) + " of " + std::to_string(shb_len) + " bytes present)");
+    }
+    const uint16_t major = load16(b + 12, big);
+    if (major != 1) {
+        throw fail("unsupported pcapng version " + std::to_string(major) + "." +
+                   std::to_string(load16(b + 14, big)));
+    }
+    if (load32(b + shb_len - 4, big) != shb_len) {
+        throw fail("pcapng section header block length " + std::to_string(shb_len) +
+                   " and trailing length differ");
+    }
+
+    // Look ahead through the blocks before the first packet so that
+    // linktype() and nanosecond() describe the file before it is read.
+    NgState look = im.ng;
+    PacketRef scratch;
+    (void)ng_step(im.base, im.size, look, scratch);  // stops at a packet, the end or an error
+    if (look.first_linktype >= 0) {
+        f.linktype_ = static_cast<uint16_t>(look.first_linktype);
+    }
+    f.nanosecond_ = look.nanosecond;
+    return f;
+}
+
+CaptureFile::CaptureFile(CaptureFile&& o) noexcept
+    : impl_(std::exchange(o.impl_, nullptr)),
+      path_(std::move(o.path_)),
+      message_(std::move(o.message_)),
+      format_(o.format_),
+      linktype_(o.linktype_),
+      nanosecond_(o.nanosecond_),
+      records_(o.records_) {}
+
+CaptureFile& CaptureFile::operator=(CaptureFile&& o) noexcept {
+    if (this != &o) {
+        delete impl_;
+        impl_ = std::exchange(o.impl_, nullptr);
+        path_ = std::move(o.path_);
+        message_ = std::move(o.message_);
+        format_ = o.format_;
+        linktype_ = o.linktype_;
+        nanosecond_ = o.nanosecond_;
+        records_ = o.records_;
+    }
+    return *this;
+}
+
+CaptureFile::~CaptureFile() { delete impl_; }
+
+CaptureFile::Next CaptureFile::next(PacketRef& pkt) {
+    if (impl_ == nullptr || impl_->size == 0) {
+        return Next::end;
+    }
+    Impl& im = *impl_;
+    const uint64_t n = records_ + 1;  // 1-based number of the record being read
+    auto truncated = [&](size_t off, size_t have, size_t need) {
+        message_ = path_ + ": file truncated inside record " + std::to_string(n) + " (offset " +
+                   std::to_string(off) + "): " + std::to_string(have) + " of " +
+                   std::to_string(need) + " bytes present";
+        return Next::truncated;
+    };
+    auto corrupt = [&](size_t off, const std::string& why) {
+        message_ = path_ + ": corrupt record " + std::to_string(n) + " at offset " +
+                   std::to_string(off) + ": " + why;
+        return Next::corrupt;
+    };
+
+    if (format_ == CaptureFormat::pcapng) {
+        StepResult r = ng_step(im.base, im.size, im.ng, pkt);
+        switch (r.step) {
+        case Step::packet:
+            if (im.ng.nanosecond) {
+                nanosecond_ = true;
+            }
+            ++records_;
+            return Next::packet;
+        case Step::end: return Next::end;
+        case Step::truncated: return truncated(r.offset, r.have, r.need);
+        case Step::corrupt: return corrupt(r.offset, r.reason);
+        }
+        return Next::end;
+    }
+
+    const size_t off = im.pos;
+    const size_t remaining = im.size - off;
+    if (remaining == 0) {
+        return Next::end;
+    }
+    if (remaining < kPcapRecordHeader) {
+        return truncated(off, remaining, kPcapRecordHeader);
+    }
+    const uint8_t* h = im.base + off;
+    const uint32_t incl = load32(h + 8, im.big);
+    if (incl > kMaxRecordLen) {
+        return corrupt(off, "captured length " + std::to_string(incl) + " is larger than " +
+                                std::to_string(kMaxRecordLen));
+    }
+    if (incl > remaining - kPcapRecordHeader) {
+        return truncated(off, remaining, kPcapRecordHeader + size_t{incl});
+    }
+    pkt.data = h + kPcapRecordHeader;
+    pkt.caplen = incl;
+    pkt.wirelen = load32(h + 12, im.big);  // may be below incl: accepted as is
+    pkt.ts_ns = uint64_t{load32(h, im.big)} * kNsPerSec + uint64_t{load32(h + 4, im.big)} * im.frac_mult;
+    pkt.linktype = im.linktype;
+    im.pos = off + kPcapRecordHeader + incl;
+    ++records_;
+    return Next::packet;
+}
+
+}  // namespace spate

@@ -1,1 +1,402 @@
-// placeholder, being written
+// The libpcap port driver. Offline input goes through CaptureFile (memory
+// mapped, so packets are handed out without a copy) and libpcap is used only
+// for BPF; live input is libpcap's pcap_dispatch copying into a fixed arena.
+#include "spate/port/pcap_port.hpp"
+
+#include <pcap/pcap.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstring>
+#include <stdexcept>
+#include <vector>
+
+#include "spate/port/capture_file.hpp"
+
+namespace spate {
+
+namespace {
+
+constexpr uint64_t kNsPerSec = 1000000000ull;
+
+void report(PortLogFn log, bool is_error, const std::string& msg) {
+    if (log != nullptr) {
+        log(is_error, msg);
+    }
+}
+
+/// One compiled filter for one link type (offline files can mix link types).
+struct LinkFilter {
+    uint16_t linktype = 0;
+    pcap_t* dead = nullptr;
+    bpf_program prog{};
+    bool ok = false;
+};
+
+/// Compiles `expr` for `linktype`. On failure returns ok=false and puts
+/// libpcap's error text in `err`.
+LinkFilter compile_for(const std::string& expr, uint16_t linktype, int snaplen, std::string& err) {
+    LinkFilter f;
+    f.linktype = linktype;
+    f.dead = pcap_open_dead(linktype, snaplen);
+    if (f.dead == nullptr) {
+        err = "cannot create a libpcap handle for link type " + std::to_string(linktype);
+        return f;
+    }
+    if (pcap_compile(f.dead, &f.prog, expr.c_str(), 1, PCAP_NETMASK_UNKNOWN) != 0) {
+        err = pcap_geterr(f.dead);
+        return f;
+    }
+    f.ok = true;
+    return f;
+}
+
+void release(LinkFilter& f) {
+    if (f.ok) {
+        pcap_freecode(&f.prog);
+    }
+    if (f.dead != nullptr) {
+        pcap_close(f.dead);
+    }
+    f = LinkFilter{};
+}
+
+std::string join_files(const std::vector<std::string>& files) {
+    std::string s;
+    for (const auto& f : files) {
+        if (!s.empty()) {
+            s += ", ";
+        }
+        s += f;
+    }
+    return s;
+}
+
+// ---------------------------------------------------------------------------
+
+class OfflinePort final : public PortDriver {
+public:
+    OfflinePort(const PcapPortConfig& cfg, PortLogFn log) : cfg_(cfg), log_(log) {
+        files_.reserve(cfg.files.size());
+        for (const auto& path : cfg.files) {
+            files_.push_back(CaptureFile::open(path));  // throws naming the file
+            if (files_.back().nanosecond()) {
+                nanosecond_ = true;
+            }
+        }
+        if (!cfg.bpf.empty()) {
+            // Compile once now so that a bad expression stops the start-up;
+            // other link types are compiled when their first packet shows up.
+            std::string err;
+            LinkFilter f = compile_for(cfg.bpf, files_.front().linktype(), cfg.snaplen, err);
+            if (!f.ok) {
+                release(f);
+                throw std::runtime_error("--bpf: " + err);
+            }
+            filters_.push_back(f);
+        }
+    }
+
+    ~OfflinePort() override {
+        for (auto& f : filters_) {
+            release(f);
+        }
+    }
+
+    OfflinePort(const OfflinePort&) = delete;
+    OfflinePort& operator=(const OfflinePort&) = delete;
+
+    uint16_t rx_burst(PacketRef* pkts, uint16_t n, RxStatus& status) override {
+        uint16_t count = 0;
+        while (count < n && cur_ < files_.size()) {
+            CaptureFile& file = files_[cur_];
+            PacketRef& pkt = pkts[count];
+            switch (file.next(pkt)) {
+            case CaptureFile::Next::packet:
+                if (!filters_.empty() && !accept(pkt)) {
+                    ++stats_.filtered;
+                    continue;
+                }
+                pkt.port = static_cast<uint16_t>(cur_);
+                stats_.bytes += pkt.caplen;
+                ++count;
+                continue;
+            case CaptureFile::Next::end: break;
+            case CaptureFile::Next::truncated:
+                report(log_, false, file.message());
+                ++stats_.truncated_files;
+                break;
+            case CaptureFile::Next::corrupt:
+                report(log_, true, file.message());
+                ++stats_.corrupt_files;
+                break;
+            }
+            ++stats_.files_done;
+            ++cur_;
+        }
+        stats_.packets += count;
+        // end only on an empty burst, so a caller that stops reading at
+        // `end` never drops the last packets.
+        status = (count == 0 && cur_ >= files_.size()) ? RxStatus::end : RxStatus::ok;
+        return count;
+    }
+
+    bool stable_buffers() const override { return true; }
+    bool nanosecond_timestamps() const override { return nanosecond_; }
+    PortStats stats() const override { return stats_; }
+
+    std::string describe() const override {
+        std::string s = "pcap files: " + join_files(cfg_.files);
+        if (!cfg_.bpf.empty()) {
+            s += " (filter: " + cfg_.bpf + ")";
+        }
+        return s;
+    }
+
+private:
+    bool accept(const PacketRef& pkt) {
+        if (last_ == nullptr || last_->linktype != pkt.linktype) {
+            last_ = filter_for(pkt.linktype);
+        }
+        if (!last_->ok) {
+            return false;  // the expression means nothing for this link type (reported once)
+        }
+        pcap_pkthdr h{};
+        h.caplen = pkt.caplen;
+        h.len = pkt.wirelen;
+        return pcap_offline_filter(&last_->prog, &h, pkt.data) != 0;
+    }
+
+    /// Runs on a change of link type only, never per packet.
+    LinkFilter* filter_for(uint16_t linktype) {
+        for (auto& f : filters_) {
+            if (f.linktype == linktype) {
+                return &f;
+            }
+        }
+        std::string err;
+        LinkFilter f = compile_for(cfg_.bpf, linktype, cfg_.snaplen, err);
+        if (!f.ok) {
+            report(log_, true,
+                   "--bpf: " + err + " (link type " + std::to_string(linktype) +
+                       "; packets of this link type are dropped)");
+        }
+        filters_.push_back(f);
+        return &filters_.back();
+    }
+
+    PcapPortConfig cfg_;
+    PortLogFn log_;
+    std::vector<CaptureFile> files_;
+    size_t cur_ = 0;
+    bool nanosecond_ = false;
+    std::vector<LinkFilter> filters_;  // few entries; pointers re-looked-up on change
+    LinkFilter* last_ = nullptr;
+    PortStats stats_;
+};
+
+// ---------------------------------------------------------------------------
+
+class LivePort final : public PortDriver {
+public:
+    LivePort(const PcapPortConfig& cfg, PortLogFn log) : cfg_(cfg), log_(log) {
+        const std::string& ifname = cfg.interface;
+        char errbuf[PCAP_ERRBUF_SIZE] = {};
+        handle_ = pcap_create(ifname.c_str(), errbuf);
+        if (handle_ == nullptr) {
+            throw std::runtime_error(ifname + ": " + errbuf);
+        }
+        try {
+            setup();
+        } catch (...) {
+            pcap_close(handle_);
+            handle_ = nullptr;
+            throw;
+        }
+    }
+
+    ~LivePort() override {
+        if (handle_ != nullptr) {
+            pcap_close(handle_);
+        }
+    }
+
+    LivePort(const LivePort&) = delete;
+    LivePort& operator=(const LivePort&) = delete;
+
+    uint16_t rx_burst(PacketRef* pkts, uint16_t n, RxStatus& status) override {
+        if (stop_.load(std::memory_order_relaxed)) {
+            status = RxStatus::end;
+            return 0;
+        }
+        Burst b{this, pkts, 0, 0};
+        // Every packet is at most snaplen bytes, so capping the count keeps a
+        // whole burst inside the arena.
+        int cnt = static_cast<int>(std::min<size_t>(n, max_burst_));
+        if (cnt == 0) {
+            status = RxStatus::ok;
+            return 0;
+        }
+        int rc = pcap_dispatch(handle_, cnt, &LivePort::on_packet, reinterpret_cast<u_char*>(&b));
+        stats_.packets += b.count;
+        if (rc == PCAP_ERROR_BREAK || (rc >= 0 && stop_.load(std::memory_order_relaxed))) {
+            status = b.count == 0 ? RxStatus::end : RxStatus::ok;
+            return b.count;
+        }
+        if (rc < 0) {
+            report(log_, true, cfg_.interface + ": " + pcap_geterr(handle_));
+            status = RxStatus::error;
+            return b.count;
+        }
+        status = RxStatus::ok;
+        return b.count;
+    }
+
+    bool stable_buffers() const override { return false; }
+    bool nanosecond_timestamps() const override { return nano_; }
+
+    void request_stop() override {
+        stop_.store(true, std::memory_order_relaxed);
+        pcap_breakloop(handle_);
+    }
+
+    PortStats stats() const override {
+        PortStats s = stats_;
+        pcap_stat ps{};
+        if (pcap_stats(handle_, &ps) == 0) {
+            s.kernel_drops = ps.ps_drop;
+            s.if_drops = ps.ps_ifdrop;
+        }
+        return s;
+    }
+
+    std::string describe() const override {
+        std::string s = "pcap live: " + cfg_.interface + " (snaplen " + std::to_string(snaplen_) +
+                        (cfg_.promiscuous ? ", promiscuous" : ", not promiscuous") +
+                        (nano_ ? ", ns timestamps" : ", us timestamps");
+        if (!cfg_.bpf.empty()) {
+            s += ", filter: " + cfg_.bpf;
+        }
+        return s + ")";
+    }
+
+private:
+    struct Burst {
+        LivePort* self;
+        PacketRef* pkts;
+        uint16_t count;
+        size_t used;  // arena bytes
+    };
+
+    static void on_packet(u_char* user, const pcap_pkthdr* h, const u_char* bytes) {
+        auto* b = reinterpret_cast<Burst*>(user);
+        LivePort& self = *b->self;
+        uint32_t caplen = h->caplen;
+        if (caplen > self.arena_.size() - b->used) {  // cannot happen with caplen <= snaplen
+            caplen = static_cast<uint32_t>(self.arena_.size() - b->used);
+        }
+        uint8_t* dst = self.arena_.data() + b->used;
+        std::memcpy(dst, bytes, caplen);
+        b->used += caplen;
+        PacketRef& p = b->pkts[b->count++];
+        p.data = dst;
+        p.caplen = caplen;
+        p.wirelen = h->len;
+        p.ts_ns = static_cast<uint64_t>(h->ts.tv_sec) * kNsPerSec +
+                  static_cast<uint64_t>(h->ts.tv_usec) * (self.nano_ ? 1 : 1000);
+        p.linktype = self.linktype_;
+        p.port = 0;
+        self.stats_.bytes += caplen;
+    }
+
+    void check(int rc, const char* what) {
+        if (rc != 0) {
+            throw std::runtime_error(cfg_.interface + ": cannot set " + what + ": " +
+                                     pcap_statustostr(rc));
+        }
+    }
+
+    void setup() {
+        const std::string& ifname = cfg_.interface;
+        check(pcap_set_snaplen(handle_, cfg_.snaplen), "snaplen");
+        check(pcap_set_promisc(handle_, cfg_.promiscuous ? 1 : 0), "promiscuous mode");
+        check(pcap_set_timeout(handle_, 100), "read timeout");
+        check(pcap_set_immediate_mode(handle_, 0), "immediate mode");
+        if (cfg_.buffer_mb > 0) {
+            check(pcap_set_buffer_size(handle_, cfg_.buffer_mb * 1024 * 1024), "buffer size");
+        }
+        // Ask for nanoseconds; libpcap keeps microseconds when it cannot.
+        (void)pcap_set_tstamp_precision(handle_, PCAP_TSTAMP_PRECISION_NANO);
+
+        int rc = pcap_activate(handle_);
+        if (rc < 0) {
+            std::string detail = pcap_geterr(handle_);
+            std::string msg = ifname + ": " + pcap_statustostr(rc);
+            if (!detail.empty()) {
+                msg += ": " + detail;
+            }
+            throw std::runtime_error(msg);
+        }
+        if (rc > 0) {
+            std::string detail = rc == PCAP_WARNING ? pcap_geterr(handle_) : "";
+            std::string msg = ifname + ": " + pcap_statustostr(rc);
+            if (!detail.empty()) {
+                msg += ": " + detail;
+            }
+            report(log_, false, msg);
+        }
+        nano_ = pcap_get_tstamp_precision(handle_) == PCAP_TSTAMP_PRECISION_NANO;
+        linktype_ = static_cast<uint16_t>(pcap_datalink(handle_));
+        snaplen_ = pcap_snapshot(handle_);
+        if (snaplen_ <= 0) {
+            snaplen_ = cfg_.snaplen > 0 ? cfg_.snaplen : 262144;
+        }
+
+        if (!cfg_.bpf.empty()) {
+            bpf_program prog{};
+            if (pcap_compile(handle_, &prog, cfg_.bpf.c_str(), 1, PCAP_NETMASK_UNKNOWN) != 0) {
+                throw std::runtime_error("--bpf: " + std::string(pcap_geterr(handle_)));
+            }
+            int frc = pcap_setfilter(handle_, &prog);
+            pcap_freecode(&prog);
+            if (frc != 0) {
+                throw std::runtime_error(ifname + ": cannot set the filter: " +
+                                         pcap_geterr(handle_));
+            }
+        }
+
+        // Fixed at start: 32 frames of snaplen, and at least 4 MiB.
+        const size_t snap = static_cast<size_t>(snaplen_);
+        size_t arena = std::max<size_t>(size_t{32} * snap, size_t{4} << 20);
+        arena_.assign(arena, 0);
+        max_burst_ = arena / snap;
+    }
+
+    PcapPortConfig cfg_;
+    PortLogFn log_;
+    pcap_t* handle_ = nullptr;
+    std::vector<uint8_t> arena_;
+    size_t max_burst_ = 0;
+    int snaplen_ = 0;
+    uint16_t linktype_ = 1;
+    bool nano_ = false;
+    std::atomic<bool> stop_{false};
+    PortStats stats_;
+};
+
+}  // namespace
+
+std::unique_ptr<PortDriver> make_pcap_port(const PcapPortConfig& cfg, PortLogFn log) {
+    if (!cfg.files.empty() && !cfg.interface.empty()) {
+        throw std::runtime_error("pcap port: give capture files or an interface, not both");
+    }
+    if (!cfg.files.empty()) {
+        return std::make_unique<OfflinePort>(cfg, log);
+    }
+    if (!cfg.interface.empty()) {
+        return std::make_unique<LivePort>(cfg, log);
+    }
+    throw std::runtime_error("pcap port: no capture file and no interface given");
+}
+
+}  // namespace spate

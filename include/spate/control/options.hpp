@@ -1,0 +1,61 @@
+#pragma once
+/// Command line and INI configuration, parsed into one plain struct.
+#include <cstdint>
+#include <iosfwd>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace spate {
+
+/// A usage or configuration error: what() names the option or key. Exit 2.
+class UsageError : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+struct Options {
+    // input
+    std::vector<std::string> read_files;
+    std::string interface;
+    std::string bpf;
+    std::string driver = "pcap";
+    int snaplen = 262144;
+    bool promiscuous = true;
+    // output
+    std::string output = "-";
+    bool zstd = false;
+    int zstd_level = 3;
+    uint64_t rotate_bytes = 0;
+    uint64_t rotate_seconds = 0;
+    // flows
+    uint32_t workers = 1;
+    double idle_timeout = 15;
+    double active_timeout = 1800;
+    double tcp_close_timeout = 2;
+    uint64_t max_flows = 1u << 20;
+    bool vlan_in_key = false;
+    bool decap = true;
+    uint32_t frag_slots = 4096;
+    // control
+    double stats_interval = 0;
+    bool quiet = false;
+    uint32_t ring_mb = 16;
+    std::string config_file;
+};
+
+enum class ParseOutcome { run, help, version };
+
+/// Parses argv (and the --config file; the command line wins). Throws
+/// UsageError naming the option on any unknown option, bad value or
+/// inconsistent combination.
+ParseOutcome parse_options(int argc, const char* const* argv, Options& out);
+
+/// The --help text: every option with its default.
+std::string help_text();
+
+/// "1.5G" / "200M" / "64k" / "1000" -> bytes. Throws UsageError naming `key`.
+uint64_t parse_size(const std::string& key, const std::string& text);
+
+}  // namespace spate

@@ -1,0 +1,46 @@
+#pragma once
+/// The exporter thread: drains every worker's record ring in batches,
+/// formats records as JSON Lines and hands them to the sink chain.
+#include <atomic>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "spate/core/spsc_ring.hpp"
+#include "spate/export/record_json.hpp"
+#include "spate/export/sink.hpp"
+
+namespace spate {
+
+struct alignas(kCacheLine) ExporterStats {
+    std::atomic<uint64_t> records{0};
+    std::atomic<uint64_t> bytes_in{0};   ///< JSON bytes produced
+    std::atomic<uint64_t> bytes_out{0};  ///< bytes that reached the OS
+    std::atomic<uint64_t> files{0};      ///< completed (rotated) files
+    std::atomic<uint64_t> batches{0};
+};
+
+class Exporter {
+public:
+    Exporter(std::vector<SpscRing*> rings, std::unique_ptr<Sink> sink, RecordFormat fmt);
+
+    /// Runs until every ring has delivered its `done` message; closes the sink.
+    void run();
+
+    const ExporterStats& stats() const { return stats_; }
+    /// Empty, or the message of the sink error that stopped writing (records
+    /// were still drained so that no worker blocked).
+    const std::string& error() const { return error_; }
+
+private:
+    void write_out(bool flush);
+
+    std::vector<SpscRing*> rings_;
+    std::unique_ptr<Sink> sink_;
+    RecordFormat fmt_;
+    std::string buf_;
+    std::string error_;
+    ExporterStats stats_;
+};
+
+}  // namespace spate

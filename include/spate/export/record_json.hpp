@@ -1,0 +1,15 @@
+#pragma once
+/// Flow record -> one JSON object (the schema is docs/record-schema.md).
+#include "spate/export/json_writer.hpp"
+#include "spate/flow/flow.hpp"
+
+namespace spate {
+
+struct RecordFormat {
+    bool nanosecond = false;  ///< 9 decimals in times (else 6)
+};
+
+/// Appends the record as one JSON object followed by a newline.
+void write_record_json(JsonWriter& w, const FlowData& f, const RecordFormat& fmt);
+
+}  // namespace spate

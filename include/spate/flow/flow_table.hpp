@@ -1,0 +1,193 @@
+#pragma once
+/// A fixed-capacity bidirectional flow table owned by one worker.
+///
+/// Open addressing (linear probing, backward-shift deletion) over a slot
+/// array at most half full; flows live in a pool sized at start. Two
+/// intrusive lists in last-activity order (open flows, closing TCP flows)
+/// make idle expiry and eviction O(expired); a third list in creation order
+/// makes the active timeout O(expired). Nothing allocates after construction.
+#include <cstdint>
+#include <vector>
+
+#include "spate/flow/flow.hpp"
+
+namespace spate {
+
+struct FlowTableConfig {
+    uint32_t max_flows = 1u << 20;
+    uint64_t idle_timeout_ns = 15'000'000'000ULL;    ///< 0 = never
+    uint64_t active_timeout_ns = 1800'000'000'000ULL;  ///< 0 = never
+    uint64_t tcp_close_timeout_ns = 2'000'000'000ULL;  ///< linger after FIN+FIN or RST
+};
+
+struct FlowTableCounters {
+    uint64_t created = 0;
+    uint64_t removed = 0;   ///< flows taken out of the table (exported or empty)
+    uint64_t evicted = 0;   ///< exported early because the table was full
+    uint64_t expired_idle = 0;
+    uint64_t expired_active = 0;
+    uint64_t tcp_ended = 0;
+    uint64_t max_active = 0;  ///< high-water mark of concurrent flows
+};
+
+class FlowTable {
+public:
+    explicit FlowTable(const FlowTableConfig& cfg);
+
+    struct Entry {
+        FlowData data;
+        uint64_t hash = 0;
+        uint32_t list_prev = kNil, list_next = kNil;  ///< open or closing list
+        uint32_t age_prev = kNil, age_next = kNil;    ///< creation-order list
+        uint8_t list = 0;                             ///< which activity list: 0 open, 1 closing, 2 free
+        bool closing = false;
+    };
+    static constexpr uint32_t kNil = 0xffffffffu;
+
+    /// Finds the flow of a packet, or nullptr. `reverse` is set when the
+    /// packet travels responder -> initiator.
+    Entry* find(const FlowKey& k, uint64_t hash, bool& reverse);
+
+    /// Inserts a new flow keyed (initiator orientation) by k. When the table
+    /// is full the least recently active flow is handed to `evict` first.
+    template <class Evict>
+    Entry* insert(const FlowKey& k, uint64_t hash, Evict&& evict);
+
+    /// Marks activity at time ts (moves to the list tail).
+    void touch(Entry* e);
+    /// Moves a TCP flow to the closing list (shorter timeout).
+    void mark_closing(Entry* e);
+    /// Restarts the creation-order position (after an active-timeout export).
+    void restart_age(Entry* e);
+    /// Removes a flow (after it was exported).
+    void remove(Entry* e);
+
+    /// Hands every flow that is due at `now` to fn(Entry&, EndReason), then
+    /// removes it (idle / closing) or leaves it for the caller to reset
+    /// (active: fn must reset the counters; it stays in the table).
+    template <class Fn>
+    void expire(uint64_t now_ns, Fn&& fn);
+
+    /// Hands every flow to fn and empties the table.
+    template <class Fn>
+    void drain(Fn&& fn);
+
+    uint32_t size() const { return size_; }
+    uint32_t capacity() const { return cap_; }
+    const FlowTableConfig& config() const { return cfg_; }
+    FlowTableCounters& counters() { return counters_; }
+    const FlowTableCounters& counters() const { return counters_; }
+    /// Bytes of memory this table holds (pool + slots).
+    size_t memory_bytes() const;
+
+private:
+    struct Slot {
+        uint32_t tag;  ///< upper hash bits (0 never used as a valid tag)
+        uint32_t idx;  ///< pool index
+    };
+    struct List {
+        uint32_t head = kNil, tail = kNil;
+    };
+
+    static uint32_t tag_of(uint64_t h) { return static_cast<uint32_t>(h >> 32) | 1u; }
+    void list_unlink(List& l, Entry& e, bool age);
+    void list_append(List& l, Entry& e, uint32_t idx, bool age);
+    void slot_erase(const Entry& e, uint32_t idx);
+    Entry* oldest_for_eviction();
+
+    FlowTableConfig cfg_;
+    FlowTableCounters counters_;
+    std::vector<Entry> pool_;
+    std::vector<Slot> slots_;
+    uint32_t slot_mask_ = 0;
+    uint32_t cap_ = 0;
+    uint32_t size_ = 0;
+    uint32_t free_head_ = kNil;
+    List lists_[2];  ///< [0] open flows, [1] closing TCP flows, each in last-activity order
+    List age_;       ///< all flows in creation order
+};
+
+// ---- template members ----
+
+template <class Evict>
+FlowTable::Entry* FlowTable::insert(const FlowKey& k, uint64_t hash, Evict&& evict) {
+    if (free_head_ == kNil) {
+        Entry* victim = oldest_for_eviction();
+        victim->data.end_reason = EndReason::evicted;
+        ++counters_.evicted;
+        evict(*victim);
+        remove(victim);
+    }
+    uint32_t idx = free_head_;
+    Entry& e = pool_[idx];
+    free_head_ = e.list_next;
+    e.data = FlowData{};
+    e.data.key = k;
+    e.hash = hash;
+    e.closing = false;
+    e.list = 0;
+    list_append(lists_[0], e, idx, false);
+    list_append(age_, e, idx, true);
+    uint32_t tag = tag_of(hash);
+    uint32_t s = static_cast<uint32_t>(hash) & slot_mask_;
+    while (slots_[s].tag != 0) {
+        s = (s + 1) & slot_mask_;
+    }
+    slots_[s] = Slot{tag, idx};
+    ++size_;
+    ++counters_.created;
+    if (size_ > counters_.max_active) {
+        counters_.max_active = size_;
+    }
+    return &e;
+}
+
+template <class Fn>
+void FlowTable::expire(uint64_t now, Fn&& fn) {
+    auto due = [now](uint64_t t, uint64_t timeout) { return timeout != 0 && now > t && now - t > timeout; };
+    if (cfg_.idle_timeout_ns != 0) {
+        while (lists_[0].head != kNil) {
+            Entry& e = pool_[lists_[0].head];
+            if (!due(e.data.last_ns, cfg_.idle_timeout_ns)) {
+                break;
+            }
+            e.data.end_reason = EndReason::idle;
+            ++counters_.expired_idle;
+            fn(e);
+            remove(&e);
+        }
+    }
+    while (lists_[1].head != kNil) {
+        Entry& e = pool_[lists_[1].head];
+        if (!due(e.data.last_ns, cfg_.tcp_close_timeout_ns)) {
+            break;
+        }
+        e.data.end_reason = EndReason::tcp_end;
+        ++counters_.tcp_ended;
+        fn(e);
+        remove(&e);
+    }
+    if (cfg_.active_timeout_ns != 0) {
+        while (age_.head != kNil) {
+            Entry& e = pool_[age_.head];
+            if (!(now >= e.data.first_ns && now - e.data.first_ns >= cfg_.active_timeout_ns)) {
+                break;
+            }
+            e.data.end_reason = EndReason::active;
+            ++counters_.expired_active;
+            fn(e);  // the caller resets the counters and first_ns; the flow stays
+            restart_age(&e);
+        }
+    }
+}
+
+template <class Fn>
+void FlowTable::drain(Fn&& fn) {
+    while (age_.head != kNil) {
+        Entry& e = pool_[age_.head];
+        fn(e);
+        remove(&e);
+    }
+}
+
+}  // namespace spate

@@ -1,0 +1,239 @@
+#include "spate/control/options.hpp"
+
+#include <boost/program_options.hpp>
+#include <cmath>
+#include <fstream>
+#include <sstream>
+
+namespace po = boost::program_options;
+
+namespace spate {
+
+namespace {
+
+struct Described {
+    po::options_description all{"spate options", 100};
+    po::options_description file_keys{"config file keys"};
+};
+
+// One table for the command line and the config file: every long name is
+// also a key of the INI file.
+void describe(po::options_description& d, bool for_file) {
+    po::options_description input("Input");
+    input.add_options()
+        ("read,r", po::value<std::vector<std::string>>()->composing(),
+         "read a capture file (pcap, nanosecond pcap or pcapng; repeat for several, read in order)")
+        ("interface,i", po::value<std::string>(), "capture live from an interface (libpcap)")
+        ("bpf", po::value<std::string>()->default_value(""), "BPF filter expression, applied to files and live capture")
+        ("driver", po::value<std::string>()->default_value("pcap"), "port driver: pcap")
+        ("snaplen", po::value<int>()->default_value(262144), "live capture: bytes kept per packet")
+        ("promisc", po::value<bool>()->default_value(true), "live capture: promiscuous mode (true/false)");
+    po::options_description output("Output");
+    output.add_options()
+        ("output,o", po::value<std::string>()->default_value("-"),
+         "where records go: a file, '-' for stdout; with rotation a directory or a name pattern "
+         "(strftime conversions, %N = sequence number)")
+        ("compress", po::value<std::string>()->default_value("none"), "none, or zstd[:LEVEL] (LEVEL 1..19, default 3)")
+        ("rotate-size", po::value<std::string>()->default_value("0"),
+         "start a new output file after this many uncompressed bytes (k/M/G suffixes; 0 = never)")
+        ("rotate-interval", po::value<double>()->default_value(0), "start a new output file every SECONDS (0 = never)");
+    po::options_description flows("Flows");
+    flows.add_options()
+        ("workers", po::value<uint32_t>()->default_value(1), "worker threads, each with its own flow table (1..64)")
+        ("idle-timeout", po::value<double>()->default_value(15), "export a flow idle for SECONDS of capture time (0 = never)")
+        ("active-timeout", po::value<double>()->default_value(1800), "export a flow every SECONDS while active (0 = never)")
+        ("tcp-close-timeout", po::value<double>()->default_value(2),
+         "export a TCP flow SECONDS after its FIN exchange or RST")
+        ("max-flows", po::value<uint64_t>()->default_value(1u << 20),
+         "flow table capacity, all workers together; when full the least recently active flow is evicted")
+        ("vlan-in-key", po::value<bool>()->default_value(false)->implicit_value(true), "put the outer VLAN id in the flow key")
+        ("no-decap", po::value<bool>()->default_value(false)->implicit_value(true),
+         "key tunnelled packets on the outer IP header instead of the innermost")
+        ("frag-slots", po::value<uint32_t>()->default_value(4096), "IP fragment tracker entries per decoder");
+    po::options_description control("Control");
+    control.add_options()
+        ("stats-interval", po::value<double>()->default_value(0), "print counters every SECONDS (0 = only at exit)")
+        ("quiet,q", po::value<bool>()->default_value(false)->implicit_value(true), "do not print counters at exit")
+        ("ring-mb", po::value<uint32_t>()->default_value(16), "size of each worker's packet ring in MiB");
+    d.add(input).add(output).add(flows).add(control);
+    if (!for_file) {
+        po::options_description generic("General");
+        generic.add_options()
+            ("help,h", "print this help and exit")
+            ("version", "print the version and exit")
+            ("config", po::value<std::string>(), "read options from an INI file (key = value, keys as the long option names); the command line wins");
+        d.add(generic);
+    }
+}
+
+template <class T>
+T get(const po::variables_map& vm, const char* key) {
+    return vm[key].as<T>();
+}
+
+double seconds(const po::variables_map& vm, const char* key) {
+    double v = vm[key].as<double>();
+    if (!(v >= 0) || !std::isfinite(v) || v > 1e9) {
+        throw UsageError(std::string("option '--") + key + "': must be a number of seconds >= 0");
+    }
+    return v;
+}
+
+}  // namespace
+
+uint64_t parse_size(const std::string& key, const std::string& text) {
+    if (text.empty()) {
+        throw UsageError("option '--" + key + "': empty size");
+    }
+    size_t pos = 0;
+    unsigned long long v = 0;
+    try {
+        v = std::stoull(text, &pos, 10);
+    } catch (const std::exception&) {
+        throw UsageError("option '--" + key + "': invalid size '" + text + "'");
+    }
+    uint64_t mult = 1;
+    std::string suffix = text.substr(pos);
+    if (suffix == "" || suffix == "b" || suffix == "B") {
+        mult = 1;
+    } else if (suffix == "k" || suffix == "K" || suffix == "KiB") {
+        mult = 1ULL << 10;
+    } else if (suffix == "m" || suffix == "M" || suffix == "MiB") {
+        mult = 1ULL << 20;
+    } else if (suffix == "g" || suffix == "G" || suffix == "GiB") {
+        mult = 1ULL << 30;
+    } else {
+        throw UsageError("option '--" + key + "': invalid size suffix in '" + text + "' (use k, M or G)");
+    }
+    if (v > (~0ULL) / mult) {
+        throw UsageError("option '--" + key + "': size too large");
+    }
+    return v * mult;
+}
+
+std::string help_text() {
+    po::options_description d("Options", 110);
+    describe(d, false);
+    std::ostringstream os;
+    os << "spate " << SPATE_VERSION << ": a flow probe that turns packets into bidirectional flow records (JSON Lines)\n\n"
+       << "Usage: spate -r FILE [-r FILE ...] [options]\n"
+       << "       spate -i IFACE [--bpf EXPR] [options]\n\n"
+       << d << "\n"
+       << "Exit status: 0 success (a truncated capture file is a warning), 1 an input or output error,\n"
+       << "2 a usage or configuration error. Counters go to stderr; records to --output.\n";
+    return os.str();
+}
+
+ParseOutcome parse_options(int argc, const char* const* argv, Options& out) {
+    po::options_description cmdline;
+    describe(cmdline, false);
+    po::variables_map vm;
+    try {
+        po::store(po::command_line_parser(argc, argv).options(cmdline).run(), vm);
+        if (vm.count("help")) {
+            return ParseOutcome::help;
+        }
+        if (vm.count("version")) {
+            return ParseOutcome::version;
+        }
+        if (vm.count("config")) {
+            std::string path = vm["config"].as<std::string>();
+            std::ifstream in(path);
+            if (!in) {
+                throw UsageError("option '--config': cannot read '" + path + "'");
+            }
+            po::options_description file_opts;
+            describe(file_opts, true);
+            try {
+                po::store(po::parse_config_file(in, file_opts, false), vm);
+            } catch (const po::error& e) {
+                throw UsageError(path + ": " + e.what());
+            }
+            out.config_file = path;
+        }
+        po::notify(vm);
+    } catch (const po::error& e) {
+        throw UsageError(e.what());
+    }
+
+    if (vm.count("read")) {
+        out.read_files = get<std::vector<std::string>>(vm, "read");
+    }
+    if (vm.count("interface")) {
+        out.interface = get<std::string>(vm, "interface");
+    }
+    out.bpf = get<std::string>(vm, "bpf");
+    out.driver = get<std::string>(vm, "driver");
+    out.snaplen = get<int>(vm, "snaplen");
+    out.promiscuous = get<bool>(vm, "promisc");
+    out.output = get<std::string>(vm, "output");
+    std::string compress = get<std::string>(vm, "compress");
+    out.rotate_bytes = parse_size("rotate-size", get<std::string>(vm, "rotate-size"));
+    double rot = seconds(vm, "rotate-interval");
+    out.rotate_seconds = static_cast<uint64_t>(std::ceil(rot));
+    out.workers = get<uint32_t>(vm, "workers");
+    out.idle_timeout = seconds(vm, "idle-timeout");
+    out.active_timeout = seconds(vm, "active-timeout");
+    out.tcp_close_timeout = seconds(vm, "tcp-close-timeout");
+    out.max_flows = get<uint64_t>(vm, "max-flows");
+    out.vlan_in_key = get<bool>(vm, "vlan-in-key");
+    out.decap = !get<bool>(vm, "no-decap");
+    out.frag_slots = get<uint32_t>(vm, "frag-slots");
+    out.stats_interval = seconds(vm, "stats-interval");
+    out.quiet = get<bool>(vm, "quiet");
+    out.ring_mb = get<uint32_t>(vm, "ring-mb");
+
+    if (compress == "none" || compress.empty()) {
+        out.zstd = false;
+    } else if (compress.rfind("zstd", 0) == 0) {
+        out.zstd = true;
+        if (compress.size() > 4) {
+            if (compress[4] != ':') {
+                throw UsageError("option '--compress': expected none or zstd[:LEVEL], got '" + compress + "'");
+            }
+            try {
+                size_t pos = 0;
+                out.zstd_level = std::stoi(compress.substr(5), &pos);
+                if (pos != compress.size() - 5) {
+                    throw std::invalid_argument("trailing");
+                }
+            } catch (const std::exception&) {
+                throw UsageError("option '--compress': invalid zstd level in '" + compress + "'");
+            }
+            if (out.zstd_level < 1 || out.zstd_level > 19) {
+                throw UsageError("option '--compress': zstd level must be 1..19");
+            }
+        }
+    } else {
+        throw UsageError("option '--compress': expected none or zstd[:LEVEL], got '" + compress + "'");
+    }
+    if (out.driver != "pcap") {
+        throw UsageError("option '--driver': '" + out.driver +
+                         "' is not available (this build has the pcap driver)");
+    }
+    if (out.read_files.empty() == out.interface.empty()) {
+        throw UsageError(out.read_files.empty() ? "no input: give -r FILE or -i IFACE (see --help)"
+                                                : "options '--read' and '--interface' cannot be used together");
+    }
+    if (out.workers < 1 || out.workers > 64) {
+        throw UsageError("option '--workers': must be between 1 and 64");
+    }
+    if (out.max_flows < out.workers || out.max_flows > (1ULL << 30)) {
+        throw UsageError("option '--max-flows': must be between --workers and 1073741824");
+    }
+    if (out.snaplen < 64 || out.snaplen > 262144) {
+        throw UsageError("option '--snaplen': must be between 64 and 262144");
+    }
+    if (out.ring_mb < 1 || out.ring_mb > 4096) {
+        throw UsageError("option '--ring-mb': must be between 1 and 4096");
+    }
+    if (out.frag_slots < 16 || out.frag_slots > (1u << 24)) {
+        throw UsageError("option '--frag-slots': must be between 16 and 16777216");
+    }
+    if ((out.rotate_bytes > 0 || out.rotate_seconds > 0) && (out.output == "-" || out.output.empty())) {
+        throw UsageError("option '--output': rotation needs a directory or file name pattern, not stdout");
+    }
+    return ParseOutcome::run;
+}
+
+}  // namespace spate

@@ -1,0 +1,293 @@
+#include "spate/control/pipeline.hpp"
+
+#include <signal.h>
+#include <time.h>
+
+#include <cinttypes>
+#include <cstdio>
+#include <cstring>
+#include <memory>
+#include <thread>
+#include <vector>
+
+#include "spate/core/backoff.hpp"
+#include "spate/export/exporter.hpp"
+#include "spate/parse/decoder.hpp"
+#include "spate/port/pcap_port.hpp"
+#include "spate/worker/worker.hpp"
+
+namespace spate {
+
+std::atomic<bool> g_stop_requested{false};
+
+namespace {
+
+constexpr uint16_t kBurst = 64;
+constexpr uint64_t kTickNs = 1'000'000'000;  // capture time between ticks to every worker
+
+extern "C" void on_signal(int) { g_stop_requested.store(true, std::memory_order_relaxed); }
+
+uint64_t mono_ns() {
+    timespec ts{};
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return static_cast<uint64_t>(ts.tv_sec) * 1'000'000'000ULL + static_cast<uint64_t>(ts.tv_nsec);
+}
+
+uint64_t to_ns(double seconds) { return static_cast<uint64_t>(seconds * 1e9); }
+
+bool g_input_error = false;
+
+void port_log(bool is_error, const std::string& message) {
+    std::fprintf(stderr, "spate: %s: %s\n", is_error ? "error" : "warning", message.c_str());
+    if (is_error) {
+        g_input_error = true;
+    }
+}
+
+/// The dispatcher side of the worker rings: decoded packets go to the worker
+/// chosen by the symmetric hash, so both directions meet on one worker.
+class Dispatcher {
+public:
+    Dispatcher(std::vector<std::unique_ptr<SpscRing>>& rings, bool stable)
+        : rings_(rings), stable_(stable), dirty_(rings.size(), false) {}
+
+    void packet(const parse::DecodedPacket& d, const PacketRef& ref) {
+        uint64_t h = symmetric_hash(d.key);
+        size_t w = rings_.size() == 1 ? 0 : static_cast<size_t>(((h >> 32) * rings_.size()) >> 32);
+        size_t extra = stable_ ? 0 : d.cap_len;
+        SpscRing& ring = *rings_[w];
+        if (extra > ring.max_message() - sizeof(PacketMsg)) {
+            extra = ring.max_message() - sizeof(PacketMsg);
+        }
+        auto* pm = static_cast<PacketMsg*>(reserve(w, static_cast<uint32_t>(MsgType::packet), sizeof(PacketMsg) + extra));
+        pm->pkt = d;
+        pm->hash = h;
+        if (stable_) {
+            pm->data = ref.data;
+        } else {
+            pm->data = nullptr;
+            std::memcpy(reinterpret_cast<uint8_t*>(pm) + sizeof(PacketMsg), ref.data, extra);
+            pm->pkt.cap_len = static_cast<uint32_t>(extra);
+        }
+        if (d.ts_ns > max_ts_) {
+            max_ts_ = d.ts_ns;
+        }
+    }
+
+    /// Once per burst: publish, and send a time tick when capture time moved on.
+    void end_burst() {
+        if (max_ts_ >= last_tick_ + kTickNs) {
+            last_tick_ = max_ts_;
+            for (size_t w = 0; w < rings_.size(); ++w) {
+                auto* t = static_cast<TickMsg*>(reserve(w, static_cast<uint32_t>(MsgType::tick), sizeof(TickMsg)));
+                t->now_ns = max_ts_;
+            }
+        }
+        for (size_t w = 0; w < rings_.size(); ++w) {
+            if (dirty_[w]) {
+                rings_[w]->publish();
+                dirty_[w] = false;
+            }
+        }
+    }
+
+    void end() {
+        for (size_t w = 0; w < rings_.size(); ++w) {
+            reserve(w, static_cast<uint32_t>(MsgType::end), 0);
+            rings_[w]->publish();
+        }
+    }
+
+    uint64_t ring_full_waits() const { return ring_full_waits_; }
+
+private:
+    void* reserve(size_t w, uint32_t type, size_t len) {
+        SpscRing& ring = *rings_[w];
+        dirty_[w] = true;
+        void* p = ring.try_reserve(type, len);
+        if (p != nullptr) {
+            return p;
+        }
+        ring.publish();
+        Backoff backoff;
+        while ((p = ring.try_reserve(type, len)) == nullptr) {
+            ++ring_full_waits_;
+            backoff.wait();
+        }
+        return p;
+    }
+
+    std::vector<std::unique_ptr<SpscRing>>& rings_;
+    bool stable_;
+    std::vector<bool> dirty_;
+    uint64_t max_ts_ = 0;
+    uint64_t last_tick_ = 0;
+    uint64_t ring_full_waits_ = 0;
+};
+
+void print_stats(const char* when, const PortDriver& port, const parse::Decoder& dec, const Dispatcher& disp,
+                 const std::vector<std::unique_ptr<Worker>>& workers, const Exporter& exp, double elapsed) {
+    auto rl = [](const std::atomic<uint64_t>& a) { return a.load(std::memory_order_relaxed); };
+    PortStats ps = port.stats();
+    const parse::DecoderCounters& dc = dec.counters();
+    uint64_t created = 0, active = 0, evicted = 0, records = 0, rec_waits = 0, idle = 0, act = 0, tcp = 0;
+    for (const auto& w : workers) {
+        const WorkerStats& s = w->stats();
+        created += rl(s.flows_created);
+        active += rl(s.flows_active);
+        evicted += rl(s.flows_evicted);
+        records += rl(s.records);
+        rec_waits += rl(s.record_ring_full_waits);
+        idle += rl(s.expired_idle);
+        act += rl(s.expired_active);
+        tcp += rl(s.tcp_ended);
+    }
+    const ExporterStats& es = exp.stats();
+    std::fprintf(stderr,
+                 "spate: stats (%s, %.3f s): packets read %" PRIu64 ", decoded %" PRIu64 ", non-ip %" PRIu64
+                 ", malformed %" PRIu64 ", filtered %" PRIu64 ", kernel drops %" PRIu64 "\n",
+                 when, elapsed, ps.packets, dc.decoded, dc.non_ip, dc.malformed_total(), ps.filtered,
+                 ps.kernel_drops);
+    if (dc.malformed_total() > 0) {
+        std::fprintf(stderr, "spate:   malformed by reason:");
+        for (size_t i = 1; i < dc.malformed.size(); ++i) {
+            if (dc.malformed[i] != 0) {
+                std::fprintf(stderr, " %s %" PRIu64,
+                             std::string(parse::to_string(static_cast<parse::Malformed>(i))).c_str(), dc.malformed[i]);
+            }
+        }
+        std::fprintf(stderr, "\n");
+    }
+    std::fprintf(stderr,
+                 "spate:   fragments %" PRIu64 " (matched %" PRIu64 ", unmatched %" PRIu64 "), l4 truncated %" PRIu64
+                 ", tunnelled:",
+                 dc.fragments, dc.fragments_matched, dc.fragments_unmatched, dc.l4_truncated);
+    for (size_t i = 1; i < dc.tunnels.size(); ++i) {
+        if (dc.tunnels[i] != 0) {
+            std::fprintf(stderr, " %s %" PRIu64, std::string(parse::to_string(static_cast<parse::Tunnel>(i))).c_str(),
+                         dc.tunnels[i]);
+        }
+    }
+    std::fprintf(stderr, "\n");
+    std::fprintf(stderr,
+                 "spate:   flows created %" PRIu64 ", active %" PRIu64 ", evicted %" PRIu64 ", idle %" PRIu64
+                 ", active-timeout %" PRIu64 ", tcp-end %" PRIu64 "; records %" PRIu64 " (written %" PRIu64
+                 "), bytes written %" PRIu64 " (to disk %" PRIu64 "); ring-full waits: packets %" PRIu64
+                 ", records %" PRIu64 "\n",
+                 created, active, evicted, idle, act, tcp, records, rl(es.records), rl(es.bytes_in), rl(es.bytes_out),
+                 disp.ring_full_waits(), rec_waits);
+}
+
+}  // namespace
+
+void install_signal_handlers() {
+    struct sigaction sa {};
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, nullptr);
+    sigaction(SIGTERM, &sa, nullptr);
+    signal(SIGPIPE, SIG_IGN);
+}
+
+int run_pipeline(const Options& opts) {
+    const uint64_t t0 = mono_ns();
+    PcapPortConfig pc;
+    pc.files = opts.read_files;
+    pc.interface = opts.interface;
+    pc.bpf = opts.bpf;
+    pc.snaplen = opts.snaplen;
+    pc.promiscuous = opts.promiscuous;
+    std::unique_ptr<PortDriver> port = make_pcap_port(pc, port_log);
+
+    SinkConfig sc;
+    sc.path = opts.output;
+    sc.zstd = opts.zstd;
+    sc.zstd_level = opts.zstd_level;
+    sc.rotate_bytes = opts.rotate_bytes;
+    sc.rotate_seconds = opts.rotate_seconds;
+    std::unique_ptr<Sink> sink = make_sink(sc);
+
+    parse::DecoderConfig dcfg;
+    dcfg.decap = opts.decap;
+    dcfg.vlan_in_key = opts.vlan_in_key;
+    dcfg.frag_slots = opts.frag_slots;
+    parse::Decoder decoder(dcfg);
+
+    FlowTableConfig tcfg;
+    tcfg.max_flows = static_cast<uint32_t>((opts.max_flows + opts.workers - 1) / opts.workers);
+    tcfg.idle_timeout_ns = to_ns(opts.idle_timeout);
+    tcfg.active_timeout_ns = to_ns(opts.active_timeout);
+    tcfg.tcp_close_timeout_ns = to_ns(opts.tcp_close_timeout);
+
+    std::vector<std::unique_ptr<SpscRing>> pkt_rings;
+    std::vector<std::unique_ptr<SpscRing>> rec_rings;
+    std::vector<std::unique_ptr<Worker>> workers;
+    std::vector<SpscRing*> rec_ptrs;
+    for (uint32_t i = 0; i < opts.workers; ++i) {
+        pkt_rings.push_back(std::make_unique<SpscRing>(size_t{opts.ring_mb} << 20));
+        rec_rings.push_back(std::make_unique<SpscRing>(size_t{4} << 20));
+        rec_ptrs.push_back(rec_rings.back().get());
+        workers.push_back(std::make_unique<Worker>(i, tcfg, *rec_rings.back()));
+    }
+    RecordFormat fmt;
+    fmt.nanosecond = port->nanosecond_timestamps();
+    Exporter exporter(rec_ptrs, std::move(sink), fmt);
+
+    std::atomic<bool> abort{false};
+    std::thread exporter_thread([&] { exporter.run(); });
+    std::vector<std::thread> worker_threads;
+    for (uint32_t i = 0; i < opts.workers; ++i) {
+        worker_threads.emplace_back([&, i] { workers[i]->run_from_ring(*pkt_rings[i], abort); });
+    }
+
+    Dispatcher disp(pkt_rings, port->stable_buffers());
+    PacketRef burst[kBurst];
+    parse::DecodedPacket d;
+    RxStatus st = RxStatus::ok;
+    const uint64_t stats_every = to_ns(opts.stats_interval);
+    uint64_t next_stats = stats_every ? t0 + stats_every : UINT64_MAX;
+    bool port_error = false;
+    while (!g_stop_requested.load(std::memory_order_relaxed)) {
+        uint16_t n = port->rx_burst(burst, kBurst, st);
+        for (uint16_t i = 0; i < n; ++i) {
+            if (decoder.decode(burst[i], d) == parse::DecodeStatus::ok) {
+                disp.packet(d, burst[i]);
+            }
+        }
+        disp.end_burst();
+        if (stats_every != 0) {
+            uint64_t now = mono_ns();
+            if (now >= next_stats) {
+                next_stats = now + stats_every;
+                print_stats("interval", *port, decoder, disp, workers, exporter, (now - t0) / 1e9);
+            }
+        }
+        if (st != RxStatus::ok) {
+            port_error = st == RxStatus::error;
+            break;
+        }
+    }
+    if (g_stop_requested.load()) {
+        std::fprintf(stderr, "spate: stop requested: exporting every active flow\n");
+    }
+    disp.end();
+    for (auto& t : worker_threads) {
+        t.join();
+    }
+    exporter_thread.join();
+
+    int rc = 0;
+    if (!exporter.error().empty()) {
+        std::fprintf(stderr, "spate: error: %s\n", exporter.error().c_str());
+        rc = 1;
+    }
+    if (port_error || g_input_error) {
+        rc = 1;
+    }
+    if (!opts.quiet) {
+        print_stats("exit", *port, decoder, disp, workers, exporter, (mono_ns() - t0) / 1e9);
+    }
+    return rc;
+}
+
+}  // namespace spate

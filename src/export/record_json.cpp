@@ -1,0 +1,114 @@
+#include "spate/export/record_json.hpp"
+
+#include <array>
+
+namespace spate {
+
+namespace {
+
+void write_ip(JsonWriter& w, std::string_view key, const IpAddr& a, uint8_t version) {
+    char buf[64];
+    size_t n = format_ip(a, version, buf);
+    w.key(key);
+    w.value(std::string_view(buf, n));
+}
+
+}  // namespace
+
+void write_record_json(JsonWriter& w, const FlowData& f, const RecordFormat& fmt) {
+    const FlowKey& k = f.key;
+    w.begin_object();
+    write_ip(w, "sa", k.src, k.ip_version);
+    write_ip(w, "da", k.dst, k.ip_version);
+    w.key("pr");
+    w.value(uint64_t{k.proto});
+    w.key("sp");
+    w.value(uint64_t{k.sport});
+    w.key("dp");
+    w.value(uint64_t{k.dport});
+    w.key("ip_version");
+    w.value(uint64_t{k.ip_version});
+    w.key("num_pkts_out");
+    w.value(f.dir[0].pkts);
+    w.key("num_pkts_in");
+    w.value(f.dir[1].pkts);
+    w.key("bytes_out");
+    w.value(f.dir[0].bytes);
+    w.key("bytes_in");
+    w.value(f.dir[1].bytes);
+    w.key("ip_bytes_out");
+    w.value(f.dir[0].ip_bytes);
+    w.key("ip_bytes_in");
+    w.value(f.dir[1].ip_bytes);
+    w.key("time_start");
+    w.timestamp(f.first_ns, fmt.nanosecond);
+    w.key("time_end");
+    w.timestamp(f.last_ns, fmt.nanosecond);
+    if (k.proto == 6) {
+        w.key("tcp_flags_out");
+        w.value(uint64_t{f.dir[0].tcp_flags});
+        w.key("tcp_flags_in");
+        w.value(uint64_t{f.dir[1].tcp_flags});
+    }
+    if (f.icmp_type != 0 || f.icmp_code != 0 || k.proto == 1 || k.proto == 58) {
+        w.key("icmp");
+        w.begin_object();
+        w.key("type");
+        w.value(uint64_t{f.icmp_type});
+        w.key("code");
+        w.value(uint64_t{f.icmp_code});
+        w.end_object();
+    }
+    if (f.vlan_count > 0) {
+        w.key("vlan");
+        w.value(uint64_t{f.vlans[0]});
+        if (f.vlan_count > 1) {
+            w.key("vlans");
+            w.begin_array();
+            for (int i = 0; i < f.vlan_count && i < parse::kMaxVlans; ++i) {
+                w.value(uint64_t{f.vlans[i]});
+            }
+            w.end_array();
+        }
+    }
+    if (f.mpls_count > 0) {
+        w.key("mpls");
+        w.begin_object();
+        w.key("labels");
+        w.value(uint64_t{f.mpls_count});
+        w.key("top");
+        w.value(uint64_t{f.mpls_top});
+        w.end_object();
+    }
+    if (f.tunnel_count > 0) {
+        w.key("tunnel");
+        w.begin_object();
+        w.key("encap");
+        w.begin_array();
+        for (int i = 0; i < f.tunnel_count && i < parse::kMaxTunnels; ++i) {
+            w.value(parse::to_string(f.tunnels[i]));
+        }
+        w.end_array();
+        write_ip(w, "outer_sa", f.outer_src, f.outer_ip_version);
+        write_ip(w, "outer_da", f.outer_dst, f.outer_ip_version);
+        w.end_object();
+    }
+    if (f.fragments > 0) {
+        w.key("fragments");
+        w.value(f.fragments);
+    }
+    if (f.l4_truncated > 0) {
+        w.key("l4_truncated");
+        w.value(uint64_t{f.l4_truncated});
+    }
+    if (f.initiator_from_synack) {
+        w.key("initiator_from_synack");
+        w.value(true);
+    }
+    w.key("end_reason");
+    w.value(to_string(f.end_reason));
+    w.end_object();
+    w.newline();
+}
+
+}  // namespace spate

@@ -1,0 +1,171 @@
+#include "spate/flow/flow_table.hpp"
+
+#include <stdexcept>
+
+namespace spate {
+
+std::string_view to_string(EndReason r) {
+    switch (r) {
+    case EndReason::idle: return "idle";
+    case EndReason::active: return "active";
+    case EndReason::tcp_end: return "tcp_end";
+    case EndReason::evicted: return "evicted";
+    case EndReason::end_of_input: return "end_of_input";
+    case EndReason::count_: break;
+    }
+    return "unknown";
+}
+
+FlowTable::FlowTable(const FlowTableConfig& cfg) : cfg_(cfg) {
+    if (cfg.max_flows == 0 || cfg.max_flows > (1u << 30)) {
+        throw std::invalid_argument("max-flows must be between 1 and 2^30");
+    }
+    cap_ = cfg.max_flows;
+    pool_.resize(cap_);
+    uint32_t nslots = 16;
+    while (nslots < 2 * static_cast<uint64_t>(cap_)) {
+        nslots <<= 1;
+    }
+    slots_.assign(nslots, Slot{0, 0});
+    slot_mask_ = nslots - 1;
+    for (uint32_t i = 0; i < cap_; ++i) {
+        pool_[i].list = 2;
+        pool_[i].list_next = i + 1 < cap_ ? i + 1 : kNil;
+    }
+    free_head_ = 0;
+}
+
+size_t FlowTable::memory_bytes() const {
+    return pool_.size() * sizeof(Entry) + slots_.size() * sizeof(Slot);
+}
+
+FlowTable::Entry* FlowTable::find(const FlowKey& k, uint64_t hash, bool& reverse) {
+    uint32_t tag = tag_of(hash);
+    uint32_t s = static_cast<uint32_t>(hash) & slot_mask_;
+    for (;;) {
+        const Slot& slot = slots_[s];
+        if (slot.tag == 0) {
+            return nullptr;
+        }
+        if (slot.tag == tag) {
+            Entry& e = pool_[slot.idx];
+            const FlowKey& fk = e.data.key;
+            if (fk == k) {
+                reverse = false;
+                return &e;
+            }
+            if (fk.proto == k.proto && fk.ip_version == k.ip_version && fk.vlan == k.vlan &&
+                fk.src == k.dst && fk.dst == k.src && fk.sport == k.dport && fk.dport == k.sport) {
+                reverse = true;
+                return &e;
+            }
+        }
+        s = (s + 1) & slot_mask_;
+    }
+}
+
+void FlowTable::list_unlink(List& l, Entry& e, bool age) {
+    uint32_t& prev = age ? e.age_prev : e.list_prev;
+    uint32_t& next = age ? e.age_next : e.list_next;
+    if (prev != kNil) {
+        (age ? pool_[prev].age_next : pool_[prev].list_next) = next;
+    } else {
+        l.head = next;
+    }
+    if (next != kNil) {
+        (age ? pool_[next].age_prev : pool_[next].list_prev) = prev;
+    } else {
+        l.tail = prev;
+    }
+    prev = next = kNil;
+}
+
+void FlowTable::list_append(List& l, Entry& e, uint32_t idx, bool age) {
+    uint32_t& prev = age ? e.age_prev : e.list_prev;
+    uint32_t& next = age ? e.age_next : e.list_next;
+    prev = l.tail;
+    next = kNil;
+    if (l.tail != kNil) {
+        (age ? pool_[l.tail].age_next : pool_[l.tail].list_next) = idx;
+    } else {
+        l.head = idx;
+    }
+    l.tail = idx;
+}
+
+void FlowTable::touch(Entry* e) {
+    auto idx = static_cast<uint32_t>(e - pool_.data());
+    List& l = lists_[e->list];
+    if (l.tail == idx) {
+        return;
+    }
+    list_unlink(l, *e, false);
+    list_append(l, *e, idx, false);
+}
+
+void FlowTable::mark_closing(Entry* e) {
+    if (e->closing) {
+        return;
+    }
+    auto idx = static_cast<uint32_t>(e - pool_.data());
+    list_unlink(lists_[e->list], *e, false);
+    e->closing = true;
+    e->list = 1;
+    list_append(lists_[1], *e, idx, false);
+}
+
+void FlowTable::restart_age(Entry* e) {
+    auto idx = static_cast<uint32_t>(e - pool_.data());
+    list_unlink(age_, *e, true);
+    list_append(age_, *e, idx, true);
+}
+
+void FlowTable::slot_erase(const Entry& e, uint32_t idx) {
+    uint32_t s = static_cast<uint32_t>(e.hash) & slot_mask_;
+    while (!(slots_[s].tag != 0 && slots_[s].idx == idx)) {
+        s = (s + 1) & slot_mask_;
+    }
+    // Backward-shift deletion keeps every probe chain unbroken.
+    uint32_t hole = s;
+    uint32_t j = s;
+    for (;;) {
+        j = (j + 1) & slot_mask_;
+        if (slots_[j].tag == 0) {
+            break;
+        }
+        uint32_t home = static_cast<uint32_t>(pool_[slots_[j].idx].hash) & slot_mask_;
+        // Move j into the hole when its home is not cyclically in (hole, j].
+        bool in_range = hole <= j ? (home > hole && home <= j) : (home > hole || home <= j);
+        if (!in_range) {
+            slots_[hole] = slots_[j];
+            hole = j;
+        }
+    }
+    slots_[hole] = Slot{0, 0};
+}
+
+void FlowTable::remove(Entry* e) {
+    auto idx = static_cast<uint32_t>(e - pool_.data());
+    slot_erase(*e, idx);
+    list_unlink(lists_[e->list], *e, false);
+    list_unlink(age_, *e, true);
+    e->list = 2;
+    e->list_next = free_head_;
+    free_head_ = idx;
+    --size_;
+    ++counters_.removed;
+}
+
+FlowTable::Entry* FlowTable::oldest_for_eviction() {
+    uint32_t a = lists_[0].head;
+    uint32_t b = lists_[1].head;
+    if (a == kNil) {
+        return &pool_[b];
+    }
+    if (b == kNil) {
+        return &pool_[a];
+    }
+    return pool_[b].data.last_ns <= pool_[a].data.last_ns ? &pool_[b] : &pool_[a];
+}
+
+}  // namespace spate

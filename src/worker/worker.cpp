@@ -1,0 +1,250 @@
+#include "spate/worker/worker.hpp"
+
+#include <cstring>
+
+#include "spate/core/backoff.hpp"
+
+namespace spate {
+
+namespace {
+
+constexpr uint8_t kFin = 0x01;
+constexpr uint8_t kSyn = 0x02;
+constexpr uint8_t kRst = 0x04;
+constexpr uint8_t kAck = 0x10;
+constexpr uint8_t kProtoTcp = 6;
+constexpr uint8_t kProtoIcmp = 1;
+constexpr uint8_t kProtoIcmp6 = 58;
+
+inline void bump(std::atomic<uint64_t>& c, uint64_t n = 1) {
+    c.store(c.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
+}
+
+// After an active-timeout export the flow goes on with fresh counters; its
+// key, orientation and encapsulation stay.
+void restart_counters(FlowData& f, uint64_t ts) {
+    f.dir = {};
+    f.fragments = 0;
+    f.l4_truncated = 0;
+    f.first_ns = ts;
+    f.last_ns = ts;
+}
+
+// Expiry runs when capture time moved on by this much (not per packet).
+constexpr uint64_t kExpireStepNs = 100'000'000;  // 100 ms
+
+}  // namespace
+
+Worker::Worker(uint32_t id, const FlowTableConfig& table_cfg, SpscRing& records_out)
+    : id_(id), table_(table_cfg), out_(records_out) {}
+
+void Worker::emit(const FlowData& f) {
+    if (f.dir[0].pkts + f.dir[1].pkts == 0) {
+        return;  // a flow reset by the active timeout that saw nothing since
+    }
+    void* slot = out_.try_reserve(static_cast<uint32_t>(MsgType::record), sizeof(RecordMsg));
+    if (slot == nullptr) {
+        out_.publish();
+        Backoff backoff;
+        while ((slot = out_.try_reserve(static_cast<uint32_t>(MsgType::record), sizeof(RecordMsg))) ==
+               nullptr) {
+            bump(stats_.record_ring_full_waits);
+            backoff.wait();
+        }
+    }
+    std::memcpy(slot, &f, sizeof(FlowData));
+    bump(stats_.records);
+}
+
+void Worker::on_packet(const parse::DecodedPacket& pkt, uint64_t hash, const uint8_t* /*data*/) {
+    const uint64_t ts = pkt.ts_ns;
+    if (ts > now_ns_) {
+        now_ns_ = ts;
+    }
+    const FlowTableConfig& cfg = table_.config();
+    const bool is_tcp = pkt.key.proto == kProtoTcp;
+    const uint8_t flags = is_tcp ? pkt.tcp_flags : 0;
+
+    bool reverse = false;
+    FlowTable::Entry* e = table_.find(pkt.key, hash, reverse);
+    if (e != nullptr) {
+        FlowData& f = e->data;
+        // The same tests as the periodic expiry, applied at lookup, so that the
+        // records do not depend on when a sweep happened to run.
+        if (cfg.idle_timeout_ns != 0 && ts > f.last_ns && ts - f.last_ns > cfg.idle_timeout_ns) {
+            f.end_reason = EndReason::idle;
+            ++table_.counters().expired_idle;
+            emit(f);
+            table_.remove(e);
+            e = nullptr;
+        } else if (e->closing && (flags & (kSyn | kAck)) == kSyn) {
+            // A new connection on a closed 5-tuple.
+            f.end_reason = EndReason::tcp_end;
+            ++table_.counters().tcp_ended;
+            emit(f);
+            table_.remove(e);
+            e = nullptr;
+        } else if (cfg.active_timeout_ns != 0 && ts >= f.first_ns &&
+                   ts - f.first_ns >= cfg.active_timeout_ns) {
+            f.end_reason = EndReason::active;
+            ++table_.counters().expired_active;
+            emit(f);
+            restart_counters(f, ts);
+            table_.restart_age(e);
+        }
+    }
+    if (e == nullptr) {
+        FlowKey k = pkt.key;
+        bool from_synack = false;
+        if ((flags & (kSyn | kAck)) == (kSyn | kAck)) {
+            // A SYN-ACK seen first: its receiver opened the connection.
+            k = pkt.key.reversed();
+            from_synack = true;
+        }
+        e = table_.insert(k, hash, [this](FlowTable::Entry& victim) { emit(victim.data); });
+        reverse = from_synack;
+        FlowData& f = e->data;
+        f.initiator_from_synack = from_synack;
+        f.first_ns = ts;
+        f.vlan_count = pkt.vlan_count;
+        for (int i = 0; i < parse::kMaxVlans; ++i) {
+            f.vlans[i] = pkt.vlans[i];
+        }
+        f.mpls_count = pkt.mpls_count;
+        f.mpls_top = pkt.mpls_top;
+        f.tunnel_count = pkt.tunnel_count;
+        f.tunnels = pkt.tunnels;
+        f.outer_ip_version = pkt.outer_ip_version;
+        f.outer_src = pkt.outer_src;
+        f.outer_dst = pkt.outer_dst;
+        if (pkt.key.proto == kProtoIcmp || pkt.key.proto == kProtoIcmp6) {
+            f.icmp_type = pkt.icmp_type;
+            f.icmp_code = pkt.icmp_code;
+        }
+    }
+
+    FlowData& f = e->data;
+    if (f.dir[0].pkts + f.dir[1].pkts == 0) {
+        f.first_ns = ts;
+    }
+    f.last_ns = ts;
+    FlowDirCounters& d = f.dir[reverse ? 1 : 0];
+    if (d.pkts == 0 || pkt.ttl < d.min_ttl) {
+        d.min_ttl = pkt.ttl;
+    }
+    ++d.pkts;
+    d.bytes += pkt.payload_len;
+    d.ip_bytes += pkt.ip_len;
+    if (pkt.frag != parse::FragKind::none) {
+        ++f.fragments;
+    }
+    if (pkt.l4_truncated) {
+        ++f.l4_truncated;
+    }
+    if (is_tcp) {
+        d.tcp_flags |= flags;
+        if (flags & kFin) {
+            d.fin = 1;
+        }
+        if ((flags & kRst) || (f.dir[0].fin && f.dir[1].fin)) {
+            table_.mark_closing(e);
+        }
+    }
+    table_.touch(e);
+    bump(stats_.packets);
+
+    if (now_ns_ - last_expire_ns_ >= kExpireStepNs) {
+        advance(now_ns_);
+    }
+}
+
+void Worker::advance(uint64_t now_ns) {
+    if (now_ns > now_ns_) {
+        now_ns_ = now_ns;
+    }
+    last_expire_ns_ = now_ns_;
+    table_.expire(now_ns_, [this](FlowTable::Entry& e) {
+        emit(e.data);
+        if (e.data.end_reason == EndReason::active) {
+            restart_counters(e.data, now_ns_);
+        }
+    });
+    sync_stats();
+}
+
+void Worker::sync_stats() {
+    const FlowTableCounters& c = table_.counters();
+    stats_.flows_active.store(table_.size(), std::memory_order_relaxed);
+    stats_.flows_created.store(c.created, std::memory_order_relaxed);
+    stats_.flows_evicted.store(c.evicted, std::memory_order_relaxed);
+    stats_.expired_idle.store(c.expired_idle, std::memory_order_relaxed);
+    stats_.expired_active.store(c.expired_active, std::memory_order_relaxed);
+    stats_.tcp_ended.store(c.tcp_ended, std::memory_order_relaxed);
+}
+
+void Worker::finish() {
+    table_.drain([this](FlowTable::Entry& e) {
+        e.data.end_reason = e.closing ? EndReason::tcp_end : EndReason::end_of_input;
+        emit(e.data);
+    });
+    sync_stats();
+    Backoff backoff;
+    while (out_.try_reserve(static_cast<uint32_t>(MsgType::done), 0) == nullptr) {
+        out_.publish();
+        backoff.wait();
+    }
+    out_.publish();
+}
+
+void Worker::run_from_ring(SpscRing& in, const std::atomic<bool>& abort) {
+    Backoff idle;
+    SpscRing::Message m;
+    for (;;) {
+        uint32_t n = 0;
+        bool end = false;
+        while (n < 256 && in.peek(m)) {
+            switch (static_cast<MsgType>(m.type)) {
+            case MsgType::packet: {
+                const auto* pm = reinterpret_cast<const PacketMsg*>(m.data);
+                const uint8_t* data = pm->data != nullptr ? pm->data : m.data + sizeof(PacketMsg);
+                on_packet(pm->pkt, pm->hash, data);
+                break;
+            }
+            case MsgType::tick: {
+                const auto* t = reinterpret_cast<const TickMsg*>(m.data);
+                advance(t->now_ns);
+                break;
+            }
+            case MsgType::end:
+                end = true;
+                break;
+            default:
+                break;
+            }
+            in.pop(m);
+            ++n;
+            if (end) {
+                break;
+            }
+        }
+        in.release();
+        if (n > 0) {
+            out_.publish();
+            idle.reset();
+        }
+        if (end) {
+            finish();
+            return;
+        }
+        if (n == 0) {
+            if (abort.load(std::memory_order_relaxed)) {
+                finish();
+                return;
+            }
+            sync_stats();
+            idle.wait();
+        }
+    }
+}
+
+}  // namespace spate
