@@ -1,0 +1,107 @@
+#!/usr/bin/env python3
+"""Whole-pipeline benchmark: spate -r BENCH.pcap -o /dev/null.
+
+Builds the standard bench capture with ../shared/bench/make_bench.py (cached),
+then runs spate RUNS times for each worker count, in interleaved order, and
+reports for each configuration the median and spread (min..max) of:
+  - wall-clock packets per second,
+  - packets per CPU-second (user + system time of the spate process),
+and the ratio of each configuration to the one-worker baseline measured in
+the same run. Results go to stdout as a table and, with --json, to a file.
+
+Usage: pipeline_bench.py [--spate build/spate] [--pcap PATH] [--runs 5]
+                         [--workers 1,2] [--json out.json] [-- extra spate args]
+"""
+import argparse
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def ensure_pcap(path, shared):
+    if os.path.exists(path):
+        return path
+    maker = os.path.join(shared, "bench", "make_bench.py")
+    base = os.path.join(shared, "bench", "base.pcap")
+    if not os.path.exists(maker):
+        sys.exit(f"bench capture {path} missing and {maker} not found")
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    print(f"building {path} with {maker} (once)", file=sys.stderr)
+    subprocess.run([sys.executable, maker, path + ".tmp", base], check=True)
+    os.rename(path + ".tmp", path)
+    return path
+
+
+def count_packets(stderr):
+    for line in stderr.splitlines():
+        if "packets read" in line:
+            return int(line.split("packets read ")[1].split(",")[0])
+    raise RuntimeError("no packet count in spate's stderr:\n" + stderr)
+
+
+def run_once(spate, pcap, workers, extra):
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t0 = time.monotonic()
+    p = subprocess.run([spate, "-r", pcap, "-o", "/dev/null", "--workers", str(workers)] + extra,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    wall = time.monotonic() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if p.returncode != 0:
+        raise RuntimeError(f"spate exited {p.returncode}: {p.stderr}")
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    pkts = count_packets(p.stderr)
+    return {"packets": pkts, "wall_s": wall, "cpu_s": cpu, "pps": pkts / wall, "pp_cpu_s": pkts / cpu}
+
+
+def summary(values):
+    return {"median": statistics.median(values), "min": min(values), "max": max(values)}
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--spate", default=os.path.join(ROOT, "build", "spate"))
+    ap.add_argument("--shared", default=os.path.join(ROOT, "..", "shared"))
+    ap.add_argument("--pcap", default=os.path.join(ROOT, "build", "bench", "bench.pcap"))
+    ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--workers", default="1,2")
+    ap.add_argument("--json")
+    ap.add_argument("extra", nargs="*")
+    a = ap.parse_args()
+    pcap = ensure_pcap(a.pcap, a.shared)
+    workers = [int(w) for w in a.workers.split(",")]
+    # Warm the page cache once so every run reads from memory.
+    run_once(a.spate, pcap, workers[0], a.extra)
+    results = {w: [] for w in workers}
+    for _ in range(a.runs):
+        for w in workers:
+            results[w].append(run_once(a.spate, pcap, w, a.extra))
+    base = workers[0]
+    base_pps = statistics.median(r["pps"] for r in results[base])
+    base_cpu = statistics.median(r["pp_cpu_s"] for r in results[base])
+    out = {"pcap": pcap, "packets": results[base][0]["packets"], "runs": a.runs,
+           "spate_args": a.extra, "cpus": os.cpu_count(), "configs": []}
+    print(f"{'workers':>7} {'Mpps wall (median, min..max)':>32} {'M pkts/CPU-s (median, min..max)':>34} "
+          f"{'ratio wall':>10} {'ratio cpu':>9}")
+    for w in workers:
+        pps = summary([r["pps"] for r in results[w]])
+        cpu = summary([r["pp_cpu_s"] for r in results[w]])
+        row = {"workers": w, "pps": pps, "pkts_per_cpu_s": cpu,
+               "ratio_pps_vs_baseline": pps["median"] / base_pps,
+               "ratio_cpu_vs_baseline": cpu["median"] / base_cpu}
+        out["configs"].append(row)
+        print(f"{w:>7} {pps['median']/1e6:>12.3f} ({pps['min']/1e6:.3f}..{pps['max']/1e6:.3f})      "
+              f"{cpu['median']/1e6:>12.3f} ({cpu['min']/1e6:.3f}..{cpu['max']/1e6:.3f})        "
+              f"{row['ratio_pps_vs_baseline']:>10.2f} {row['ratio_cpu_vs_baseline']:>9.2f}")
+    if a.json:
+        with open(a.json, "w") as f:
+            json.dump(out, f, indent=2)
+
+
+if __name__ == "__main__":
+    main()

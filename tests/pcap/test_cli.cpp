@@ -1,0 +1,226 @@
+// Command-line contract, configuration errors, output files, signals.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <zstd.h>
+
+#include <chrono>
+#include <thread>
+
+#include "harness.hpp"
+
+using namespace spate_test;
+
+namespace {
+
+fs::path data(const char* name) { return source_root() / "tests" / "data" / name; }
+
+std::string zstd_decompress_file(const fs::path& p, bool* complete) {
+    std::string in = read_all(p);
+    ZSTD_DStream* ds = ZSTD_createDStream();
+    ZSTD_initDStream(ds);
+    std::string out;
+    std::vector<char> buf(ZSTD_DStreamOutSize());
+    ZSTD_inBuffer ib{in.data(), in.size(), 0};
+    size_t last = 1;
+    while (ib.pos < ib.size) {
+        ZSTD_outBuffer ob{buf.data(), buf.size(), 0};
+        last = ZSTD_decompressStream(ds, &ob, &ib);
+        if (ZSTD_isError(last)) {
+            break;
+        }
+        out.append(buf.data(), ob.pos);
+    }
+    *complete = !ZSTD_isError(last) && last == 0;
+    ZSTD_freeDStream(ds);
+    return out;
+}
+
+}  // namespace
+
+TEST(Cli, HelpListsEveryOptionWithDefaults) {
+    RunResult r = run_spate("--help");
+    EXPECT_EQ(r.status, 0);
+    for (const char* opt : {"--read", "--interface", "--bpf", "--output", "--compress", "--rotate-size",
+                            "--rotate-interval", "--workers", "--idle-timeout", "--active-timeout", "--max-flows",
+                            "--stats-interval", "--config", "--version", "--vlan-in-key", "--no-decap", "--snaplen",
+                            "--driver", "--tcp-close-timeout"}) {
+        EXPECT_NE(r.out.find(opt), std::string::npos) << opt;
+    }
+    EXPECT_NE(r.out.find("(=15)"), std::string::npos) << "idle timeout default shown";
+    EXPECT_NE(r.out.find("(=1800)"), std::string::npos) << "active timeout default shown";
+}
+
+TEST(Cli, Version) {
+    RunResult r = run_spate("--version");
+    EXPECT_EQ(r.status, 0);
+    EXPECT_EQ(r.out.rfind("spate ", 0), 0u);
+}
+
+TEST(Cli, UsageErrorsNameTheOptionAndExit2) {
+    struct Case {
+        std::string args, must_mention;
+    } cases[] = {
+        {"--no-such-option -r x.pcap", "no-such-option"},
+        {"--workers abc -r x.pcap", "workers"},
+        {"--workers 0 -r x.pcap", "workers"},
+        {"--idle-timeout -3 -r x.pcap", "idle-timeout"},
+        {"--compress gzip -r x.pcap", "compress"},
+        {"--compress zstd:99 -r x.pcap", "compress"},
+        {"--rotate-size 12Q -o /tmp -r x.pcap", "rotate-size"},
+        {"", "-r FILE"},
+        {"-r a.pcap -i lo", "interface"},
+        {"--driver dpdk -r x.pcap", "driver"},
+    };
+    for (const auto& c : cases) {
+        RunResult r = run_spate(c.args);
+        EXPECT_EQ(r.status, 2) << c.args << ": " << r.err;
+        EXPECT_NE(r.err.find(c.must_mention), std::string::npos) << c.args << ": " << r.err;
+    }
+}
+
+TEST(Cli, ConfigFileKeysAndCommandLineWins) {
+    fs::path dir = temp_dir();
+    fs::path cfg = dir / "spate.ini";
+    {
+        std::ofstream f(cfg);
+        f << "# comment\nworkers = 2\nidle-timeout = 0\nactive-timeout = 0\nquiet = true\n";
+    }
+    std::string in = shell_quote(data("zeek__wikipedia.pcap").string());
+    RunResult r = run_spate("--config " + shell_quote(cfg.string()) + " -r " + in);
+    EXPECT_EQ(r.status, 0) << r.err;
+    EXPECT_TRUE(r.err.empty()) << "quiet from the config file: " << r.err;
+    EXPECT_GT(parse_records(r.out).size(), 10u);
+
+    {
+        std::ofstream f(cfg);
+        f << "workers = 2\nno-such-key = 1\n";
+    }
+    r = run_spate("--config " + shell_quote(cfg.string()) + " -r " + in);
+    EXPECT_EQ(r.status, 2);
+    EXPECT_NE(r.err.find("no-such-key"), std::string::npos) << r.err;
+
+    {
+        std::ofstream f(cfg);
+        f << "workers = many\n";
+    }
+    r = run_spate("--config " + shell_quote(cfg.string()) + " -r " + in);
+    EXPECT_EQ(r.status, 2);
+    EXPECT_NE(r.err.find("workers"), std::string::npos) << r.err;
+    // The command line wins over the file: with a valid --workers the bad key is never converted.
+    r = run_spate("--config " + shell_quote(cfg.string()) + " --workers 1 -q -r " + in);
+    EXPECT_EQ(r.status, 0) << r.err;
+    fs::remove_all(dir);
+}
+
+TEST(Cli, MissingFileIsAnErrorNamingIt) {
+    RunResult r = run_spate("-r /nonexistent/file.pcap");
+    EXPECT_EQ(r.status, 1);
+    EXPECT_NE(r.err.find("/nonexistent/file.pcap"), std::string::npos) << r.err;
+}
+
+TEST(Cli, BundledCapturesMatchTheirOracle) {
+    // The same comparison as the corpus test, on the captures in tests/data, so
+    // that it runs without ../shared/corpus.
+    for (const char* name : {"joy__sample.pcap", "zeek__wikipedia.pcap"}) {
+        RunResult r = run_spate("-q --idle-timeout 0 --active-timeout 0 --tcp-close-timeout 100000 -r " +
+                                shell_quote(data(name).string()));
+        ASSERT_EQ(r.status, 0) << r.err;
+        auto ours = parse_records(r.out);
+        auto oracle = parse_oracle(data((std::string(name) + ".jsonl").c_str()));
+        uint64_t pk_ours = 0, pk_oracle = 0, by_ours = 0, by_oracle = 0;
+        for (auto& f : ours) pk_ours += f.pkts[0] + f.pkts[1], by_ours += f.ip_bytes[0] + f.ip_bytes[1];
+        for (auto& f : oracle) pk_oracle += f.pkts[0] + f.pkts[1], by_oracle += f.ip_bytes[0] + f.ip_bytes[1];
+        EXPECT_EQ(ours.size(), oracle.size()) << name;
+        EXPECT_EQ(pk_ours, pk_oracle) << name;
+        EXPECT_EQ(by_ours, by_oracle) << name;
+    }
+}
+
+TEST(Cli, ZstdOutputDecompressesToTheSameRecords) {
+    fs::path dir = temp_dir();
+    std::string in = shell_quote(data("joy__sample.pcap").string());
+    RunResult plain = run_spate("-q -r " + in);
+    ASSERT_EQ(plain.status, 0);
+    RunResult z = run_spate("-q --compress zstd:5 -o " + shell_quote((dir / "out.jsonl.zst").string()) + " -r " + in);
+    ASSERT_EQ(z.status, 0) << z.err;
+    bool complete = false;
+    std::string text = zstd_decompress_file(dir / "out.jsonl.zst", &complete);
+    EXPECT_TRUE(complete);
+    EXPECT_EQ(text, plain.out);
+    fs::remove_all(dir);
+}
+
+TEST(Cli, RotationLeavesOnlyCompleteFiles) {
+    fs::path dir = temp_dir();
+    std::string in = shell_quote(data("zeek__wikipedia.pcap").string());
+    RunResult plain = run_spate("-q -r " + in);
+    RunResult r = run_spate("-q --rotate-size 2k -o " + shell_quote(dir.string()) + " -r " + in);
+    ASSERT_EQ(r.status, 0) << r.err;
+    std::vector<fs::path> files;
+    for (auto& e : fs::directory_iterator(dir)) files.push_back(e.path());
+    std::sort(files.begin(), files.end());
+    EXPECT_GT(files.size(), 2u);
+    std::string all;
+    for (auto& f : files) {
+        EXPECT_NE(f.filename().string()[0], '.') << "a .part file was left: " << f;
+        std::string t = read_all(f);
+        EXPECT_TRUE(t.empty() || t.back() == '\n') << f << " ends inside a record";
+        all += t;
+    }
+    EXPECT_EQ(all.size(), plain.out.size());
+    fs::remove_all(dir);
+}
+
+// SIGTERM during a live capture: every active flow is exported and the zstd
+// file is complete. Live capture on the loopback interface needs root.
+TEST(Cli, SigtermExportsEveryFlowAndCompletesZstd) {
+    if (geteuid() != 0) {
+        GTEST_SKIP() << "live capture on lo needs root";
+    }
+    fs::path dir = temp_dir();
+    fs::path out = dir / "live.jsonl.zst";
+    fs::path err = dir / "err";
+    pid_t pid = fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+        FILE* e = freopen(err.c_str(), "w", stderr);
+        (void)e;
+        std::string bin = spate_bin(), o = out.string();
+        execl(bin.c_str(), bin.c_str(), "-i", "lo", "--bpf", "udp and port 47809", "--compress", "zstd", "-o",
+              o.c_str(), static_cast<char*>(nullptr));
+        _exit(127);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+    // Three UDP flows on the loopback interface.
+    int sent = 0;
+    for (int port : {40001, 40002, 40003}) {
+        std::string send = "python3 -c \"import socket;s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM);s.bind(('127.0.0.1'," +
+                           std::to_string(port) + "));[s.sendto(b'x'*10,('127.0.0.1',47809)) for _ in range(5)]\"";
+        sent += std::system(send.c_str()) == 0;
+    }
+    if (sent != 3) {
+        kill(pid, SIGKILL);
+        waitpid(pid, nullptr, 0);
+        GTEST_SKIP() << "python3 not available to send loopback packets";
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    ASSERT_EQ(kill(pid, SIGTERM), 0);
+    int status = 0;
+    int waited = 0;
+    while (waitpid(pid, &status, WNOHANG) == 0 && waited < 100) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        ++waited;
+    }
+    ASSERT_LT(waited, 100) << "spate did not stop after SIGTERM";
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << read_all(err);
+    bool complete = false;
+    std::string text = zstd_decompress_file(out, &complete);
+    EXPECT_TRUE(complete) << "zstd frame not finished; stderr: " << read_all(err);
+    auto recs = parse_records(text);
+    ASSERT_EQ(recs.size(), 3u) << text << read_all(err);
+    for (auto& f : recs) {
+        EXPECT_EQ(f.pkts[0], 5u);
+        EXPECT_EQ(f.end_reason, "end_of_input");
+    }
+    fs::remove_all(dir);
+}
