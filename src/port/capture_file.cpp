@@ -106,12 +106,15 @@ struct TsScale {
 
     uint64_t to_ns(uint64_t ts) const {
         switch (kind) {
-        case Kind::mul: return ts * factor;  // wraps on absurd values; never UB
-        case Kind::div: return ts / factor;
-        case Kind::shift:
-            return static_cast<uint64_t>((static_cast<unsigned __int128>(ts) * kNsPerSec) >>
-                                         shift);
-        case Kind::zero: return 0;
+            case Kind::mul:
+                return ts * factor;  // wraps on absurd values; never UB
+            case Kind::div:
+                return ts / factor;
+            case Kind::shift:
+                return static_cast<uint64_t>((static_cast<unsigned __int128>(ts) * kNsPerSec) >>
+                                             shift);
+            case Kind::zero:
+                return 0;
         }
         return 0;
     }
@@ -143,6 +146,9 @@ struct CaptureFile::Impl {
     bool big = false;
     uint64_t frac_mult = 1000;
     uint16_t linktype = 1;
+    /// Before format 2.3 the record header had orig_len before incl_len;
+    /// some 2.3 writers kept that order (libpcap and Wireshark both cope).
+    enum class Lengths : uint8_t { in_order, swapped, maybe_swapped } lengths = Lengths::in_order;
     // pcapng
     NgState ng;
 
@@ -166,7 +172,9 @@ struct StepResult {
     std::string reason;  // corrupt (built only on the error path)
 };
 
-StepResult done(Step s) { return StepResult{s, 0, 0, 0, {}}; }
+StepResult done(Step s) {
+    return StepResult{s, 0, 0, 0, {}};
+}
 
 StepResult cut(size_t off, size_t have, size_t need) {
     return StepResult{Step::truncated, off, have, need, {}};
@@ -228,7 +236,7 @@ StepResult ng_step(const uint8_t* base, size_t size, NgState& st, PacketRef& pkt
                 big = true;
             } else {
                 return bad(off, "section header byte-order magic " + hex32(load32(b + 8, true)) +
-                            " is not 0x1a2b3c4d");
+                                    " is not 0x1a2b3c4d");
             }
         }
         const uint32_t len = load32(b + 4, big);
@@ -244,93 +252,95 @@ StepResult ng_step(const uint8_t* base, size_t size, NgState& st, PacketRef& pkt
         const uint32_t trailer = load32(b + len - 4, big);
         if (trailer != len) {
             return bad(off, "block length " + std::to_string(len) + " and trailing length " +
-                        std::to_string(trailer) + " differ");
+                                std::to_string(trailer) + " differ");
         }
         const uint8_t* body = b + 8;
         const size_t body_len = len - kPcapngMinBlock;
 
         switch (type) {
-        case kPcapngShb: {
-            if (len < kShbFixed) {
-                return bad(off, "section header block length " + std::to_string(len) +
-                            " is less than 28");
+            case kPcapngShb: {
+                if (len < kShbFixed) {
+                    return bad(off, "section header block length " + std::to_string(len) +
+                                        " is less than 28");
+                }
+                const uint16_t major = load16(body + 4, big);
+                if (major != 1) {
+                    return bad(off, "unsupported pcapng version " + std::to_string(major) + "." +
+                                        std::to_string(load16(body + 6, big)));
+                }
+                st.big = big;
+                st.ifaces.clear();  // interface ids are per section
+                break;
             }
-            const uint16_t major = load16(body + 4, big);
-            if (major != 1) {
-                return bad(off, "unsupported pcapng version " + std::to_string(major) + "." +
-                            std::to_string(load16(body + 6, big)));
+            case kPcapngIdb: {
+                if (body_len < 8) {
+                    return bad(off, "interface description block too short");
+                }
+                Interface ifc;
+                ifc.linktype = load16(body, big);
+                ifc.snaplen = load32(body + 4, big);
+                parse_idb_options(body + 8, body_len - 8, big, ifc, st.nanosecond);
+                if (st.first_linktype < 0) {
+                    st.first_linktype = ifc.linktype;
+                }
+                st.ifaces.push_back(ifc);  // once per interface, never per packet
+                break;
             }
-            st.big = big;
-            st.ifaces.clear();  // interface ids are per section
-            break;
-        }
-        case kPcapngIdb: {
-            if (body_len < 8) {
-                return bad(off, "interface description block too short");
+            case kPcapngEpb:
+            case kPcapngPb: {
+                if (body_len < 20) {
+                    return bad(off, "packet block too short");
+                }
+                const uint32_t ifid =
+                    type == kPcapngEpb ? load32(body, big) : uint32_t{load16(body, big)};
+                if (ifid >= st.ifaces.size()) {
+                    return bad(off, "interface id " + std::to_string(ifid) + " is not defined (" +
+                                        std::to_string(st.ifaces.size()) +
+                                        " interfaces in this section)");
+                }
+                const uint64_t ts = (uint64_t{load32(body + 4, big)} << 32) | load32(body + 8, big);
+                const uint32_t caplen = load32(body + 12, big);
+                const uint32_t origlen = load32(body + 16, big);
+                if (caplen > body_len - 20) {
+                    return bad(off, "captured length " + std::to_string(caplen) +
+                                        " is larger than the block (" +
+                                        std::to_string(body_len - 20) + " bytes of data)");
+                }
+                const Interface& ifc = st.ifaces[ifid];
+                pkt.data = body + 20;
+                pkt.caplen = caplen;
+                pkt.wirelen = origlen;
+                pkt.ts_ns = ifc.scale.to_ns(ts) + ifc.offset_ns;
+                pkt.linktype = ifc.linktype;
+                st.pos = off + len;
+                return done(Step::packet);
             }
-            Interface ifc;
-            ifc.linktype = load16(body, big);
-            ifc.snaplen = load32(body + 4, big);
-            parse_idb_options(body + 8, body_len - 8, big, ifc, st.nanosecond);
-            if (st.first_linktype < 0) {
-                st.first_linktype = ifc.linktype;
+            case kPcapngSpb: {
+                if (body_len < 4) {
+                    return bad(off, "simple packet block too short");
+                }
+                if (st.ifaces.empty()) {
+                    return bad(off, "simple packet block before any interface description");
+                }
+                const Interface& ifc = st.ifaces[0];
+                const uint32_t origlen = load32(body, big);
+                uint32_t caplen = origlen;
+                if (caplen > body_len - 4) {
+                    caplen = static_cast<uint32_t>(body_len - 4);
+                }
+                if (ifc.snaplen != 0 && caplen > ifc.snaplen) {
+                    caplen = ifc.snaplen;
+                }
+                pkt.data = body + 4;
+                pkt.caplen = caplen;
+                pkt.wirelen = origlen;
+                pkt.ts_ns = 0;  // an SPB has no timestamp
+                pkt.linktype = ifc.linktype;
+                st.pos = off + len;
+                return done(Step::packet);
             }
-            st.ifaces.push_back(ifc);  // once per interface, never per packet
-            break;
-        }
-        case kPcapngEpb:
-        case kPcapngPb: {
-            if (body_len < 20) {
-                return bad(off, "packet block too short");
-            }
-            const uint32_t ifid =
-                type == kPcapngEpb ? load32(body, big) : uint32_t{load16(body, big));
-            if (ifid >= st.ifaces.size()) {
-                return bad(off, "interface id " + std::to_string(ifid) + " is not defined (" +
-                            std::to_string(st.ifaces.size()) + " interfaces in this section)");
-            }
-            const uint64_t ts = (uint64_t{load32(body + 4, big)} << 32) | load32(body + 8, big);
-            const uint32_t caplen = load32(body + 12, big);
-            const uint32_t origlen = load32(body + 16, big);
-            if (caplen > body_len - 20) {
-                return bad(off, "captured length " + std::to_string(caplen) +
-                            " is larger than the block (" + std::to_string(body_len - 20) +
-                            " bytes of data)");
-            }
-            const Interface& ifc = st.ifaces[ifid];
-            pkt.data = body + 20;
-            pkt.caplen = caplen;
-            pkt.wirelen = origlen;
-            pkt.ts_ns = ifc.scale.to_ns(ts) + ifc.offset_ns;
-            pkt.linktype = ifc.linktype;
-            st.pos = off + len;
-            return done(Step::packet);
-        }
-        case kPcapngSpb: {
-            if (body_len < 4) {
-                return bad(off, "simple packet block too short");
-            }
-            if (st.ifaces.empty()) {
-                return bad(off, "simple packet block before any interface description");
-            }
-            const Interface& ifc = st.ifaces[0];
-            const uint32_t origlen = load32(body, big);
-            uint32_t caplen = origlen;
-            if (caplen > body_len - 4) {
-                caplen = static_cast<uint32_t>(body_len - 4);
-            }
-            if (ifc.snaplen != 0 && caplen > ifc.snaplen) {
-                caplen = ifc.snaplen;
-            }
-            pkt.data = body + 4;
-            pkt.caplen = caplen;
-            pkt.wirelen = origlen;
-            pkt.ts_ns = 0;  // an SPB has no timestamp
-            pkt.linktype = ifc.linktype;
-            st.pos = off + len;
-            return done(Step::packet);
-        }
-        default: break;  // statistics, name resolution, custom, ...: not needed
+            default:
+                break;  // statistics, name resolution, custom, ...: not needed
         }
         st.pos = off + len;
     }
@@ -386,7 +396,19 @@ CaptureFile CaptureFile::open(const std::string& path) {
         const uint32_t magic = im.big ? magic_be : magic_le;
         const bool nsec = magic == kPcapMagicNsec;
         if (size < kPcapFileHeader) {
-            throw fail("too short for a pcap file header (" + std::to_string(size) + " of 24 bytes)");
+            throw fail("too short for a pcap file header (" + std::to_string(size) +
+                       " of 24 bytes)");
+        }
+        const uint16_t major = load16(b + 4, im.big);
+        const uint16_t minor = load16(b + 6, im.big);
+        if (major < 2) {
+            throw fail("unsupported pcap version " + std::to_string(major) + "." +
+                       std::to_string(minor));
+        }
+        if ((major == 2 && minor < 3) || major == 543) {  // 543.0: DG/UX tcpdump
+            im.lengths = Impl::Lengths::swapped;
+        } else if (major == 2 && minor == 3) {
+            im.lengths = Impl::Lengths::maybe_swapped;
         }
         f.format_ = nsec ? CaptureFormat::pcap_nsec : CaptureFormat::pcap_usec;
         f.nanosecond_ = nsec;
@@ -470,7 +492,9 @@ CaptureFile& CaptureFile::operator=(CaptureFile&& o) noexcept {
     return *this;
 }
 
-CaptureFile::~CaptureFile() { delete impl_; }
+CaptureFile::~CaptureFile() {
+    delete impl_;
+}
 
 CaptureFile::Next CaptureFile::next(PacketRef& pkt) {
     if (impl_ == nullptr || impl_->size == 0) {
@@ -493,15 +517,18 @@ CaptureFile::Next CaptureFile::next(PacketRef& pkt) {
     if (format_ == CaptureFormat::pcapng) {
         StepResult r = ng_step(im.base, im.size, im.ng, pkt);
         switch (r.step) {
-        case Step::packet:
-            if (im.ng.nanosecond) {
-                nanosecond_ = true;
-            }
-            ++records_;
-            return Next::packet;
-        case Step::end: return Next::end;
-        case Step::truncated: return truncated(r.offset, r.have, r.need);
-        case Step::corrupt: return corrupt(r.offset, r.reason);
+            case Step::packet:
+                if (im.ng.nanosecond) {
+                    nanosecond_ = true;
+                }
+                ++records_;
+                return Next::packet;
+            case Step::end:
+                return Next::end;
+            case Step::truncated:
+                return truncated(r.offset, r.have, r.need);
+            case Step::corrupt:
+                return corrupt(r.offset, r.reason);
         }
         return Next::end;
     }
@@ -515,7 +542,12 @@ CaptureFile::Next CaptureFile::next(PacketRef& pkt) {
         return truncated(off, remaining, kPcapRecordHeader);
     }
     const uint8_t* h = im.base + off;
-    const uint32_t incl = load32(h + 8, im.big);
+    uint32_t incl = load32(h + 8, im.big);
+    uint32_t orig = load32(h + 12, im.big);
+    if (im.lengths == Impl::Lengths::swapped ||
+        (im.lengths == Impl::Lengths::maybe_swapped && incl > orig)) {
+        std::swap(incl, orig);
+    }
     if (incl > kMaxRecordLen) {
         return corrupt(off, "captured length " + std::to_string(incl) + " is larger than " +
                                 std::to_string(kMaxRecordLen));
@@ -525,8 +557,9 @@ CaptureFile::Next CaptureFile::next(PacketRef& pkt) {
     }
     pkt.data = h + kPcapRecordHeader;
     pkt.caplen = incl;
-    pkt.wirelen = load32(h + 12, im.big);  // may be below incl: accepted as is
-    pkt.ts_ns = uint64_t{load32(h, im.big)} * kNsPerSec + uint64_t{load32(h + 4, im.big)} * im.frac_mult;
+    pkt.wirelen = orig;  // may be below incl: accepted as is
+    pkt.ts_ns =
+        uint64_t{load32(h, im.big)} * kNsPerSec + uint64_t{load32(h + 4, im.big)} * im.frac_mult;
     pkt.linktype = im.linktype;
     im.pos = off + kPcapRecordHeader + incl;
     ++records_;

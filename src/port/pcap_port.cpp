@@ -19,6 +19,35 @@ namespace {
 
 constexpr uint64_t kNsPerSec = 1000000000ull;
 
+/// LINKTYPE values (in files and PacketRef) that libpcap's DLT values
+/// differ from on some platforms; every other value is the same in both.
+struct LinkMap {
+    int linktype;
+    int dlt;
+};
+constexpr LinkMap kLinkMap[] = {
+    {100, DLT_ATM_RFC1483}, {101, DLT_RAW},  {102, DLT_SLIP_BSDOS}, {103, DLT_PPP_BSDOS},
+    {106, DLT_ATM_CLIP},    {108, DLT_LOOP}, {109, DLT_ENC},        {117, DLT_PFLOG},
+};
+
+int linktype_to_dlt(int linktype) {
+    for (const auto& m : kLinkMap) {
+        if (m.linktype == linktype) {
+            return m.dlt;
+        }
+    }
+    return linktype;
+}
+
+int dlt_to_linktype(int dlt) {
+    for (const auto& m : kLinkMap) {
+        if (m.dlt == dlt) {
+            return m.linktype;
+        }
+    }
+    return dlt;
+}
+
 void report(PortLogFn log, bool is_error, const std::string& msg) {
     if (log != nullptr) {
         log(is_error, msg);
@@ -38,7 +67,7 @@ struct LinkFilter {
 LinkFilter compile_for(const std::string& expr, uint16_t linktype, int snaplen, std::string& err) {
     LinkFilter f;
     f.linktype = linktype;
-    f.dead = pcap_open_dead(linktype, snaplen);
+    f.dead = pcap_open_dead(linktype_to_dlt(linktype), snaplen);
     if (f.dead == nullptr) {
         err = "cannot create a libpcap handle for link type " + std::to_string(linktype);
         return f;
@@ -60,6 +89,33 @@ void release(LinkFilter& f) {
     }
     f = LinkFilter{};
 }
+
+/// Counters written by the rx thread once per burst and readable from any
+/// thread (a stats reporter) without a lock: one writer, relaxed loads.
+struct SharedStats {
+    std::atomic<uint64_t> packets{0};
+    std::atomic<uint64_t> bytes{0};
+    std::atomic<uint64_t> filtered{0};
+    std::atomic<uint64_t> files_done{0};
+    std::atomic<uint64_t> truncated_files{0};
+    std::atomic<uint64_t> corrupt_files{0};
+
+    /// Single writer: a plain load and store, no locked instruction.
+    static void add(std::atomic<uint64_t>& c, uint64_t n) {
+        c.store(c.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
+    }
+
+    PortStats read() const {
+        PortStats s;
+        s.packets = packets.load(std::memory_order_relaxed);
+        s.bytes = bytes.load(std::memory_order_relaxed);
+        s.filtered = filtered.load(std::memory_order_relaxed);
+        s.files_done = files_done.load(std::memory_order_relaxed);
+        s.truncated_files = truncated_files.load(std::memory_order_relaxed);
+        s.corrupt_files = corrupt_files.load(std::memory_order_relaxed);
+        return s;
+    }
+};
 
 std::string join_files(const std::vector<std::string>& files) {
     std::string s;
@@ -108,33 +164,38 @@ public:
 
     uint16_t rx_burst(PacketRef* pkts, uint16_t n, RxStatus& status) override {
         uint16_t count = 0;
+        uint64_t bytes = 0;
+        uint64_t filtered = 0;
         while (count < n && cur_ < files_.size()) {
             CaptureFile& file = files_[cur_];
             PacketRef& pkt = pkts[count];
             switch (file.next(pkt)) {
-            case CaptureFile::Next::packet:
-                if (!filters_.empty() && !accept(pkt)) {
-                    ++stats_.filtered;
+                case CaptureFile::Next::packet:
+                    if (!filters_.empty() && !accept(pkt)) {
+                        ++filtered;
+                        continue;
+                    }
+                    pkt.port = static_cast<uint16_t>(cur_);
+                    bytes += pkt.caplen;
+                    ++count;
                     continue;
-                }
-                pkt.port = static_cast<uint16_t>(cur_);
-                stats_.bytes += pkt.caplen;
-                ++count;
-                continue;
-            case CaptureFile::Next::end: break;
-            case CaptureFile::Next::truncated:
-                report(log_, false, file.message());
-                ++stats_.truncated_files;
-                break;
-            case CaptureFile::Next::corrupt:
-                report(log_, true, file.message());
-                ++stats_.corrupt_files;
-                break;
+                case CaptureFile::Next::end:
+                    break;
+                case CaptureFile::Next::truncated:
+                    report(log_, false, file.message());
+                    SharedStats::add(stats_.truncated_files, 1);
+                    break;
+                case CaptureFile::Next::corrupt:
+                    report(log_, true, file.message());
+                    SharedStats::add(stats_.corrupt_files, 1);
+                    break;
             }
-            ++stats_.files_done;
+            SharedStats::add(stats_.files_done, 1);
             ++cur_;
         }
-        stats_.packets += count;
+        SharedStats::add(stats_.packets, count);
+        SharedStats::add(stats_.bytes, bytes);
+        SharedStats::add(stats_.filtered, filtered);
         // end only on an empty burst, so a caller that stops reading at
         // `end` never drops the last packets.
         status = (count == 0 && cur_ >= files_.size()) ? RxStatus::end : RxStatus::ok;
@@ -143,7 +204,7 @@ public:
 
     bool stable_buffers() const override { return true; }
     bool nanosecond_timestamps() const override { return nanosecond_; }
-    PortStats stats() const override { return stats_; }
+    PortStats stats() const override { return stats_.read(); }
 
     std::string describe() const override {
         std::string s = "pcap files: " + join_files(cfg_.files);
@@ -192,7 +253,7 @@ private:
     bool nanosecond_ = false;
     std::vector<LinkFilter> filters_;  // few entries; pointers re-looked-up on change
     LinkFilter* last_ = nullptr;
-    PortStats stats_;
+    SharedStats stats_;
 };
 
 // ---------------------------------------------------------------------------
@@ -225,11 +286,15 @@ public:
     LivePort& operator=(const LivePort&) = delete;
 
     uint16_t rx_burst(PacketRef* pkts, uint16_t n, RxStatus& status) override {
+        if (failed_) {
+            status = RxStatus::error;
+            return 0;
+        }
         if (stop_.load(std::memory_order_relaxed)) {
             status = RxStatus::end;
             return 0;
         }
-        Burst b{this, pkts, 0, 0};
+        Burst b{this, pkts, 0, 0, 0};
         // Every packet is at most snaplen bytes, so capping the count keeps a
         // whole burst inside the arena.
         int cnt = static_cast<int>(std::min<size_t>(n, max_burst_));
@@ -238,13 +303,15 @@ public:
             return 0;
         }
         int rc = pcap_dispatch(handle_, cnt, &LivePort::on_packet, reinterpret_cast<u_char*>(&b));
-        stats_.packets += b.count;
+        SharedStats::add(stats_.packets, b.count);
+        SharedStats::add(stats_.bytes, b.bytes);
         if (rc == PCAP_ERROR_BREAK || (rc >= 0 && stop_.load(std::memory_order_relaxed))) {
             status = b.count == 0 ? RxStatus::end : RxStatus::ok;
             return b.count;
         }
         if (rc < 0) {
             report(log_, true, cfg_.interface + ": " + pcap_geterr(handle_));
+            failed_ = true;
             status = RxStatus::error;
             return b.count;
         }
@@ -261,7 +328,7 @@ public:
     }
 
     PortStats stats() const override {
-        PortStats s = stats_;
+        PortStats s = stats_.read();
         pcap_stat ps{};
         if (pcap_stats(handle_, &ps) == 0) {
             s.kernel_drops = ps.ps_drop;
@@ -286,6 +353,7 @@ private:
         PacketRef* pkts;
         uint16_t count;
         size_t used;  // arena bytes
+        uint64_t bytes;
     };
 
     static void on_packet(u_char* user, const pcap_pkthdr* h, const u_char* bytes) {
@@ -306,7 +374,7 @@ private:
                   static_cast<uint64_t>(h->ts.tv_usec) * (self.nano_ ? 1 : 1000);
         p.linktype = self.linktype_;
         p.port = 0;
-        self.stats_.bytes += caplen;
+        b->bytes += caplen;
     }
 
     void check(int rc, const char* what) {
@@ -314,6 +382,20 @@ private:
             throw std::runtime_error(cfg_.interface + ": cannot set " + what + ": " +
                                      pcap_statustostr(rc));
         }
+    }
+
+    /// "IFACE: <libpcap's text>", falling back to the status name when
+    /// libpcap left no text (and never both when they say the same thing).
+    std::string activate_message(int rc) const {
+        std::string status = pcap_statustostr(rc);
+        std::string detail = pcap_geterr(handle_);
+        if (detail.empty() || detail == status) {
+            return cfg_.interface + ": " + status;
+        }
+        if (rc == PCAP_ERROR || rc == PCAP_WARNING) {
+            return cfg_.interface + ": " + detail;  // generic status: the text says it all
+        }
+        return cfg_.interface + ": " + status + " (" + detail + ")";
     }
 
     void setup() {
@@ -330,23 +412,13 @@ private:
 
         int rc = pcap_activate(handle_);
         if (rc < 0) {
-            std::string detail = pcap_geterr(handle_);
-            std::string msg = ifname + ": " + pcap_statustostr(rc);
-            if (!detail.empty()) {
-                msg += ": " + detail;
-            }
-            throw std::runtime_error(msg);
+            throw std::runtime_error(activate_message(rc));
         }
         if (rc > 0) {
-            std::string detail = rc == PCAP_WARNING ? pcap_geterr(handle_) : "";
-            std::string msg = ifname + ": " + pcap_statustostr(rc);
-            if (!detail.empty()) {
-                msg += ": " + detail;
-            }
-            report(log_, false, msg);
+            report(log_, false, activate_message(rc));
         }
         nano_ = pcap_get_tstamp_precision(handle_) == PCAP_TSTAMP_PRECISION_NANO;
-        linktype_ = static_cast<uint16_t>(pcap_datalink(handle_));
+        linktype_ = static_cast<uint16_t>(dlt_to_linktype(pcap_datalink(handle_)));
         snaplen_ = pcap_snapshot(handle_);
         if (snaplen_ <= 0) {
             snaplen_ = cfg_.snaplen > 0 ? cfg_.snaplen : 262144;
@@ -360,8 +432,8 @@ private:
             int frc = pcap_setfilter(handle_, &prog);
             pcap_freecode(&prog);
             if (frc != 0) {
-                throw std::runtime_error(ifname + ": cannot set the filter: " +
-                                         pcap_geterr(handle_));
+                throw std::runtime_error(ifname +
+                                         ": cannot set the filter: " + pcap_geterr(handle_));
             }
         }
 
@@ -380,8 +452,9 @@ private:
     int snaplen_ = 0;
     uint16_t linktype_ = 1;
     bool nano_ = false;
+    bool failed_ = false;
     std::atomic<bool> stop_{false};
-    PortStats stats_;
+    SharedStats stats_;
 };
 
 }  // namespace

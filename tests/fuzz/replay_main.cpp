@@ -4,6 +4,7 @@
 // truncation of the first 512 bytes, and N random byte flips / inserts /
 // deletions. Built with ASan and UBSan in the sanitizer test build, so the
 // suite replays every parser on hostile input on every run.
+#include <algorithm>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
