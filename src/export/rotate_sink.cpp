@@ -214,9 +214,10 @@ void RotatingSink::maybe_rotate(uint64_t now_unix_ns) {
     const bool by_bytes = cfg_.rotate_bytes > 0 && cur_bytes_ >= cfg_.rotate_bytes;
     bool by_time = false;
     if (cfg_.rotate_seconds > 0 && now_unix_ns >= cur_start_ns_) {
-        const uint64_t limit = cfg_.rotate_seconds > std::numeric_limits<uint64_t>::max() / kNsPerSec
-                                   ? std::numeric_limits<uint64_t>::max()
-                                   : cfg_.rotate_seconds * kNsPerSec;
+        const uint64_t limit =
+            cfg_.rotate_seconds > std::numeric_limits<uint64_t>::max() / kNsPerSec
+                ? std::numeric_limits<uint64_t>::max()
+                : cfg_.rotate_seconds * kNsPerSec;
         by_time = now_unix_ns - cur_start_ns_ >= limit;
     }
     if (!by_bytes && !by_time) {
@@ -251,6 +252,8 @@ void RotatingSink::close() {
     }
 }
 
-uint64_t RotatingSink::bytes_out() const { return bytes_out_done_ + (cur_ ? cur_->bytes_out() : 0); }
+uint64_t RotatingSink::bytes_out() const {
+    return bytes_out_done_ + (cur_ ? cur_->bytes_out() : 0);
+}
 
 }  // namespace spate::sink_detail

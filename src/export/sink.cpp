@@ -14,7 +14,9 @@ namespace sink_detail {
 
 namespace {
 
-bool is_stdout(const std::string& path) { return path.empty() || path == "-"; }
+bool is_stdout(const std::string& path) {
+    return path.empty() || path == "-";
+}
 
 }  // namespace
 
