@@ -25,11 +25,15 @@ struct Verdict {
 };
 inline constexpr Verdict kOk{};
 inline constexpr Verdict kNonIp{DecodeStatus::non_ip, Malformed::none};
-constexpr Verdict bad(Malformed m) { return {DecodeStatus::malformed, m}; }
+constexpr Verdict bad(Malformed m) {
+    return {DecodeStatus::malformed, m};
+}
 
 /// Frame offsets are 16 bits in DecodedPacket; an offset that does not fit
 /// (a header more than 64 KiB into a jumbo capture) reads as "absent".
-constexpr uint16_t off16(size_t off) { return off <= 0xFFFF ? static_cast<uint16_t>(off) : 0; }
+constexpr uint16_t off16(size_t off) {
+    return off <= 0xFFFF ? static_cast<uint16_t>(off) : 0;
+}
 
 // Header constants that more than one layer uses.
 inline constexpr uint16_t kEthIpv4 = 0x0800;

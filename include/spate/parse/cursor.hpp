@@ -17,8 +17,7 @@ public:
     constexpr Cursor() = default;
 
     /// A cursor over a whole frame: offset() counts from `data`.
-    constexpr Cursor(const uint8_t* data, size_t len)
-        : base_(data), pos_(data), end_(data + len) {}
+    constexpr Cursor(const uint8_t* data, size_t len) : base_(data), pos_(data), end_(data + len) {}
 
     /// False once any read, skip or sub() went past the end.
     constexpr bool ok() const { return ok_; }
