@@ -25,7 +25,17 @@ namespace {
 constexpr uint16_t kBurst = 64;
 constexpr uint64_t kTickNs = 1'000'000'000;  // capture time between ticks to every worker
 
-extern "C" void on_signal(int) { g_stop_requested.store(true, std::memory_order_relaxed); }
+// The driver to wake when a stop is requested: live capture can block in
+// poll() inside libpcap, which pcap_breakloop() interrupts (it writes to an
+// eventfd, which is async-signal-safe).
+std::atomic<PortDriver*> g_active_port{nullptr};
+
+extern "C" void on_signal(int) {
+    g_stop_requested.store(true, std::memory_order_relaxed);
+    if (PortDriver* p = g_active_port.load(std::memory_order_relaxed)) {
+        p->request_stop();
+    }
+}
 
 uint64_t mono_ns() {
     timespec ts{};
@@ -91,8 +101,15 @@ public:
         }
     }
 
+    /// A last tick at the latest capture time, so every worker expires what
+    /// is due by then (records then do not depend on the worker count), and
+    /// then the end message.
     void end() {
         for (size_t w = 0; w < rings_.size(); ++w) {
+            if (max_ts_ != 0) {
+                auto* t = static_cast<TickMsg*>(reserve(w, static_cast<uint32_t>(MsgType::tick), sizeof(TickMsg)));
+                t->now_ns = max_ts_;
+            }
             reserve(w, static_cast<uint32_t>(MsgType::end), 0);
             rings_[w]->publish();
         }
@@ -198,6 +215,10 @@ int run_pipeline(const Options& opts) {
     pc.snaplen = opts.snaplen;
     pc.promiscuous = opts.promiscuous;
     std::unique_ptr<PortDriver> port = make_pcap_port(pc, port_log);
+    g_active_port.store(port.get());
+    struct ClearActivePort {
+        ~ClearActivePort() { g_active_port.store(nullptr); }
+    } clear_active_port;
 
     SinkConfig sc;
     sc.path = opts.output;
@@ -231,7 +252,11 @@ int run_pipeline(const Options& opts) {
     }
     RecordFormat fmt;
     fmt.nanosecond = port->nanosecond_timestamps();
-    Exporter exporter(rec_ptrs, std::move(sink), fmt);
+    size_t write_threshold = 256 * 1024;
+    if (opts.rotate_bytes > 0 && opts.rotate_bytes < write_threshold) {
+        write_threshold = static_cast<size_t>(opts.rotate_bytes);
+    }
+    Exporter exporter(rec_ptrs, std::move(sink), fmt, write_threshold);
 
     std::atomic<bool> abort{false};
     std::thread exporter_thread([&] { exporter.run(); });

@@ -1,5 +1,6 @@
 #include "spate/export/exporter.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <ctime>
 
@@ -10,7 +11,6 @@ namespace spate {
 
 namespace {
 
-constexpr size_t kWriteThreshold = 256 * 1024;
 constexpr uint64_t kFlushIntervalNs = 1'000'000'000;
 
 uint64_t wall_ns() {
@@ -21,9 +21,21 @@ uint64_t wall_ns() {
 
 }  // namespace
 
-Exporter::Exporter(std::vector<SpscRing*> rings, std::unique_ptr<Sink> sink, RecordFormat fmt)
-    : rings_(std::move(rings)), sink_(std::move(sink)), fmt_(fmt) {
-    buf_.reserve(kWriteThreshold * 2);
+Exporter::Exporter(std::vector<SpscRing*> rings, std::unique_ptr<Sink> sink, RecordFormat fmt,
+                   size_t write_threshold)
+    : rings_(std::move(rings)), sink_(std::move(sink)), fmt_(fmt), write_threshold_(std::max<size_t>(write_threshold, 1)) {
+    buf_.reserve(std::min<size_t>(write_threshold_, 1 << 20) * 2);
+}
+
+void Exporter::rotate_check(uint64_t now_ns) {
+    if (!error_.empty()) {
+        return;
+    }
+    try {
+        sink_->maybe_rotate(now_ns);  // between records: never splits one
+    } catch (const SinkError& e) {
+        error_ = e.what();
+    }
 }
 
 void Exporter::write_out(bool flush) {
@@ -76,8 +88,9 @@ void Exporter::run() {
                 }
                 ring.pop(m);
                 ++n;
-                if (buf_.size() >= kWriteThreshold) {
+                if (buf_.size() >= write_threshold_) {
                     write_out(false);
+                    rotate_check(wall_ns());
                 }
                 if (done[i]) {
                     break;
@@ -93,7 +106,7 @@ void Exporter::run() {
             idle.reset();
         }
         uint64_t now = wall_ns();
-        if (taken == 0 || buf_.size() >= kWriteThreshold) {
+        if (taken == 0 || buf_.size() >= write_threshold_) {
             bool flush = dirty && now - last_flush >= kFlushIntervalNs;
             write_out(flush);
             if (flush) {
@@ -101,13 +114,7 @@ void Exporter::run() {
                 dirty = false;
             }
         }
-        if (error_.empty()) {
-            try {
-                sink_->maybe_rotate(now);  // between records: never splits one
-            } catch (const SinkError& e) {
-                error_ = e.what();
-            }
-        }
+        rotate_check(now);
         if (taken == 0 && remaining > 0) {
             idle.wait();
         }

@@ -71,9 +71,15 @@ void Worker::on_packet(const parse::DecodedPacket& pkt, uint64_t hash, const uin
         FlowData& f = e->data;
         // The same tests as the periodic expiry, applied at lookup, so that the
         // records do not depend on when a sweep happened to run.
-        if (cfg.idle_timeout_ns != 0 && ts > f.last_ns && ts - f.last_ns > cfg.idle_timeout_ns) {
-            f.end_reason = EndReason::idle;
-            ++table_.counters().expired_idle;
+        const uint64_t timeout = e->closing ? cfg.tcp_close_timeout_ns : cfg.idle_timeout_ns;
+        if (timeout != 0 && ts > f.last_ns && ts - f.last_ns > timeout) {
+            if (e->closing) {
+                f.end_reason = EndReason::tcp_end;
+                ++table_.counters().tcp_ended;
+            } else {
+                f.end_reason = EndReason::idle;
+                ++table_.counters().expired_idle;
+            }
             emit(f);
             table_.remove(e);
             e = nullptr;

@@ -190,6 +190,16 @@ TEST(Cli, SigtermExportsEveryFlowAndCompletesZstd) {
               o.c_str(), static_cast<char*>(nullptr));
         _exit(127);
     }
+    struct KillOnExit {
+        pid_t pid;
+        bool armed = true;
+        ~KillOnExit() {
+            if (armed) {
+                kill(pid, SIGKILL);
+                waitpid(pid, nullptr, 0);
+            }
+        }
+    } guard{pid};
     std::this_thread::sleep_for(std::chrono::milliseconds(1500));
     // Three UDP flows on the loopback interface.
     int sent = 0;
@@ -199,8 +209,6 @@ TEST(Cli, SigtermExportsEveryFlowAndCompletesZstd) {
         sent += std::system(send.c_str()) == 0;
     }
     if (sent != 3) {
-        kill(pid, SIGKILL);
-        waitpid(pid, nullptr, 0);
         GTEST_SKIP() << "python3 not available to send loopback packets";
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(500));
@@ -212,6 +220,7 @@ TEST(Cli, SigtermExportsEveryFlowAndCompletesZstd) {
         ++waited;
     }
     ASSERT_LT(waited, 100) << "spate did not stop after SIGTERM";
+    guard.armed = false;
     EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << read_all(err);
     bool complete = false;
     std::string text = zstd_decompress_file(out, &complete);

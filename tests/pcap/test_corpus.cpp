@@ -17,6 +17,11 @@ namespace {
 // A file listed here must still differ (the test fails when it starts to
 // match, so the list stays true).
 const std::map<std::string, std::string> kKnownDifferences = {
+    {"zeek__tunnels__gtp__gtp1_gn_normal_incl_fragmentation.pcap",
+     "tshark reassembles the outer IP fragments of the GTP-U tunnel and adds the outer datagram lengths to the "
+     "inner flow's IP bytes (its fwd_bytes exceed its fwd_frame_bytes), where spate counts each packet's inner "
+     "IP header; and the 4 outer fragments whose datagram never completes are attributed by fragment id to the "
+     "inner flow by spate, while tshark puts them in a flow of the outer addresses with the inner ports"},
 };
 
 struct Endpoint {

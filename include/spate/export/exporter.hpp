@@ -22,7 +22,10 @@ struct alignas(kCacheLine) ExporterStats {
 
 class Exporter {
 public:
-    Exporter(std::vector<SpscRing*> rings, std::unique_ptr<Sink> sink, RecordFormat fmt);
+    /// write_threshold: JSON bytes gathered before a write to the sink (and a
+    /// rotation check); with size rotation, at most the rotation size.
+    Exporter(std::vector<SpscRing*> rings, std::unique_ptr<Sink> sink, RecordFormat fmt,
+             size_t write_threshold = 256 * 1024);
 
     /// Runs until every ring has delivered its `done` message; closes the sink.
     void run();
@@ -34,12 +37,14 @@ public:
 
 private:
     void write_out(bool flush);
+    void rotate_check(uint64_t now_ns);
 
     std::vector<SpscRing*> rings_;
     std::unique_ptr<Sink> sink_;
     RecordFormat fmt_;
     std::string buf_;
     std::string error_;
+    size_t write_threshold_;
     ExporterStats stats_;
 };
 

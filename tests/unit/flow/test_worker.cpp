@@ -191,3 +191,21 @@ TEST(Worker, FullTableEvictsAndCounts) {
     EXPECT_EQ(h.records().size(), 4u);
     EXPECT_EQ(h.w.table().counters().evicted, 6u);
 }
+
+// A packet arriving after the close linger of a finished TCP flow ends that
+// flow as tcp_end (as a sweep would have), not idle: records must not depend
+// on whether a sweep ran in between.
+TEST(Worker, LookupAfterCloseLingerIsTcpEndLikeTheSweep) {
+    FlowTableConfig c = cfg_default();
+    c.tcp_close_timeout_ns = 2 * kSec;
+    c.idle_timeout_ns = 15 * kSec;
+    Harness h(c);
+    h.feed(tcp(1, 2, 1000, 80, 0x11, kSec));
+    h.feed(tcp(2, 1, 80, 1000, 0x11, kSec + 1));
+    h.feed(tcp(1, 2, 1000, 80, 0x04, 20 * kSec));  // no sweep ran in between
+    h.w.finish();
+    auto r = h.records();
+    ASSERT_EQ(r.size(), 2u);
+    EXPECT_EQ(r[0].end_reason, EndReason::tcp_end);
+    EXPECT_EQ(r[0].dir[0].pkts + r[0].dir[1].pkts, 2u);
+}
