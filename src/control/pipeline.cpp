@@ -188,7 +188,7 @@ void print_stats(const char* when, const PortDriver& port, const parse::Decoder&
     std::fprintf(stderr, "\n");
     std::fprintf(stderr,
                  "spate:   flows created %" PRIu64 ", active %" PRIu64 ", evicted %" PRIu64 ", idle %" PRIu64
-                 ", active-timeout %" PRIu64 ", tcp-end %" PRIu64 "; records %" PRIu64 " (written %" PRIu64
+                 ", active-timeout %" PRIu64 ", tcp-end %" PRIu64 "; flows exported %" PRIu64 " (records written %" PRIu64
                  "), bytes written %" PRIu64 " (to disk %" PRIu64 "); ring-full waits: packets %" PRIu64
                  ", records %" PRIu64 "\n",
                  created, active, evicted, idle, act, tcp, records, rl(es.records), rl(es.bytes_in), rl(es.bytes_out),
