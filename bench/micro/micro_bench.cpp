@@ -42,7 +42,8 @@ void BM_DecodeTcpIpv4(benchmark::State& state) {
     auto f = tcp_frame(0x0100000a, 1234);
     parse::Decoder dec;
     parse::DecodedPacket d;
-    PacketRef ref{f.data(), static_cast<uint32_t>(f.size()), static_cast<uint32_t>(f.size()), 1, 1, 0};
+    PacketRef ref{f.data(), static_cast<uint32_t>(f.size()), static_cast<uint32_t>(f.size()), 1, 1,
+                  0};
     for (auto _ : state) {
         benchmark::DoNotOptimize(dec.decode(ref, d));
         benchmark::DoNotOptimize(d);
@@ -70,7 +71,8 @@ void BM_FlowLookup(benchmark::State& state) {
         t.insert(keys[i], hashes[i], [](FlowTable::Entry&) {});
     }
     std::vector<uint32_t> order(n);
-    for (uint32_t i = 0; i < n; ++i) order[i] = i;
+    for (uint32_t i = 0; i < n; ++i)
+        order[i] = i;
     std::shuffle(order.begin(), order.end(), std::mt19937(1));
     size_t i = 0;
     for (auto _ : state) {
@@ -96,7 +98,8 @@ void BM_WorkerPacket(benchmark::State& state) {
     parse::Decoder dec;
     for (uint32_t i = 0; i < n; ++i) {
         auto f = tcp_frame(i, static_cast<uint16_t>(i * 13));
-        PacketRef ref{f.data(), static_cast<uint32_t>(f.size()), static_cast<uint32_t>(f.size()), 1000, 1, 0};
+        PacketRef ref{
+            f.data(), static_cast<uint32_t>(f.size()), static_cast<uint32_t>(f.size()), 1000, 1, 0};
         dec.decode(ref, pkts[i]);
         pkts[i].tcp_flags = 0x10;
         hashes[i] = symmetric_hash(pkts[i].key);

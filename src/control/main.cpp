@@ -10,14 +10,14 @@ int main(int argc, char** argv) {
     spate::Options opts;
     try {
         switch (spate::parse_options(argc, argv, opts)) {
-        case spate::ParseOutcome::help:
-            std::cout << spate::help_text();
-            return 0;
-        case spate::ParseOutcome::version:
-            std::cout << "spate " << SPATE_VERSION << "\n";
-            return 0;
-        case spate::ParseOutcome::run:
-            break;
+            case spate::ParseOutcome::help:
+                std::cout << spate::help_text();
+                return 0;
+            case spate::ParseOutcome::version:
+                std::cout << "spate " << SPATE_VERSION << "\n";
+                return 0;
+            case spate::ParseOutcome::run:
+                break;
         }
     } catch (const spate::UsageError& e) {
         std::fprintf(stderr, "spate: %s\n", e.what());

@@ -18,6 +18,7 @@ struct Described {
 
 // One table for the command line and the config file: every long name is
 // also a key of the INI file.
+// clang-format off
 void describe(po::options_description& d, bool for_file) {
     po::options_description input("Input");
     input.add_options()
@@ -66,6 +67,8 @@ void describe(po::options_description& d, bool for_file) {
     }
 }
 
+// clang-format on
+
 template <class T>
 T get(const po::variables_map& vm, const char* key) {
     return vm[key].as<T>();
@@ -103,7 +106,8 @@ uint64_t parse_size(const std::string& key, const std::string& text) {
     } else if (suffix == "g" || suffix == "G" || suffix == "GiB") {
         mult = 1ULL << 30;
     } else {
-        throw UsageError("option '--" + key + "': invalid size suffix in '" + text + "' (use k, M or G)");
+        throw UsageError("option '--" + key + "': invalid size suffix in '" + text +
+                         "' (use k, M or G)");
     }
     if (v > (~0ULL) / mult) {
         throw UsageError("option '--" + key + "': size too large");
@@ -115,11 +119,13 @@ std::string help_text() {
     po::options_description d("Options", 110);
     describe(d, false);
     std::ostringstream os;
-    os << "spate " << SPATE_VERSION << ": a flow probe that turns packets into bidirectional flow records (JSON Lines)\n\n"
+    os << "spate " << SPATE_VERSION
+       << ": a flow probe that turns packets into bidirectional flow records (JSON Lines)\n\n"
        << "Usage: spate -r FILE [-r FILE ...] [options]\n"
        << "       spate -i IFACE [--bpf EXPR] [options]\n\n"
        << d << "\n"
-       << "Exit status: 0 success (a truncated capture file is a warning), 1 an input or output error,\n"
+       << "Exit status: 0 success (a truncated capture file is a warning), 1 an input or output "
+          "error,\n"
        << "2 a usage or configuration error. Counters go to stderr; records to --output.\n";
     return os.str();
 }
@@ -189,7 +195,8 @@ ParseOutcome parse_options(int argc, const char* const* argv, Options& out) {
         out.zstd = true;
         if (compress.size() > 4) {
             if (compress[4] != ':') {
-                throw UsageError("option '--compress': expected none or zstd[:LEVEL], got '" + compress + "'");
+                throw UsageError("option '--compress': expected none or zstd[:LEVEL], got '" +
+                                 compress + "'");
             }
             try {
                 size_t pos = 0;
@@ -205,15 +212,17 @@ ParseOutcome parse_options(int argc, const char* const* argv, Options& out) {
             }
         }
     } else {
-        throw UsageError("option '--compress': expected none or zstd[:LEVEL], got '" + compress + "'");
+        throw UsageError("option '--compress': expected none or zstd[:LEVEL], got '" + compress +
+                         "'");
     }
     if (out.driver != "pcap") {
         throw UsageError("option '--driver': '" + out.driver +
                          "' is not available (this build has the pcap driver)");
     }
     if (out.read_files.empty() == out.interface.empty()) {
-        throw UsageError(out.read_files.empty() ? "no input: give -r FILE or -i IFACE (see --help)"
-                                                : "options '--read' and '--interface' cannot be used together");
+        throw UsageError(out.read_files.empty()
+                             ? "no input: give -r FILE or -i IFACE (see --help)"
+                             : "options '--read' and '--interface' cannot be used together");
     }
     if (out.workers < 1 || out.workers > 64) {
         throw UsageError("option '--workers': must be between 1 and 64");
@@ -230,8 +239,10 @@ ParseOutcome parse_options(int argc, const char* const* argv, Options& out) {
     if (out.frag_slots < 16 || out.frag_slots > (1u << 24)) {
         throw UsageError("option '--frag-slots': must be between 16 and 16777216");
     }
-    if ((out.rotate_bytes > 0 || out.rotate_seconds > 0) && (out.output == "-" || out.output.empty())) {
-        throw UsageError("option '--output': rotation needs a directory or file name pattern, not stdout");
+    if ((out.rotate_bytes > 0 || out.rotate_seconds > 0) &&
+        (out.output == "-" || out.output.empty())) {
+        throw UsageError(
+            "option '--output': rotation needs a directory or file name pattern, not stdout");
     }
     return ParseOutcome::run;
 }

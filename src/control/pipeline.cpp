@@ -43,7 +43,9 @@ uint64_t mono_ns() {
     return static_cast<uint64_t>(ts.tv_sec) * 1'000'000'000ULL + static_cast<uint64_t>(ts.tv_nsec);
 }
 
-uint64_t to_ns(double seconds) { return static_cast<uint64_t>(seconds * 1e9); }
+uint64_t to_ns(double seconds) {
+    return static_cast<uint64_t>(seconds * 1e9);
+}
 
 bool g_input_error = false;
 
@@ -69,7 +71,8 @@ public:
         if (extra > ring.max_message() - sizeof(PacketMsg)) {
             extra = ring.max_message() - sizeof(PacketMsg);
         }
-        auto* pm = static_cast<PacketMsg*>(reserve(w, static_cast<uint32_t>(MsgType::packet), sizeof(PacketMsg) + extra));
+        auto* pm = static_cast<PacketMsg*>(
+            reserve(w, static_cast<uint32_t>(MsgType::packet), sizeof(PacketMsg) + extra));
         pm->pkt = d;
         pm->hash = h;
         if (stable_) {
@@ -89,7 +92,8 @@ public:
         if (max_ts_ >= last_tick_ + kTickNs) {
             last_tick_ = max_ts_;
             for (size_t w = 0; w < rings_.size(); ++w) {
-                auto* t = static_cast<TickMsg*>(reserve(w, static_cast<uint32_t>(MsgType::tick), sizeof(TickMsg)));
+                auto* t = static_cast<TickMsg*>(
+                    reserve(w, static_cast<uint32_t>(MsgType::tick), sizeof(TickMsg)));
                 t->now_ns = max_ts_;
             }
         }
@@ -107,7 +111,8 @@ public:
     void end() {
         for (size_t w = 0; w < rings_.size(); ++w) {
             if (max_ts_ != 0) {
-                auto* t = static_cast<TickMsg*>(reserve(w, static_cast<uint32_t>(MsgType::tick), sizeof(TickMsg)));
+                auto* t = static_cast<TickMsg*>(
+                    reserve(w, static_cast<uint32_t>(MsgType::tick), sizeof(TickMsg)));
                 t->now_ns = max_ts_;
             }
             reserve(w, static_cast<uint32_t>(MsgType::end), 0);
@@ -142,12 +147,14 @@ private:
     uint64_t ring_full_waits_ = 0;
 };
 
-void print_stats(const char* when, const PortDriver& port, const parse::Decoder& dec, const Dispatcher& disp,
-                 const std::vector<std::unique_ptr<Worker>>& workers, const Exporter& exp, double elapsed) {
+void print_stats(const char* when, const PortDriver& port, const parse::Decoder& dec,
+                 const Dispatcher& disp, const std::vector<std::unique_ptr<Worker>>& workers,
+                 const Exporter& exp, double elapsed) {
     auto rl = [](const std::atomic<uint64_t>& a) { return a.load(std::memory_order_relaxed); };
     PortStats ps = port.stats();
     const parse::DecoderCounters& dc = dec.counters();
-    uint64_t created = 0, active = 0, evicted = 0, records = 0, rec_waits = 0, idle = 0, act = 0, tcp = 0;
+    uint64_t created = 0, active = 0, evicted = 0, records = 0, rec_waits = 0, idle = 0, act = 0,
+             tcp = 0;
     for (const auto& w : workers) {
         const WorkerStats& s = w->stats();
         created += rl(s.flows_created);
@@ -161,38 +168,43 @@ void print_stats(const char* when, const PortDriver& port, const parse::Decoder&
     }
     const ExporterStats& es = exp.stats();
     std::fprintf(stderr,
-                 "spate: stats (%s, %.3f s): packets read %" PRIu64 ", decoded %" PRIu64 ", non-ip %" PRIu64
-                 ", malformed %" PRIu64 ", filtered %" PRIu64 ", kernel drops %" PRIu64 "\n",
-                 when, elapsed, ps.packets, dc.decoded, dc.non_ip, dc.malformed_total(), ps.filtered,
-                 ps.kernel_drops);
+                 "spate: stats (%s, %.3f s): packets read %" PRIu64 ", decoded %" PRIu64
+                 ", non-ip %" PRIu64 ", malformed %" PRIu64 ", filtered %" PRIu64
+                 ", kernel drops %" PRIu64 "\n",
+                 when, elapsed, ps.packets, dc.decoded, dc.non_ip, dc.malformed_total(),
+                 ps.filtered, ps.kernel_drops);
     if (dc.malformed_total() > 0) {
         std::fprintf(stderr, "spate:   malformed by reason:");
         for (size_t i = 1; i < dc.malformed.size(); ++i) {
             if (dc.malformed[i] != 0) {
-                std::fprintf(stderr, " %s %" PRIu64,
-                             std::string(parse::to_string(static_cast<parse::Malformed>(i))).c_str(), dc.malformed[i]);
+                std::fprintf(
+                    stderr, " %s %" PRIu64,
+                    std::string(parse::to_string(static_cast<parse::Malformed>(i))).c_str(),
+                    dc.malformed[i]);
             }
         }
         std::fprintf(stderr, "\n");
     }
     std::fprintf(stderr,
-                 "spate:   fragments %" PRIu64 " (matched %" PRIu64 ", unmatched %" PRIu64 "), l4 truncated %" PRIu64
-                 ", tunnelled:",
+                 "spate:   fragments %" PRIu64 " (matched %" PRIu64 ", unmatched %" PRIu64
+                 "), l4 truncated %" PRIu64 ", tunnelled:",
                  dc.fragments, dc.fragments_matched, dc.fragments_unmatched, dc.l4_truncated);
     for (size_t i = 1; i < dc.tunnels.size(); ++i) {
         if (dc.tunnels[i] != 0) {
-            std::fprintf(stderr, " %s %" PRIu64, std::string(parse::to_string(static_cast<parse::Tunnel>(i))).c_str(),
+            std::fprintf(stderr, " %s %" PRIu64,
+                         std::string(parse::to_string(static_cast<parse::Tunnel>(i))).c_str(),
                          dc.tunnels[i]);
         }
     }
     std::fprintf(stderr, "\n");
     std::fprintf(stderr,
-                 "spate:   flows created %" PRIu64 ", active %" PRIu64 ", evicted %" PRIu64 ", idle %" PRIu64
-                 ", active-timeout %" PRIu64 ", tcp-end %" PRIu64 "; flows exported %" PRIu64 " (records written %" PRIu64
-                 "), bytes written %" PRIu64 " (to disk %" PRIu64 "); ring-full waits: packets %" PRIu64
-                 ", records %" PRIu64 "\n",
-                 created, active, evicted, idle, act, tcp, records, rl(es.records), rl(es.bytes_in), rl(es.bytes_out),
-                 disp.ring_full_waits(), rec_waits);
+                 "spate:   flows created %" PRIu64 ", active %" PRIu64 ", evicted %" PRIu64
+                 ", idle %" PRIu64 ", active-timeout %" PRIu64 ", tcp-end %" PRIu64
+                 "; flows exported %" PRIu64 " (records written %" PRIu64
+                 "), bytes written %" PRIu64 " (to disk %" PRIu64
+                 "); ring-full waits: packets %" PRIu64 ", records %" PRIu64 "\n",
+                 created, active, evicted, idle, act, tcp, records, rl(es.records), rl(es.bytes_in),
+                 rl(es.bytes_out), disp.ring_full_waits(), rec_waits);
 }
 
 }  // namespace

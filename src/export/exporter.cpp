@@ -23,7 +23,10 @@ uint64_t wall_ns() {
 
 Exporter::Exporter(std::vector<SpscRing*> rings, std::unique_ptr<Sink> sink, RecordFormat fmt,
                    size_t write_threshold)
-    : rings_(std::move(rings)), sink_(std::move(sink)), fmt_(fmt), write_threshold_(std::max<size_t>(write_threshold, 1)) {
+    : rings_(std::move(rings)),
+      sink_(std::move(sink)),
+      fmt_(fmt),
+      write_threshold_(std::max<size_t>(write_threshold, 1)) {
     buf_.reserve(std::min<size_t>(write_threshold_, 1 << 20) * 2);
 }
 

@@ -6,12 +6,18 @@ namespace spate {
 
 std::string_view to_string(EndReason r) {
     switch (r) {
-    case EndReason::idle: return "idle";
-    case EndReason::active: return "active";
-    case EndReason::tcp_end: return "tcp_end";
-    case EndReason::evicted: return "evicted";
-    case EndReason::end_of_input: return "end_of_input";
-    case EndReason::count_: break;
+        case EndReason::idle:
+            return "idle";
+        case EndReason::active:
+            return "active";
+        case EndReason::tcp_end:
+            return "tcp_end";
+        case EndReason::evicted:
+            return "evicted";
+        case EndReason::end_of_input:
+            return "end_of_input";
+        case EndReason::count_:
+            break;
     }
     return "unknown";
 }

@@ -46,8 +46,8 @@ void Worker::emit(const FlowData& f) {
     if (slot == nullptr) {
         out_.publish();
         Backoff backoff;
-        while ((slot = out_.try_reserve(static_cast<uint32_t>(MsgType::record), sizeof(RecordMsg))) ==
-               nullptr) {
+        while ((slot = out_.try_reserve(static_cast<uint32_t>(MsgType::record),
+                                        sizeof(RecordMsg))) == nullptr) {
             bump(stats_.record_ring_full_waits);
             backoff.wait();
         }
@@ -210,22 +210,23 @@ void Worker::run_from_ring(SpscRing& in, const std::atomic<bool>& abort) {
         bool end = false;
         while (n < 256 && in.peek(m)) {
             switch (static_cast<MsgType>(m.type)) {
-            case MsgType::packet: {
-                const auto* pm = reinterpret_cast<const PacketMsg*>(m.data);
-                const uint8_t* data = pm->data != nullptr ? pm->data : m.data + sizeof(PacketMsg);
-                on_packet(pm->pkt, pm->hash, data);
-                break;
-            }
-            case MsgType::tick: {
-                const auto* t = reinterpret_cast<const TickMsg*>(m.data);
-                advance(t->now_ns);
-                break;
-            }
-            case MsgType::end:
-                end = true;
-                break;
-            default:
-                break;
+                case MsgType::packet: {
+                    const auto* pm = reinterpret_cast<const PacketMsg*>(m.data);
+                    const uint8_t* data =
+                        pm->data != nullptr ? pm->data : m.data + sizeof(PacketMsg);
+                    on_packet(pm->pkt, pm->hash, data);
+                    break;
+                }
+                case MsgType::tick: {
+                    const auto* t = reinterpret_cast<const TickMsg*>(m.data);
+                    advance(t->now_ns);
+                    break;
+                }
+                case MsgType::end:
+                    end = true;
+                    break;
+                default:
+                    break;
             }
             in.pop(m);
             ++n;

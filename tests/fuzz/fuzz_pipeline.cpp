@@ -47,7 +47,8 @@ void drain(spate::SpscRing& ring, std::string& out) {
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     const int fd = memfd();
-    if (::ftruncate(fd, 0) != 0 || (size > 0 && ::pwrite(fd, data, size, 0) != static_cast<ssize_t>(size))) {
+    if (::ftruncate(fd, 0) != 0 ||
+        (size > 0 && ::pwrite(fd, data, size, 0) != static_cast<ssize_t>(size))) {
         std::abort();
     }
     static spate::SpscRing ring(1 << 20);

@@ -72,10 +72,18 @@ int main(int argc, char** argv) {
             for (int e = 0; e < edits && !v.empty(); ++e) {
                 size_t pos = rng() % v.size();
                 switch (rng() % 4) {
-                case 0: v[pos] = static_cast<uint8_t>(rng()); break;
-                case 1: v[pos] ^= static_cast<uint8_t>(1u << (rng() % 8)); break;
-                case 2: v.insert(v.begin() + static_cast<long>(pos), static_cast<uint8_t>(rng())); break;
-                default: v.erase(v.begin() + static_cast<long>(pos)); break;
+                    case 0:
+                        v[pos] = static_cast<uint8_t>(rng());
+                        break;
+                    case 1:
+                        v[pos] ^= static_cast<uint8_t>(1u << (rng() % 8));
+                        break;
+                    case 2:
+                        v.insert(v.begin() + static_cast<long>(pos), static_cast<uint8_t>(rng()));
+                        break;
+                    default:
+                        v.erase(v.begin() + static_cast<long>(pos));
+                        break;
                 }
             }
             run(v);

@@ -24,17 +24,26 @@ inline std::string env_or(const char* name, const std::string& fallback) {
     return v != nullptr && *v != '\0' ? std::string(v) : fallback;
 }
 
-inline fs::path source_root() { return env_or("SPATE_SOURCE_ROOT", "."); }
-inline fs::path corpus_dir() { return env_or("SPATE_CORPUS", (source_root() / ".." / "shared" / "corpus").string()); }
-inline bool have_corpus() { return fs::is_directory(corpus_dir() / "pcaps") && fs::is_directory(corpus_dir() / "oracle"); }
-inline std::string spate_bin() { return env_or("SPATE_BIN", "spate"); }
+inline fs::path source_root() {
+    return env_or("SPATE_SOURCE_ROOT", ".");
+}
+inline fs::path corpus_dir() {
+    return env_or("SPATE_CORPUS", (source_root() / ".." / "shared" / "corpus").string());
+}
+inline bool have_corpus() {
+    return fs::is_directory(corpus_dir() / "pcaps") && fs::is_directory(corpus_dir() / "oracle");
+}
+inline std::string spate_bin() {
+    return env_or("SPATE_BIN", "spate");
+}
 
-#define SKIP_WITHOUT_CORPUS()                                                                          \
-    do {                                                                                               \
-        if (!spate_test::have_corpus()) {                                                              \
-            GTEST_SKIP() << "corpus not found at " << spate_test::corpus_dir()                        \
-                         << " (set SPATE_CORPUS); skipping the tests that compare with the tshark oracle"; \
-        }                                                                                              \
+#define SKIP_WITHOUT_CORPUS()                                                                     \
+    do {                                                                                          \
+        if (!spate_test::have_corpus()) {                                                         \
+            GTEST_SKIP()                                                                          \
+                << "corpus not found at " << spate_test::corpus_dir()                             \
+                << " (set SPATE_CORPUS); skipping the tests that compare with the tshark oracle"; \
+        }                                                                                         \
     } while (0)
 
 inline std::string shell_quote(const std::string& s) {
@@ -76,8 +85,8 @@ inline RunResult run_spate(const std::string& args) {
     static int seq = 0;
     fs::path out = dir / ("out" + std::to_string(seq) + ".txt");
     fs::path err = dir / ("err" + std::to_string(seq++) + ".txt");
-    std::string cmd = shell_quote(spate_bin()) + " " + args + " >" + shell_quote(out.string()) + " 2>" +
-                      shell_quote(err.string());
+    std::string cmd = shell_quote(spate_bin()) + " " + args + " >" + shell_quote(out.string()) +
+                      " 2>" + shell_quote(err.string());
     int rc = std::system(cmd.c_str());
     RunResult r;
     if (WIFEXITED(rc)) {
@@ -152,21 +161,36 @@ inline std::vector<Flow> parse_records(const std::string& text) {
         for (auto field : doc.get_object()) {
             std::string_view k = field.unescaped_key().value();
             auto v = field.value();
-            if (k == "sa") f.sa = std::string(v.get_string().value());
-            else if (k == "da") f.da = std::string(v.get_string().value());
-            else if (k == "pr") f.proto = static_cast<int>(v.get_uint64().value());
-            else if (k == "sp") f.sp = static_cast<int>(v.get_uint64().value());
-            else if (k == "dp") f.dp = static_cast<int>(v.get_uint64().value());
-            else if (k == "ip_version") f.ip_version = static_cast<int>(v.get_uint64().value());
-            else if (k == "num_pkts_out") f.pkts[0] = v.get_uint64().value();
-            else if (k == "num_pkts_in") f.pkts[1] = v.get_uint64().value();
-            else if (k == "ip_bytes_out") f.ip_bytes[0] = v.get_uint64().value();
-            else if (k == "ip_bytes_in") f.ip_bytes[1] = v.get_uint64().value();
-            else if (k == "bytes_out") f.payload[0] = v.get_uint64().value();
-            else if (k == "bytes_in") f.payload[1] = v.get_uint64().value();
-            else if (k == "time_start") f.first_ns = parse_ts_ns(std::string_view(v.raw_json_token().value()));
-            else if (k == "time_end") f.last_ns = parse_ts_ns(std::string_view(v.raw_json_token().value()));
-            else if (k == "end_reason") f.end_reason = std::string(v.get_string().value());
+            if (k == "sa")
+                f.sa = std::string(v.get_string().value());
+            else if (k == "da")
+                f.da = std::string(v.get_string().value());
+            else if (k == "pr")
+                f.proto = static_cast<int>(v.get_uint64().value());
+            else if (k == "sp")
+                f.sp = static_cast<int>(v.get_uint64().value());
+            else if (k == "dp")
+                f.dp = static_cast<int>(v.get_uint64().value());
+            else if (k == "ip_version")
+                f.ip_version = static_cast<int>(v.get_uint64().value());
+            else if (k == "num_pkts_out")
+                f.pkts[0] = v.get_uint64().value();
+            else if (k == "num_pkts_in")
+                f.pkts[1] = v.get_uint64().value();
+            else if (k == "ip_bytes_out")
+                f.ip_bytes[0] = v.get_uint64().value();
+            else if (k == "ip_bytes_in")
+                f.ip_bytes[1] = v.get_uint64().value();
+            else if (k == "bytes_out")
+                f.payload[0] = v.get_uint64().value();
+            else if (k == "bytes_in")
+                f.payload[1] = v.get_uint64().value();
+            else if (k == "time_start")
+                f.first_ns = parse_ts_ns(std::string_view(v.raw_json_token().value()));
+            else if (k == "time_end")
+                f.last_ns = parse_ts_ns(std::string_view(v.raw_json_token().value()));
+            else if (k == "end_reason")
+                f.end_reason = std::string(v.get_string().value());
         }
         out.push_back(f);
     }

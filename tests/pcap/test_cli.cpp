@@ -12,7 +12,9 @@ using namespace spate_test;
 
 namespace {
 
-fs::path data(const char* name) { return source_root() / "tests" / "data" / name; }
+fs::path data(const char* name) {
+    return source_root() / "tests" / "data" / name;
+}
 
 std::string zstd_decompress_file(const fs::path& p, bool* complete) {
     std::string in = read_all(p);
@@ -40,10 +42,11 @@ std::string zstd_decompress_file(const fs::path& p, bool* complete) {
 TEST(Cli, HelpListsEveryOptionWithDefaults) {
     RunResult r = run_spate("--help");
     EXPECT_EQ(r.status, 0);
-    for (const char* opt : {"--read", "--interface", "--bpf", "--output", "--compress", "--rotate-size",
-                            "--rotate-interval", "--workers", "--idle-timeout", "--active-timeout", "--max-flows",
-                            "--stats-interval", "--config", "--version", "--vlan-in-key", "--no-decap", "--snaplen",
-                            "--driver", "--tcp-close-timeout"}) {
+    for (const char* opt :
+         {"--read", "--interface", "--bpf", "--output", "--compress", "--rotate-size",
+          "--rotate-interval", "--workers", "--idle-timeout", "--active-timeout", "--max-flows",
+          "--stats-interval", "--config", "--version", "--vlan-in-key", "--no-decap", "--snaplen",
+          "--driver", "--tcp-close-timeout"}) {
         EXPECT_NE(r.out.find(opt), std::string::npos) << opt;
     }
     EXPECT_NE(r.out.find("(=15)"), std::string::npos) << "idle timeout default shown";
@@ -122,14 +125,17 @@ TEST(Cli, BundledCapturesMatchTheirOracle) {
     // The same comparison as the corpus test, on the captures in tests/data, so
     // that it runs without ../shared/corpus.
     for (const char* name : {"joy__sample.pcap", "zeek__wikipedia.pcap"}) {
-        RunResult r = run_spate("-q --idle-timeout 0 --active-timeout 0 --tcp-close-timeout 100000 -r " +
-                                shell_quote(data(name).string()));
+        RunResult r =
+            run_spate("-q --idle-timeout 0 --active-timeout 0 --tcp-close-timeout 100000 -r " +
+                      shell_quote(data(name).string()));
         ASSERT_EQ(r.status, 0) << r.err;
         auto ours = parse_records(r.out);
         auto oracle = parse_oracle(data((std::string(name) + ".jsonl").c_str()));
         uint64_t pk_ours = 0, pk_oracle = 0, by_ours = 0, by_oracle = 0;
-        for (auto& f : ours) pk_ours += f.pkts[0] + f.pkts[1], by_ours += f.ip_bytes[0] + f.ip_bytes[1];
-        for (auto& f : oracle) pk_oracle += f.pkts[0] + f.pkts[1], by_oracle += f.ip_bytes[0] + f.ip_bytes[1];
+        for (auto& f : ours)
+            pk_ours += f.pkts[0] + f.pkts[1], by_ours += f.ip_bytes[0] + f.ip_bytes[1];
+        for (auto& f : oracle)
+            pk_oracle += f.pkts[0] + f.pkts[1], by_oracle += f.ip_bytes[0] + f.ip_bytes[1];
         EXPECT_EQ(ours.size(), oracle.size()) << name;
         EXPECT_EQ(pk_ours, pk_oracle) << name;
         EXPECT_EQ(by_ours, by_oracle) << name;
@@ -141,7 +147,8 @@ TEST(Cli, ZstdOutputDecompressesToTheSameRecords) {
     std::string in = shell_quote(data("joy__sample.pcap").string());
     RunResult plain = run_spate("-q -r " + in);
     ASSERT_EQ(plain.status, 0);
-    RunResult z = run_spate("-q --compress zstd:5 -o " + shell_quote((dir / "out.jsonl.zst").string()) + " -r " + in);
+    RunResult z = run_spate("-q --compress zstd:5 -o " +
+                            shell_quote((dir / "out.jsonl.zst").string()) + " -r " + in);
     ASSERT_EQ(z.status, 0) << z.err;
     bool complete = false;
     std::string text = zstd_decompress_file(dir / "out.jsonl.zst", &complete);
@@ -157,7 +164,8 @@ TEST(Cli, RotationLeavesOnlyCompleteFiles) {
     RunResult r = run_spate("-q --rotate-size 2k -o " + shell_quote(dir.string()) + " -r " + in);
     ASSERT_EQ(r.status, 0) << r.err;
     std::vector<fs::path> files;
-    for (auto& e : fs::directory_iterator(dir)) files.push_back(e.path());
+    for (auto& e : fs::directory_iterator(dir))
+        files.push_back(e.path());
     std::sort(files.begin(), files.end());
     EXPECT_GT(files.size(), 2u);
     std::string all;
@@ -186,8 +194,8 @@ TEST(Cli, SigtermExportsEveryFlowAndCompletesZstd) {
         FILE* e = freopen(err.c_str(), "w", stderr);
         (void)e;
         std::string bin = spate_bin(), o = out.string();
-        execl(bin.c_str(), bin.c_str(), "-i", "lo", "--bpf", "udp and port 47809", "--compress", "zstd", "-o",
-              o.c_str(), static_cast<char*>(nullptr));
+        execl(bin.c_str(), bin.c_str(), "-i", "lo", "--bpf", "udp and port 47809", "--compress",
+              "zstd", "-o", o.c_str(), static_cast<char*>(nullptr));
         _exit(127);
     }
     struct KillOnExit {
@@ -204,8 +212,10 @@ TEST(Cli, SigtermExportsEveryFlowAndCompletesZstd) {
     // Three UDP flows on the loopback interface.
     int sent = 0;
     for (int port : {40001, 40002, 40003}) {
-        std::string send = "python3 -c \"import socket;s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM);s.bind(('127.0.0.1'," +
-                           std::to_string(port) + "));[s.sendto(b'x'*10,('127.0.0.1',47809)) for _ in range(5)]\"";
+        std::string send =
+            "python3 -c \"import "
+            "socket;s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM);s.bind(('127.0.0.1'," +
+            std::to_string(port) + "));[s.sendto(b'x'*10,('127.0.0.1',47809)) for _ in range(5)]\"";
         sent += std::system(send.c_str()) == 0;
     }
     if (sent != 3) {

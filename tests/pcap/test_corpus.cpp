@@ -18,10 +18,14 @@ namespace {
 // match, so the list stays true).
 const std::map<std::string, std::string> kKnownDifferences = {
     {"zeek__tunnels__gtp__gtp1_gn_normal_incl_fragmentation.pcap",
-     "tshark reassembles the outer IP fragments of the GTP-U tunnel and adds the outer datagram lengths to the "
-     "inner flow's IP bytes (its fwd_bytes exceed its fwd_frame_bytes), where spate counts each packet's inner "
-     "IP header; and the 4 outer fragments whose datagram never completes are attributed by fragment id to the "
-     "inner flow by spate, while tshark puts them in a flow of the outer addresses with the inner ports"},
+     "tshark reassembles the outer IP fragments of the GTP-U tunnel and adds the outer datagram "
+     "lengths to the "
+     "inner flow's IP bytes (its fwd_bytes exceed its fwd_frame_bytes), where spate counts each "
+     "packet's inner "
+     "IP header; and the 4 outer fragments whose datagram never completes are attributed by "
+     "fragment id to the "
+     "inner flow by spate, while tshark puts them in a flow of the outer addresses with the inner "
+     "ports"},
 };
 
 struct Endpoint {
@@ -46,7 +50,8 @@ std::string flow_key(const Flow& f) {
 /// Merges spate's records of one 5-tuple (split by TCP end or reuse) into
 /// one flow oriented like the earliest record, as the oracle keeps them.
 std::map<std::string, Flow> merge(std::vector<Flow> recs) {
-    std::stable_sort(recs.begin(), recs.end(), [](const Flow& a, const Flow& b) { return a.first_ns < b.first_ns; });
+    std::stable_sort(recs.begin(), recs.end(),
+                     [](const Flow& a, const Flow& b) { return a.first_ns < b.first_ns; });
     std::map<std::string, Flow> out;
     for (const Flow& r : recs) {
         std::string k = flow_key(r);
@@ -72,14 +77,15 @@ std::map<std::string, Flow> merge(std::vector<Flow> recs) {
 
 std::string describe(const Flow& f) {
     std::ostringstream os;
-    os << "v" << f.ip_version << " p" << f.proto << " " << f.sa << ":" << f.sp << " -> " << f.da << ":" << f.dp
-       << " pkts " << f.pkts[0] << "/" << f.pkts[1] << " ip_bytes " << f.ip_bytes[0] << "/" << f.ip_bytes[1]
-       << " first " << f.first_ns << " last " << f.last_ns;
+    os << "v" << f.ip_version << " p" << f.proto << " " << f.sa << ":" << f.sp << " -> " << f.da
+       << ":" << f.dp << " pkts " << f.pkts[0] << "/" << f.pkts[1] << " ip_bytes " << f.ip_bytes[0]
+       << "/" << f.ip_bytes[1] << " first " << f.first_ns << " last " << f.last_ns;
     return os.str();
 }
 
 /// Differences between spate's merged flows and the oracle's, one line each.
-std::vector<std::string> compare(const std::map<std::string, Flow>& ours, const std::vector<Flow>& oracle) {
+std::vector<std::string> compare(const std::map<std::string, Flow>& ours,
+                                 const std::vector<Flow>& oracle) {
     std::vector<std::string> diffs;
     std::set<std::string> seen;
     for (const Flow& o : oracle) {
@@ -92,9 +98,11 @@ std::vector<std::string> compare(const std::map<std::string, Flow>& ours, const 
         }
         const Flow& s = it->second;
         bool orient = addr_bin(s.sa) == addr_bin(o.sa) && s.sp == o.sp;
-        if (!orient || s.pkts[0] != o.pkts[0] || s.pkts[1] != o.pkts[1] || s.ip_bytes[0] != o.ip_bytes[0] ||
-            s.ip_bytes[1] != o.ip_bytes[1] || s.first_ns != o.first_ns || s.last_ns != o.last_ns) {
-            diffs.push_back("differs: oracle " + describe(o) + "\n           spate  " + describe(s));
+        if (!orient || s.pkts[0] != o.pkts[0] || s.pkts[1] != o.pkts[1] ||
+            s.ip_bytes[0] != o.ip_bytes[0] || s.ip_bytes[1] != o.ip_bytes[1] ||
+            s.first_ns != o.first_ns || s.last_ns != o.last_ns) {
+            diffs.push_back("differs: oracle " + describe(o) + "\n           spate  " +
+                            describe(s));
         }
     }
     for (const auto& [k, s] : ours) {
@@ -122,26 +130,33 @@ TEST(Corpus, FlowsEqualTsharkOracle) {
     SKIP_WITHOUT_CORPUS();
     int files = 0, matched = 0;
     for (const fs::path& o : oracle_files()) {
-        fs::path pcap = corpus_dir() / "pcaps" / o.filename().string().substr(0, o.filename().string().size() - 6);
+        fs::path pcap = corpus_dir() / "pcaps" /
+                        o.filename().string().substr(0, o.filename().string().size() - 6);
         std::string name = pcap.filename().string();
-        RunResult r = run_spate("-q --idle-timeout 0 --active-timeout 0 -r " + shell_quote(pcap.string()));
+        RunResult r =
+            run_spate("-q --idle-timeout 0 --active-timeout 0 -r " + shell_quote(pcap.string()));
         ASSERT_EQ(r.status, 0) << name << ": " << r.err;
         auto diffs = compare(merge(parse_records(r.out)), parse_oracle(o));
         ++files;
         auto known = kKnownDifferences.find(name);
         if (known == kKnownDifferences.end()) {
             std::string all;
-            for (auto& d : diffs) all += "  " + d + "\n";
-            EXPECT_TRUE(diffs.empty()) << name << ": " << diffs.size() << " differences from the oracle:\n" << all;
+            for (auto& d : diffs)
+                all += "  " + d + "\n";
+            EXPECT_TRUE(diffs.empty())
+                << name << ": " << diffs.size() << " differences from the oracle:\n"
+                << all;
             matched += diffs.empty();
         } else {
-            EXPECT_FALSE(diffs.empty()) << name << " now matches the oracle: remove it from kKnownDifferences ("
-                                        << known->second << ")";
-            std::cout << "[ known ] " << name << ": " << diffs.size() << " differences, because " << known->second
-                      << "\n";
+            EXPECT_FALSE(diffs.empty())
+                << name << " now matches the oracle: remove it from kKnownDifferences ("
+                << known->second << ")";
+            std::cout << "[ known ] " << name << ": " << diffs.size() << " differences, because "
+                      << known->second << "\n";
         }
     }
-    std::cout << "[ corpus ] " << matched << " of " << files << " captures match the oracle exactly\n";
+    std::cout << "[ corpus ] " << matched << " of " << files
+              << " captures match the oracle exactly\n";
     EXPECT_GT(files, 50);
 }
 
@@ -183,12 +198,15 @@ TEST(Corpus, TruncatedFileWarnsAndKeepsFlows) {
     for (const char* name : {"gen__truncated-mid-record.pcap", "gen__truncated-mid-header.pcap",
                              "gen__truncated-pcapng.pcapng"}) {
         fs::path pcap = corpus_dir() / "pcaps" / "malformed" / name;
-        RunResult r = run_spate("--idle-timeout 0 --active-timeout 0 -r " + shell_quote(pcap.string()));
+        RunResult r =
+            run_spate("--idle-timeout 0 --active-timeout 0 -r " + shell_quote(pcap.string()));
         EXPECT_EQ(r.status, 0) << name << ": " << r.err;
         EXPECT_NE(r.err.find("warning"), std::string::npos) << r.err;
-        EXPECT_NE(r.err.find(name), std::string::npos) << "the warning must name the file: " << r.err;
-        auto diffs = compare(merge(parse_records(r.out)),
-                             parse_oracle(corpus_dir() / "oracle" / "malformed" / (std::string(name) + ".jsonl")));
+        EXPECT_NE(r.err.find(name), std::string::npos)
+            << "the warning must name the file: " << r.err;
+        auto diffs = compare(
+            merge(parse_records(r.out)),
+            parse_oracle(corpus_dir() / "oracle" / "malformed" / (std::string(name) + ".jsonl")));
         EXPECT_TRUE(diffs.empty()) << name << ": flows read before the cut differ from the oracle";
     }
 }
@@ -206,8 +224,10 @@ TEST(Corpus, NothingCrashesOnMalformedFiles) {
     SKIP_WITHOUT_CORPUS();
     for (auto& e : fs::directory_iterator(corpus_dir() / "pcaps" / "malformed")) {
         for (const char* workers : {"1", "3"}) {
-            RunResult r = run_spate(std::string("-q --workers ") + workers + " -r " + shell_quote(e.path().string()));
-            EXPECT_TRUE(r.status == 0 || r.status == 1) << e.path() << " exit " << r.status << ": " << r.err;
+            RunResult r = run_spate(std::string("-q --workers ") + workers + " -r " +
+                                    shell_quote(e.path().string()));
+            EXPECT_TRUE(r.status == 0 || r.status == 1)
+                << e.path() << " exit " << r.status << ": " << r.err;
             // Whatever was written is complete JSON Lines.
             EXPECT_NO_THROW(parse_records(r.out)) << e.path();
         }

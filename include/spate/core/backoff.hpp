@@ -28,7 +28,9 @@ public:
             ++round_;
         }
     }
-    void reset() { round_ = 0; }
+    void reset() {
+        round_ = 0;
+    }
 
 private:
     uint32_t round_ = 0;

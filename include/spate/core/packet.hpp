@@ -6,10 +6,10 @@ namespace spate {
 
 /// Link-layer types (DLT / LINKTYPE numbers) the decoder understands.
 enum class LinkType : uint16_t {
-    null_bsd = 0,    ///< BSD loopback: 4-byte host-order address family
+    null_bsd = 0,  ///< BSD loopback: 4-byte host-order address family
     ethernet = 1,
-    raw = 101,       ///< raw IPv4 or IPv6 (version nibble decides)
-    loop = 108,      ///< OpenBSD loopback: 4-byte network-order family
+    raw = 101,   ///< raw IPv4 or IPv6 (version nibble decides)
+    loop = 108,  ///< OpenBSD loopback: 4-byte network-order family
     linux_sll = 113,
     ipv4 = 228,
     ipv6 = 229,
@@ -21,11 +21,11 @@ enum class LinkType : uint16_t {
 /// (PortDriver::stable_buffers()).
 struct PacketRef {
     const uint8_t* data = nullptr;
-    uint32_t caplen = 0;   ///< bytes available at data
-    uint32_t wirelen = 0;  ///< length on the wire (>= caplen normally)
-    uint64_t ts_ns = 0;    ///< capture time, nanoseconds since the epoch
-    uint16_t linktype = 1; ///< LinkType value (per packet: pcapng interfaces differ)
-    uint16_t port = 0;     ///< index of the port / input it came from
+    uint32_t caplen = 0;    ///< bytes available at data
+    uint32_t wirelen = 0;   ///< length on the wire (>= caplen normally)
+    uint64_t ts_ns = 0;     ///< capture time, nanoseconds since the epoch
+    uint16_t linktype = 1;  ///< LinkType value (per packet: pcapng interfaces differ)
+    uint16_t port = 0;      ///< index of the port / input it came from
 };
 
 }  // namespace spate

@@ -27,7 +27,7 @@ public:
         }
         cap_ = cap;
         mask_ = cap - 1;
-        buf_.reset(static_cast<uint8_t*>(::operator new(cap, std::align_val_t{kCacheLine})));
+        buf_.reset(static_cast<uint8_t*>(::operator new (cap, std::align_val_t{kCacheLine})));
         std::memset(buf_.get(), 0, cap);
     }
     SpscRing(const SpscRing&) = delete;
@@ -119,7 +119,7 @@ private:
     }
 
     struct AlignedDelete {
-        void operator()(uint8_t* p) const { ::operator delete(p, std::align_val_t{kCacheLine}); }
+        void operator()(uint8_t* p) const { ::operator delete (p, std::align_val_t{kCacheLine}); }
     };
 
     // Read-mostly configuration.

@@ -12,11 +12,11 @@ class JsonWriter {
 public:
     explicit JsonWriter(std::string& out) : out_(out) {}
 
-    void begin_object();             ///< "{" (as a value, after key() or in an array)
+    void begin_object();  ///< "{" (as a value, after key() or in an array)
     void end_object();
     void begin_array();
     void end_array();
-    void key(std::string_view k);    ///< "k": (k is escaped too)
+    void key(std::string_view k);  ///< "k": (k is escaped too)
 
     void value(std::string_view s);  ///< escaped string, see escape_string()
     void value(const char* s) { value(std::string_view(s)); }

@@ -35,11 +35,12 @@ public:
 };
 
 struct SinkConfig {
-    std::string path;           ///< "-" or empty: stdout. With rotation: a directory or a pattern (see docs/config.md)
+    std::string path;  ///< "-" or empty: stdout. With rotation: a directory or a pattern (see
+                       ///< docs/config.md)
     bool zstd = false;
-    int zstd_level = 3;         ///< 1..19 (negative: fast levels)
-    uint64_t rotate_bytes = 0;  ///< 0 = never; counted on uncompressed bytes
-    uint64_t rotate_seconds = 0;///< 0 = never; wall clock
+    int zstd_level = 3;           ///< 1..19 (negative: fast levels)
+    uint64_t rotate_bytes = 0;    ///< 0 = never; counted on uncompressed bytes
+    uint64_t rotate_seconds = 0;  ///< 0 = never; wall clock
 };
 
 /// Builds the sink chain for cfg. Throws SinkError naming the path when the

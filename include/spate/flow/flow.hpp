@@ -29,7 +29,7 @@ struct FlowData {
     uint64_t first_ns = 0;
     uint64_t last_ns = 0;
     std::array<FlowDirCounters, 2> dir{};
-    uint64_t fragments = 0;  ///< IP fragments among the packets
+    uint64_t fragments = 0;     ///< IP fragments among the packets
     uint32_t l4_truncated = 0;  ///< packets whose transport header was cut by the snaplen
     uint16_t vlans[parse::kMaxVlans] = {};  ///< first VLAN stack seen, outermost first
     uint8_t vlan_count = 0;

@@ -15,15 +15,15 @@ namespace spate {
 
 struct FlowTableConfig {
     uint32_t max_flows = 1u << 20;
-    uint64_t idle_timeout_ns = 15'000'000'000ULL;    ///< 0 = never
+    uint64_t idle_timeout_ns = 15'000'000'000ULL;      ///< 0 = never
     uint64_t active_timeout_ns = 1800'000'000'000ULL;  ///< 0 = never
     uint64_t tcp_close_timeout_ns = 2'000'000'000ULL;  ///< linger after FIN+FIN or RST
 };
 
 struct FlowTableCounters {
     uint64_t created = 0;
-    uint64_t removed = 0;   ///< flows taken out of the table (exported or empty)
-    uint64_t evicted = 0;   ///< exported early because the table was full
+    uint64_t removed = 0;  ///< flows taken out of the table (exported or empty)
+    uint64_t evicted = 0;  ///< exported early because the table was full
     uint64_t expired_idle = 0;
     uint64_t expired_active = 0;
     uint64_t tcp_ended = 0;
@@ -39,7 +39,7 @@ public:
         uint64_t hash = 0;
         uint32_t list_prev = kNil, list_next = kNil;  ///< open or closing list
         uint32_t age_prev = kNil, age_next = kNil;    ///< creation-order list
-        uint8_t list = 0;                             ///< which activity list: 0 open, 1 closing, 2 free
+        uint8_t list = 0;  ///< which activity list: 0 open, 1 closing, 2 free
         bool closing = false;
     };
     static constexpr uint32_t kNil = 0xffffffffu;
@@ -144,7 +144,9 @@ FlowTable::Entry* FlowTable::insert(const FlowKey& k, uint64_t hash, Evict&& evi
 
 template <class Fn>
 void FlowTable::expire(uint64_t now, Fn&& fn) {
-    auto due = [now](uint64_t t, uint64_t timeout) { return timeout != 0 && now > t && now - t > timeout; };
+    auto due = [now](uint64_t t, uint64_t timeout) {
+        return timeout != 0 && now > t && now - t > timeout;
+    };
     if (cfg_.idle_timeout_ns != 0) {
         while (lists_[0].head != kNil) {
             Entry& e = pool_[lists_[0].head];

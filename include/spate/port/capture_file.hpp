@@ -26,7 +26,8 @@ public:
         packet,     ///< pkt filled
         end,        ///< clean end of file
         truncated,  ///< file ends inside a record or block: message() says where; stop
-        corrupt,    ///< a record that cannot be right (caplen over 256 MiB / block length nonsense): message(); stop
+        corrupt,  ///< a record that cannot be right (caplen over 256 MiB / block length nonsense):
+                  ///< message(); stop
     };
 
     /// Maps the file. An empty (0-byte) file opens fine and yields end.

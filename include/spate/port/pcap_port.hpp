@@ -16,7 +16,7 @@ struct PcapPortConfig {
     std::string bpf;                 ///< filter expression, empty = none
     int snaplen = 262144;
     bool promiscuous = true;
-    int buffer_mb = 64;              ///< live: kernel buffer size
+    int buffer_mb = 64;  ///< live: kernel buffer size
 };
 
 /// Reports a warning or error line about the input (file truncated, ...).

@@ -21,9 +21,9 @@ struct PortStats {
 };
 
 enum class RxStatus : uint8_t {
-    ok,        ///< zero or more packets; call again
-    end,       ///< no more input (end of the last file, or stopped)
-    error,     ///< fatal input error already reported; no more input
+    ok,     ///< zero or more packets; call again
+    end,    ///< no more input (end of the last file, or stopped)
+    error,  ///< fatal input error already reported; no more input
 };
 
 class PortDriver {

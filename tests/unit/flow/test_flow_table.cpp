@@ -12,8 +12,10 @@ namespace {
 
 FlowKey make_key(uint32_t a, uint32_t b, uint16_t sp, uint16_t dp, uint8_t proto = 6) {
     FlowKey k;
-    uint8_t x[4] = {10, static_cast<uint8_t>(a >> 16), static_cast<uint8_t>(a >> 8), static_cast<uint8_t>(a)};
-    uint8_t y[4] = {172, static_cast<uint8_t>(b >> 16), static_cast<uint8_t>(b >> 8), static_cast<uint8_t>(b)};
+    uint8_t x[4] = {10, static_cast<uint8_t>(a >> 16), static_cast<uint8_t>(a >> 8),
+                    static_cast<uint8_t>(a)};
+    uint8_t y[4] = {172, static_cast<uint8_t>(b >> 16), static_cast<uint8_t>(b >> 8),
+                    static_cast<uint8_t>(b)};
     k.src = IpAddr::v4(x);
     k.dst = IpAddr::v4(y);
     k.sport = sp;
@@ -28,8 +30,8 @@ FlowKey make_key(uint32_t a, uint32_t b, uint16_t sp, uint16_t dp, uint8_t proto
 TEST(FlowKey, SymmetricHashAndCanonical) {
     std::mt19937 rng(7);
     for (int i = 0; i < 100000; ++i) {
-        FlowKey k = make_key(rng(), rng(), static_cast<uint16_t>(rng()), static_cast<uint16_t>(rng()),
-                             static_cast<uint8_t>(rng()));
+        FlowKey k = make_key(rng(), rng(), static_cast<uint16_t>(rng()),
+                             static_cast<uint16_t>(rng()), static_cast<uint8_t>(rng()));
         ASSERT_EQ(symmetric_hash(k), symmetric_hash(k.reversed()));
         ASSERT_EQ(k.canonical(), k.reversed().canonical());
     }
@@ -62,7 +64,9 @@ TEST(FlowTable, MatchesReferenceUnderChurn) {
     FlowTable t(FlowTableConfig{.max_flows = cap});
     std::map<uint64_t, FlowTable::Entry*> ref;  // id -> entry
     std::mt19937_64 rng(3);
-    auto key_of = [](uint64_t id) { return make_key(static_cast<uint32_t>(id), static_cast<uint32_t>(id * 7), 1, 2); };
+    auto key_of = [](uint64_t id) {
+        return make_key(static_cast<uint32_t>(id), static_cast<uint32_t>(id * 7), 1, 2);
+    };
     for (int step = 0; step < 200000; ++step) {
         uint64_t id = rng() % 8000;
         FlowKey k = key_of(id);

@@ -173,7 +173,8 @@ TEST(Worker, ActiveTimeoutExportsAndContinues) {
     EXPECT_EQ(r[2].dir[0].pkts, 5u);
     EXPECT_EQ(r[1].key.sport, 80);  // orientation kept across the split
     uint64_t total = 0;
-    for (auto& f : r) total += f.dir[0].pkts;
+    for (auto& f : r)
+        total += f.dir[0].pkts;
     EXPECT_EQ(total, 25u);
 }
 
@@ -186,7 +187,8 @@ TEST(Worker, FullTableEvictsAndCounts) {
     }
     auto early = h.records();
     EXPECT_EQ(early.size(), 6u);
-    for (auto& f : early) EXPECT_EQ(f.end_reason, EndReason::evicted);
+    for (auto& f : early)
+        EXPECT_EQ(f.end_reason, EndReason::evicted);
     h.w.finish();
     EXPECT_EQ(h.records().size(), 4u);
     EXPECT_EQ(h.w.table().counters().evicted, 6u);
