@@ -92,7 +92,8 @@ void BM_WorkerPacket(benchmark::State& state) {
     cfg.max_flows = n;
     cfg.idle_timeout_ns = 0;
     cfg.active_timeout_ns = 0;
-    Worker w(0, cfg, ring);
+    features::FeatureSet fs;
+    Worker w(0, cfg, ring, fs);
     std::vector<parse::DecodedPacket> pkts(n);
     std::vector<uint64_t> hashes(n);
     parse::Decoder dec;

@@ -1,5 +1,7 @@
 #include "spate/control/options.hpp"
 
+#include "spate/features/feature_set.hpp"
+
 #include <boost/program_options.hpp>
 #include <cmath>
 #include <fstream>
@@ -51,12 +53,23 @@ void describe(po::options_description& d, bool for_file) {
         ("no-decap", po::value<bool>()->default_value(false)->implicit_value(true),
          "key tunnelled packets on the outer IP header instead of the innermost")
         ("frag-slots", po::value<uint32_t>()->default_value(4096), "IP fragment tracker entries per decoder");
+    po::options_description feats("Intraflow features (docs/record-schema.md)");
+    feats.add_options()
+        ("features", po::value<std::string>()->default_value("none"),
+         "feature units, comma-separated: splt, bd, entropy, idp, ip, tcp; 'joy' = splt,bd,entropy,idp,tcp,ip; "
+         "'all' = every unit; 'none'")
+        ("splt", po::value<uint32_t>()->default_value(50), "splt: packets listed per flow (1..1000)")
+        ("splt-zero", po::value<bool>()->default_value(false)->implicit_value(true), "splt: list zero-payload packets too")
+        ("splt-retrans", po::value<bool>()->default_value(false)->implicit_value(true), "splt: list TCP retransmissions too")
+        ("bd-bytes", po::value<uint64_t>()->default_value(0), "bd/entropy: payload bytes counted per flow (0 = all)")
+        ("idp", po::value<uint32_t>()->default_value(0),
+         "idp: bytes of each direction's initial data packet (1..1500; turns idp on; 0 = 1500 when idp is listed)");
     po::options_description control("Control");
     control.add_options()
         ("stats-interval", po::value<double>()->default_value(0), "print counters every SECONDS (0 = only at exit)")
         ("quiet,q", po::value<bool>()->default_value(false)->implicit_value(true), "do not print counters at exit")
         ("ring-mb", po::value<uint32_t>()->default_value(16), "size of each worker's packet ring in MiB");
-    d.add(input).add(output).add(flows).add(control);
+    d.add(input).add(output).add(flows).add(feats).add(control);
     if (!for_file) {
         po::options_description generic("General");
         generic.add_options()
@@ -185,6 +198,27 @@ ParseOutcome parse_options(int argc, const char* const* argv, Options& out) {
     out.vlan_in_key = get<bool>(vm, "vlan-in-key");
     out.decap = !get<bool>(vm, "no-decap");
     out.frag_slots = get<uint32_t>(vm, "frag-slots");
+    out.features = get<std::string>(vm, "features");
+    out.feature_cfg.splt_n = get<uint32_t>(vm, "splt");
+    out.feature_cfg.splt_zero = get<bool>(vm, "splt-zero");
+    out.feature_cfg.splt_retrans = get<bool>(vm, "splt-retrans");
+    out.feature_cfg.bd_bytes = get<uint64_t>(vm, "bd-bytes");
+    uint32_t idp = get<uint32_t>(vm, "idp");
+    if (out.feature_cfg.splt_n < 1 || out.feature_cfg.splt_n > 1000) {
+        throw UsageError("option '--splt': must be between 1 and 1000");
+    }
+    if (idp > 1500) {
+        throw UsageError("option '--idp': must be between 0 and 1500");
+    }
+    out.feature_cfg.idp_n = idp == 0 ? 1500 : idp;
+    if (idp > 0) {
+        out.features += ",idp";
+    }
+    try {
+        (void)features::FeatureSet::parse(out.features, out.feature_cfg);
+    } catch (const features::FeatureError& e) {
+        throw UsageError(e.what());
+    }
     out.stats_interval = seconds(vm, "stats-interval");
     out.quiet = get<bool>(vm, "quiet");
     out.ring_mb = get<uint32_t>(vm, "ring-mb");

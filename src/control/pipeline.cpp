@@ -252,6 +252,8 @@ int run_pipeline(const Options& opts) {
     tcfg.active_timeout_ns = to_ns(opts.active_timeout);
     tcfg.tcp_close_timeout_ns = to_ns(opts.tcp_close_timeout);
 
+    const features::FeatureSet feature_set =
+        features::FeatureSet::parse(opts.features, opts.feature_cfg);
     std::vector<std::unique_ptr<SpscRing>> pkt_rings;
     std::vector<std::unique_ptr<SpscRing>> rec_rings;
     std::vector<std::unique_ptr<Worker>> workers;
@@ -260,7 +262,7 @@ int run_pipeline(const Options& opts) {
         pkt_rings.push_back(std::make_unique<SpscRing>(size_t{opts.ring_mb} << 20));
         rec_rings.push_back(std::make_unique<SpscRing>(size_t{4} << 20));
         rec_ptrs.push_back(rec_rings.back().get());
-        workers.push_back(std::make_unique<Worker>(i, tcfg, *rec_rings.back()));
+        workers.push_back(std::make_unique<Worker>(i, tcfg, *rec_rings.back(), feature_set));
     }
     RecordFormat fmt;
     fmt.nanosecond = port->nanosecond_timestamps();
@@ -268,7 +270,7 @@ int run_pipeline(const Options& opts) {
     if (opts.rotate_bytes > 0 && opts.rotate_bytes < write_threshold) {
         write_threshold = static_cast<size_t>(opts.rotate_bytes);
     }
-    Exporter exporter(rec_ptrs, std::move(sink), fmt, write_threshold);
+    Exporter exporter(rec_ptrs, std::move(sink), fmt, feature_set, write_threshold);
 
     std::atomic<bool> abort{false};
     std::thread exporter_thread([&] { exporter.run(); });

@@ -22,10 +22,11 @@ uint64_t wall_ns() {
 }  // namespace
 
 Exporter::Exporter(std::vector<SpscRing*> rings, std::unique_ptr<Sink> sink, RecordFormat fmt,
-                   size_t write_threshold)
+                   const features::FeatureSet& features, size_t write_threshold)
     : rings_(std::move(rings)),
       sink_(std::move(sink)),
       fmt_(fmt),
+      features_(features),
       write_threshold_(std::max<size_t>(write_threshold, 1)) {
     buf_.reserve(std::min<size_t>(write_threshold_, 1 << 20) * 2);
 }
@@ -82,7 +83,7 @@ void Exporter::run() {
             while (n < 1024 && ring.peek(m)) {
                 if (static_cast<MsgType>(m.type) == MsgType::record) {
                     const auto* rec = reinterpret_cast<const RecordMsg*>(m.data);
-                    write_record_json(w, rec->flow, fmt_);
+                    write_record_json(w, rec->flow, fmt_, &features_, m.data + sizeof(FlowData));
                     stats_.records.store(stats_.records.load(std::memory_order_relaxed) + 1,
                                          std::memory_order_relaxed);
                 } else if (static_cast<MsgType>(m.type) == MsgType::done) {

@@ -15,7 +15,8 @@ void write_ip(JsonWriter& w, std::string_view key, const IpAddr& a, uint8_t vers
 
 }  // namespace
 
-void write_record_json(JsonWriter& w, const FlowData& f, const RecordFormat& fmt) {
+void write_record_json(JsonWriter& w, const FlowData& f, const RecordFormat& fmt,
+                       const features::FeatureSet* features, const uint8_t* state) {
     const FlowKey& k = f.key;
     w.begin_object();
     write_ip(w, "sa", k.src, k.ip_version);
@@ -104,6 +105,9 @@ void write_record_json(JsonWriter& w, const FlowData& f, const RecordFormat& fmt
     if (f.initiator_from_synack) {
         w.key("initiator_from_synack");
         w.value(true);
+    }
+    if (features != nullptr && state != nullptr) {
+        features->write_json(state, f, w);
     }
     w.key("end_reason");
     w.value(to_string(f.end_reason));

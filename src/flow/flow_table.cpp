@@ -1,5 +1,6 @@
 #include "spate/flow/flow_table.hpp"
 
+#include <new>
 #include <stdexcept>
 
 namespace spate {
@@ -27,7 +28,8 @@ FlowTable::FlowTable(const FlowTableConfig& cfg) : cfg_(cfg) {
         throw std::invalid_argument("max-flows must be between 1 and 2^30");
     }
     cap_ = cfg.max_flows;
-    pool_.resize(cap_);
+    stride_ = kEntryBytes + ((size_t{cfg.extra_bytes} + 7) & ~size_t{7});
+    pool_.reset(static_cast<uint8_t*>(::operator new (stride_* cap_, std::align_val_t{64})));
     uint32_t nslots = 16;
     while (nslots < 2 * static_cast<uint64_t>(cap_)) {
         nslots <<= 1;
@@ -35,14 +37,20 @@ FlowTable::FlowTable(const FlowTableConfig& cfg) : cfg_(cfg) {
     slots_.assign(nslots, Slot{0, 0});
     slot_mask_ = nslots - 1;
     for (uint32_t i = 0; i < cap_; ++i) {
-        pool_[i].list = 2;
-        pool_[i].list_next = i + 1 < cap_ ? i + 1 : kNil;
+        Entry* e = new (pool_.get() + size_t{i} * stride_) Entry{};
+        e->self = i;
+        e->list = 2;
+        e->list_next = i + 1 < cap_ ? i + 1 : kNil;
     }
     free_head_ = 0;
 }
 
+void FlowTable::PoolDelete::operator()(uint8_t* p) const {
+    ::operator delete (p, std::align_val_t{64});
+}
+
 size_t FlowTable::memory_bytes() const {
-    return pool_.size() * sizeof(Entry) + slots_.size() * sizeof(Slot);
+    return stride_ * cap_ + slots_.size() * sizeof(Slot);
 }
 
 FlowTable::Entry* FlowTable::find(const FlowKey& k, uint64_t hash, bool& reverse) {
@@ -54,7 +62,7 @@ FlowTable::Entry* FlowTable::find(const FlowKey& k, uint64_t hash, bool& reverse
             return nullptr;
         }
         if (slot.tag == tag) {
-            Entry& e = pool_[slot.idx];
+            Entry& e = at(slot.idx);
             const FlowKey& fk = e.data.key;
             if (fk == k) {
                 reverse = false;
@@ -74,12 +82,12 @@ void FlowTable::list_unlink(List& l, Entry& e, bool age) {
     uint32_t& prev = age ? e.age_prev : e.list_prev;
     uint32_t& next = age ? e.age_next : e.list_next;
     if (prev != kNil) {
-        (age ? pool_[prev].age_next : pool_[prev].list_next) = next;
+        (age ? at(prev).age_next : at(prev).list_next) = next;
     } else {
         l.head = next;
     }
     if (next != kNil) {
-        (age ? pool_[next].age_prev : pool_[next].list_prev) = prev;
+        (age ? at(next).age_prev : at(next).list_prev) = prev;
     } else {
         l.tail = prev;
     }
@@ -92,7 +100,7 @@ void FlowTable::list_append(List& l, Entry& e, uint32_t idx, bool age) {
     prev = l.tail;
     next = kNil;
     if (l.tail != kNil) {
-        (age ? pool_[l.tail].age_next : pool_[l.tail].list_next) = idx;
+        (age ? at(l.tail).age_next : at(l.tail).list_next) = idx;
     } else {
         l.head = idx;
     }
@@ -100,7 +108,7 @@ void FlowTable::list_append(List& l, Entry& e, uint32_t idx, bool age) {
 }
 
 void FlowTable::touch(Entry* e) {
-    auto idx = static_cast<uint32_t>(e - pool_.data());
+    auto idx = e->self;
     List& l = lists_[e->list];
     if (l.tail == idx) {
         return;
@@ -113,7 +121,7 @@ void FlowTable::mark_closing(Entry* e) {
     if (e->closing) {
         return;
     }
-    auto idx = static_cast<uint32_t>(e - pool_.data());
+    auto idx = e->self;
     list_unlink(lists_[e->list], *e, false);
     e->closing = true;
     e->list = 1;
@@ -121,7 +129,7 @@ void FlowTable::mark_closing(Entry* e) {
 }
 
 void FlowTable::restart_age(Entry* e) {
-    auto idx = static_cast<uint32_t>(e - pool_.data());
+    auto idx = e->self;
     list_unlink(age_, *e, true);
     list_append(age_, *e, idx, true);
 }
@@ -139,7 +147,7 @@ void FlowTable::slot_erase(const Entry& e, uint32_t idx) {
         if (slots_[j].tag == 0) {
             break;
         }
-        uint32_t home = static_cast<uint32_t>(pool_[slots_[j].idx].hash) & slot_mask_;
+        uint32_t home = static_cast<uint32_t>(at(slots_[j].idx).hash) & slot_mask_;
         // Move j into the hole when its home is not cyclically in (hole, j].
         bool in_range = hole <= j ? (home > hole && home <= j) : (home > hole || home <= j);
         if (!in_range) {
@@ -151,7 +159,7 @@ void FlowTable::slot_erase(const Entry& e, uint32_t idx) {
 }
 
 void FlowTable::remove(Entry* e) {
-    auto idx = static_cast<uint32_t>(e - pool_.data());
+    auto idx = e->self;
     slot_erase(*e, idx);
     list_unlink(lists_[e->list], *e, false);
     list_unlink(age_, *e, true);
@@ -166,12 +174,12 @@ FlowTable::Entry* FlowTable::oldest_for_eviction() {
     uint32_t a = lists_[0].head;
     uint32_t b = lists_[1].head;
     if (a == kNil) {
-        return &pool_[b];
+        return &at(b);
     }
     if (b == kNil) {
-        return &pool_[a];
+        return &at(a);
     }
-    return pool_[b].data.last_ns <= pool_[a].data.last_ns ? &pool_[b] : &pool_[a];
+    return at(b).data.last_ns <= at(a).data.last_ns ? &at(b) : &at(a);
 }
 
 }  // namespace spate

@@ -30,33 +30,79 @@ void restart_counters(FlowData& f, uint64_t ts) {
     f.last_ns = ts;
 }
 
+// Retransmission / out-of-order classification of a TCP segment, per the
+// definition in docs/record-schema.md: `high` is the highest sequence number
+// + payload length seen in the direction (serial arithmetic).
+features::SegClass classify_segment(FlowTable::Entry& e, uint8_t dir,
+                                    const parse::DecodedPacket& pkt) {
+    const uint32_t seq = pkt.tcp_seq;
+    const uint32_t len = pkt.payload_len;
+    const uint32_t syn = (pkt.tcp_flags & kSyn) ? 1 : 0;
+    if (!e.tcp_seq_valid[dir]) {
+        e.tcp_seq_valid[dir] = 1;
+        e.tcp_high[dir] = seq + syn + len;
+        return len > 0 ? features::SegClass::in_order : features::SegClass::none;
+    }
+    if (len == 0) {
+        return features::SegClass::none;
+    }
+    const uint32_t end = seq + syn + len;
+    const uint32_t high = e.tcp_high[dir];
+    if (static_cast<int32_t>(end - high) <= 0) {
+        return features::SegClass::retrans;
+    }
+    e.tcp_high[dir] = end;
+    if (static_cast<int32_t>(seq + syn - high) > 0) {
+        return features::SegClass::out_of_order;
+    }
+    return features::SegClass::in_order;
+}
+
 // Expiry runs when capture time moved on by this much (not per packet).
 constexpr uint64_t kExpireStepNs = 100'000'000;  // 100 ms
 
 }  // namespace
 
-Worker::Worker(uint32_t id, const FlowTableConfig& table_cfg, SpscRing& records_out)
-    : id_(id), table_(table_cfg), out_(records_out) {}
+namespace {
+FlowTableConfig with_feature_state(FlowTableConfig cfg, const features::FeatureSet& fs) {
+    cfg.extra_bytes = static_cast<uint32_t>(fs.state_bytes());
+    return cfg;
+}
+}  // namespace
 
-void Worker::emit(const FlowData& f) {
+Worker::Worker(uint32_t id, const FlowTableConfig& table_cfg, SpscRing& records_out,
+               const features::FeatureSet& features)
+    : id_(id),
+      table_(with_feature_state(table_cfg, features)),
+      out_(records_out),
+      features_(features) {}
+
+void Worker::emit(const FlowTable::Entry& e) {
+    const FlowData& f = e.data;
     if (f.dir[0].pkts + f.dir[1].pkts == 0) {
         return;  // a flow reset by the active timeout that saw nothing since
     }
-    void* slot = out_.try_reserve(static_cast<uint32_t>(MsgType::record), sizeof(RecordMsg));
+    const size_t len = sizeof(FlowData) + features_.state_bytes();
+    void* slot = out_.try_reserve(static_cast<uint32_t>(MsgType::record), len);
     if (slot == nullptr) {
         out_.publish();
         Backoff backoff;
-        while ((slot = out_.try_reserve(static_cast<uint32_t>(MsgType::record),
-                                        sizeof(RecordMsg))) == nullptr) {
+        while ((slot = out_.try_reserve(static_cast<uint32_t>(MsgType::record), len)) == nullptr) {
             bump(stats_.record_ring_full_waits);
             backoff.wait();
         }
     }
     std::memcpy(slot, &f, sizeof(FlowData));
+    std::memcpy(static_cast<uint8_t*>(slot) + sizeof(FlowData), e.extra(), features_.state_bytes());
     bump(stats_.records);
 }
 
-void Worker::on_packet(const parse::DecodedPacket& pkt, uint64_t hash, const uint8_t* /*data*/) {
+void Worker::restart(FlowTable::Entry& e, uint64_t ts) {
+    restart_counters(e.data, ts);
+    features_.init(e.extra());
+}
+
+void Worker::on_packet(const parse::DecodedPacket& pkt, uint64_t hash, const uint8_t* data) {
     const uint64_t ts = pkt.ts_ns;
     if (ts > now_ns_) {
         now_ns_ = ts;
@@ -80,22 +126,22 @@ void Worker::on_packet(const parse::DecodedPacket& pkt, uint64_t hash, const uin
                 f.end_reason = EndReason::idle;
                 ++table_.counters().expired_idle;
             }
-            emit(f);
+            emit(*e);
             table_.remove(e);
             e = nullptr;
         } else if (e->closing && (flags & (kSyn | kAck)) == kSyn) {
             // A new connection on a closed 5-tuple.
             f.end_reason = EndReason::tcp_end;
             ++table_.counters().tcp_ended;
-            emit(f);
+            emit(*e);
             table_.remove(e);
             e = nullptr;
         } else if (cfg.active_timeout_ns != 0 && ts >= f.first_ns &&
                    ts - f.first_ns >= cfg.active_timeout_ns) {
             f.end_reason = EndReason::active;
             ++table_.counters().expired_active;
-            emit(f);
-            restart_counters(f, ts);
+            emit(*e);
+            restart(*e, ts);
             table_.restart_age(e);
         }
     }
@@ -107,8 +153,9 @@ void Worker::on_packet(const parse::DecodedPacket& pkt, uint64_t hash, const uin
             k = pkt.key.reversed();
             from_synack = true;
         }
-        e = table_.insert(k, hash, [this](FlowTable::Entry& victim) { emit(victim.data); });
+        e = table_.insert(k, hash, [this](FlowTable::Entry& victim) { emit(victim); });
         reverse = from_synack;
+        features_.init(e->extra());
         FlowData& f = e->data;
         f.initiator_from_synack = from_synack;
         f.first_ns = ts;
@@ -130,11 +177,15 @@ void Worker::on_packet(const parse::DecodedPacket& pkt, uint64_t hash, const uin
     }
 
     FlowData& f = e->data;
-    if (f.dir[0].pkts + f.dir[1].pkts == 0) {
+    const bool flow_first = f.dir[0].pkts + f.dir[1].pkts == 0;
+    const uint64_t prev_ts = flow_first ? ts : f.last_ns;
+    if (flow_first) {
         f.first_ns = ts;
     }
     f.last_ns = ts;
-    FlowDirCounters& d = f.dir[reverse ? 1 : 0];
+    const uint8_t dir = reverse ? 1 : 0;
+    FlowDirCounters& d = f.dir[dir];
+    const bool dir_first = d.pkts == 0;
     if (d.pkts == 0 || pkt.ttl < d.min_ttl) {
         d.min_ttl = pkt.ttl;
     }
@@ -156,6 +207,26 @@ void Worker::on_packet(const parse::DecodedPacket& pkt, uint64_t hash, const uin
             table_.mark_closing(e);
         }
     }
+    const features::SegClass seg =
+        is_tcp && !pkt.l4_truncated ? classify_segment(*e, dir, pkt) : features::SegClass::none;
+    if (!features_.empty()) {
+        features::PacketView v;
+        v.pkt = &pkt;
+        v.frame = data;
+        v.payload_cap = 0;
+        v.payload = nullptr;
+        if (data != nullptr && pkt.payload_off != 0 && pkt.payload_off < pkt.cap_len) {
+            uint32_t cap = pkt.cap_len - pkt.payload_off;
+            v.payload_cap = cap < pkt.payload_len ? cap : pkt.payload_len;
+            v.payload = data + pkt.payload_off;
+        }
+        v.dir = dir;
+        v.flow_first = flow_first;
+        v.dir_first = dir_first;
+        v.seg = seg;
+        v.prev_ts_ns = prev_ts;
+        features_.update(e->extra(), v);
+    }
     table_.touch(e);
     bump(stats_.packets);
 
@@ -170,9 +241,9 @@ void Worker::advance(uint64_t now_ns) {
     }
     last_expire_ns_ = now_ns_;
     table_.expire(now_ns_, [this](FlowTable::Entry& e) {
-        emit(e.data);
+        emit(e);
         if (e.data.end_reason == EndReason::active) {
-            restart_counters(e.data, now_ns_);
+            restart(e, now_ns_);
         }
     });
     sync_stats();
@@ -191,7 +262,7 @@ void Worker::sync_stats() {
 void Worker::finish() {
     table_.drain([this](FlowTable::Entry& e) {
         e.data.end_reason = e.closing ? EndReason::tcp_end : EndReason::end_of_input;
-        emit(e.data);
+        emit(e);
     });
     sync_stats();
     Backoff backoff;

@@ -58,7 +58,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     cfg.idle_timeout_ns = 1'000'000'000;
     cfg.active_timeout_ns = 5'000'000'000;
     cfg.tcp_close_timeout_ns = 500'000'000;
-    spate::Worker worker(0, cfg, ring);
+    static const spate::features::FeatureSet fs =
+        spate::features::FeatureSet::parse("all", spate::features::FeatureConfig{});
+    spate::Worker worker(0, cfg, ring, fs);
     spate::parse::DecoderConfig dcfg;
     dcfg.frag_slots = 16;
     spate::parse::Decoder decoder(dcfg);

@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "spate/features/feature.hpp"
+
 namespace spate {
 
 /// A usage or configuration error: what() names the option or key. Exit 2.
@@ -38,6 +40,9 @@ struct Options {
     bool vlan_in_key = false;
     bool decap = true;
     uint32_t frag_slots = 4096;
+    // features
+    std::string features = "none";
+    features::FeatureConfig feature_cfg;
     // control
     double stats_interval = 0;
     bool quiet = false;

@@ -25,7 +25,7 @@ public:
     /// write_threshold: JSON bytes gathered before a write to the sink (and a
     /// rotation check); with size rotation, at most the rotation size.
     Exporter(std::vector<SpscRing*> rings, std::unique_ptr<Sink> sink, RecordFormat fmt,
-             size_t write_threshold = 256 * 1024);
+             const features::FeatureSet& features, size_t write_threshold = 256 * 1024);
 
     /// Runs until every ring has delivered its `done` message; closes the sink.
     void run();
@@ -42,6 +42,7 @@ private:
     std::vector<SpscRing*> rings_;
     std::unique_ptr<Sink> sink_;
     RecordFormat fmt_;
+    const features::FeatureSet& features_;
     std::string buf_;
     std::string error_;
     size_t write_threshold_;

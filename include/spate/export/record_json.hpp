@@ -1,6 +1,7 @@
 #pragma once
 /// Flow record -> one JSON object (the schema is docs/record-schema.md).
 #include "spate/export/json_writer.hpp"
+#include "spate/features/feature_set.hpp"
 #include "spate/flow/flow.hpp"
 
 namespace spate {
@@ -9,7 +10,11 @@ struct RecordFormat {
     bool nanosecond = false;  ///< 9 decimals in times (else 6)
 };
 
-/// Appends the record as one JSON object followed by a newline.
-void write_record_json(JsonWriter& w, const FlowData& f, const RecordFormat& fmt);
+/// Appends the record as one JSON object followed by a newline. When
+/// `features` is given, `state` is the flow's feature block and the enabled
+/// units add their fields.
+void write_record_json(JsonWriter& w, const FlowData& f, const RecordFormat& fmt,
+                       const features::FeatureSet* features = nullptr,
+                       const uint8_t* state = nullptr);
 
 }  // namespace spate

@@ -7,6 +7,7 @@
 /// make idle expiry and eviction O(expired); a third list in creation order
 /// makes the active timeout O(expired). Nothing allocates after construction.
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 #include "spate/flow/flow.hpp"
@@ -18,6 +19,7 @@ struct FlowTableConfig {
     uint64_t idle_timeout_ns = 15'000'000'000ULL;      ///< 0 = never
     uint64_t active_timeout_ns = 1800'000'000'000ULL;  ///< 0 = never
     uint64_t tcp_close_timeout_ns = 2'000'000'000ULL;  ///< linger after FIN+FIN or RST
+    uint32_t extra_bytes = 0;  ///< per-flow feature state stored after each entry
 };
 
 struct FlowTableCounters {
@@ -39,10 +41,19 @@ public:
         uint64_t hash = 0;
         uint32_t list_prev = kNil, list_next = kNil;  ///< open or closing list
         uint32_t age_prev = kNil, age_next = kNil;    ///< creation-order list
+        uint32_t self = 0;                            ///< own pool index
         uint8_t list = 0;  ///< which activity list: 0 open, 1 closing, 2 free
         bool closing = false;
+        /// TCP sequence tracking per direction: highest sequence + length seen.
+        uint8_t tcp_seq_valid[2] = {0, 0};
+        uint32_t tcp_high[2] = {0, 0};
+        /// Feature state: config().extra_bytes bytes right after the entry.
+        uint8_t* extra();
+        const uint8_t* extra() const;
     };
     static constexpr uint32_t kNil = 0xffffffffu;
+    /// Size of an entry rounded to 8 bytes: where its feature state starts.
+    static constexpr size_t kEntryBytes = (sizeof(Entry) + 7) & ~size_t{7};
 
     /// Finds the flow of a packet, or nullptr. `reverse` is set when the
     /// packet travels responder -> initiator.
@@ -97,7 +108,16 @@ private:
 
     FlowTableConfig cfg_;
     FlowTableCounters counters_;
-    std::vector<Entry> pool_;
+    Entry& at(uint32_t i) { return *reinterpret_cast<Entry*>(pool_.get() + size_t{i} * stride_); }
+    const Entry& at(uint32_t i) const {
+        return *reinterpret_cast<const Entry*>(pool_.get() + size_t{i} * stride_);
+    }
+
+    struct PoolDelete {
+        void operator()(uint8_t* p) const;
+    };
+    std::unique_ptr<uint8_t[], PoolDelete> pool_;
+    size_t stride_ = 0;
     std::vector<Slot> slots_;
     uint32_t slot_mask_ = 0;
     uint32_t cap_ = 0;
@@ -107,7 +127,14 @@ private:
     List age_;       ///< all flows in creation order
 };
 
-// ---- template members ----
+// ---- inline and template members ----
+
+inline uint8_t* FlowTable::Entry::extra() {
+    return reinterpret_cast<uint8_t*>(this) + kEntryBytes;
+}
+inline const uint8_t* FlowTable::Entry::extra() const {
+    return reinterpret_cast<const uint8_t*>(this) + kEntryBytes;
+}
 
 template <class Evict>
 FlowTable::Entry* FlowTable::insert(const FlowKey& k, uint64_t hash, Evict&& evict) {
@@ -119,10 +146,11 @@ FlowTable::Entry* FlowTable::insert(const FlowKey& k, uint64_t hash, Evict&& evi
         remove(victim);
     }
     uint32_t idx = free_head_;
-    Entry& e = pool_[idx];
+    Entry& e = at(idx);
     free_head_ = e.list_next;
     e.data = FlowData{};
     e.data.key = k;
+    e.tcp_seq_valid[0] = e.tcp_seq_valid[1] = 0;
     e.hash = hash;
     e.closing = false;
     e.list = 0;
@@ -149,7 +177,7 @@ void FlowTable::expire(uint64_t now, Fn&& fn) {
     };
     if (cfg_.idle_timeout_ns != 0) {
         while (lists_[0].head != kNil) {
-            Entry& e = pool_[lists_[0].head];
+            Entry& e = at(lists_[0].head);
             if (!due(e.data.last_ns, cfg_.idle_timeout_ns)) {
                 break;
             }
@@ -160,7 +188,7 @@ void FlowTable::expire(uint64_t now, Fn&& fn) {
         }
     }
     while (lists_[1].head != kNil) {
-        Entry& e = pool_[lists_[1].head];
+        Entry& e = at(lists_[1].head);
         if (!due(e.data.last_ns, cfg_.tcp_close_timeout_ns)) {
             break;
         }
@@ -171,7 +199,7 @@ void FlowTable::expire(uint64_t now, Fn&& fn) {
     }
     if (cfg_.active_timeout_ns != 0) {
         while (age_.head != kNil) {
-            Entry& e = pool_[age_.head];
+            Entry& e = at(age_.head);
             if (!(now >= e.data.first_ns && now - e.data.first_ns >= cfg_.active_timeout_ns)) {
                 break;
             }
@@ -186,7 +214,7 @@ void FlowTable::expire(uint64_t now, Fn&& fn) {
 template <class Fn>
 void FlowTable::drain(Fn&& fn) {
     while (age_.head != kNil) {
-        Entry& e = pool_[age_.head];
+        Entry& e = at(age_.head);
         fn(e);
         remove(&e);
     }

@@ -8,6 +8,7 @@
 #include <memory>
 
 #include "spate/core/spsc_ring.hpp"
+#include "spate/features/feature_set.hpp"
 #include "spate/flow/flow_table.hpp"
 #include "spate/parse/decoder.hpp"
 #include "spate/worker/messages.hpp"
@@ -30,7 +31,9 @@ struct alignas(kCacheLine) WorkerStats {
 
 class Worker {
 public:
-    Worker(uint32_t id, const FlowTableConfig& table_cfg, SpscRing& records_out);
+    /// `features` must outlive the worker (it is shared read-only by all workers).
+    Worker(uint32_t id, const FlowTableConfig& table_cfg, SpscRing& records_out,
+           const features::FeatureSet& features);
 
     /// Handles one packet. `hash` is symmetric_hash(pkt.key); `data` the frame.
     void on_packet(const parse::DecodedPacket& pkt, uint64_t hash, const uint8_t* data);
@@ -52,12 +55,14 @@ public:
     uint32_t id() const { return id_; }
 
 private:
-    void emit(const FlowData& f);
+    void emit(const FlowTable::Entry& e);
+    void restart(FlowTable::Entry& e, uint64_t ts);
     void sync_stats();
 
     uint32_t id_;
     FlowTable table_;
     SpscRing& out_;
+    const features::FeatureSet& features_;
     uint64_t now_ns_ = 0;
     uint64_t last_expire_ns_ = 0;
     WorkerStats stats_;

@@ -32,8 +32,9 @@ parse::DecodedPacket tcp(uint8_t a, uint8_t b, uint16_t sp, uint16_t dp, uint8_t
 
 struct Harness {
     SpscRing ring{1 << 20};
+    features::FeatureSet fs;
     Worker w;
-    explicit Harness(FlowTableConfig cfg) : w(0, cfg, ring) {}
+    explicit Harness(FlowTableConfig cfg) : w(0, cfg, ring, fs) {}
 
     void feed(const parse::DecodedPacket& d) { w.on_packet(d, symmetric_hash(d.key), nullptr); }
 

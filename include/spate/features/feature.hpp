@@ -1,0 +1,51 @@
+#pragma once
+/// The feature-unit interface. A unit is a struct with static members:
+///
+///   static constexpr std::string_view kName;          // name in --features
+///   static size_t state_size(const FeatureConfig&);   // bytes of per-flow state
+///   static void init(uint8_t* state, const FeatureConfig&);
+///   static void update(uint8_t* state, const PacketView&, const FeatureConfig&);
+///   static void write_json(const uint8_t* state, const FlowData&, JsonWriter&, const
+///   FeatureConfig&);
+///
+/// State is plain bytes inside the flow-table entry (8-byte aligned), copied
+/// as is into the record sent to the exporter, so it holds no pointers.
+/// Units are listed once in feature_set.cpp (the registration line); calls
+/// are direct, not virtual.
+#include <cstdint>
+#include <string_view>
+
+#include "spate/export/json_writer.hpp"
+#include "spate/flow/flow.hpp"
+#include "spate/parse/decoder.hpp"
+
+namespace spate::features {
+
+/// Parameters of the units (command line / config file).
+struct FeatureConfig {
+    uint32_t splt_n = 50;         ///< --splt N (1..1000)
+    bool splt_zero = false;       ///< --splt-zero: list zero-payload packets too
+    bool splt_retrans = false;    ///< --splt-retrans: list TCP retransmissions too
+    uint64_t bd_bytes = 0;        ///< --bd-bytes N: payload bytes counted per flow (0: all)
+    bool bd_fields = false;       ///< export byte_dist* (unit "bd")
+    bool entropy_fields = false;  ///< export entropy* (unit "entropy")
+    uint32_t idp_n = 1500;        ///< --idp N (1..1500)
+};
+
+/// How a TCP segment with payload relates to what its direction sent before.
+enum class SegClass : uint8_t { none = 0, in_order, retrans, out_of_order };
+
+/// What a unit sees of one packet.
+struct PacketView {
+    const parse::DecodedPacket* pkt;
+    const uint8_t* frame;    ///< captured frame (may be nullptr when no bytes are available)
+    const uint8_t* payload;  ///< captured payload bytes (nullptr when none)
+    uint32_t payload_cap;    ///< captured payload bytes at `payload` (<= pkt->payload_len)
+    uint8_t dir;             ///< 0 initiator -> responder, 1 back
+    bool flow_first;         ///< first packet of the flow (record)
+    bool dir_first;          ///< first packet of this direction
+    SegClass seg;            ///< TCP only
+    uint64_t prev_ts_ns;     ///< previous packet of the flow (its own ts when flow_first)
+};
+
+}  // namespace spate::features

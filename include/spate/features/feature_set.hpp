@@ -1,0 +1,49 @@
+#pragma once
+/// The enabled feature units of a run and where each keeps its state.
+#include <array>
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "spate/features/feature.hpp"
+
+namespace spate::features {
+
+class FeatureError : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+class FeatureSet {
+public:
+    FeatureSet() = default;
+
+    /// Parses "splt,bd,..." ("joy", "all" and "none" expand). Throws
+    /// FeatureError naming an unknown unit.
+    static FeatureSet parse(const std::string& list, FeatureConfig cfg);
+
+    /// Names of every unit, and what "joy" stands for.
+    static std::vector<std::string> unit_names();
+    static const char* joy_set();
+
+    bool empty() const { return mask_ == 0; }
+    size_t state_bytes() const { return state_bytes_; }
+    const FeatureConfig& config() const { return cfg_; }
+    /// Enabled unit names, in registration order.
+    std::vector<std::string> enabled() const;
+
+    void init(uint8_t* block) const;
+    void update(uint8_t* block, const PacketView& p) const;
+    void write_json(const uint8_t* block, const FlowData& f, JsonWriter& w) const;
+
+    static constexpr size_t kMaxUnits = 16;
+
+private:
+    FeatureConfig cfg_;
+    uint32_t mask_ = 0;
+    size_t state_bytes_ = 0;
+    std::array<uint32_t, kMaxUnits> offset_{};
+};
+
+}  // namespace spate::features

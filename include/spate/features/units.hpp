@@ -1,0 +1,34 @@
+#pragma once
+/// Declarations of the feature units (see feature.hpp for the interface).
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+#include "spate/features/feature.hpp"
+
+namespace spate::features {
+
+#define SPATE_FEATURE_UNIT(Type, name)                                               \
+    struct Type {                                                                    \
+        static constexpr std::string_view kName = name;                              \
+        static size_t state_size(const FeatureConfig& c);                            \
+        static void init(uint8_t* s, const FeatureConfig& c);                        \
+        static void update(uint8_t* s, const PacketView& p, const FeatureConfig& c); \
+        static void write_json(const uint8_t* s, const FlowData& f, JsonWriter& w,   \
+                               const FeatureConfig& c);                              \
+    }
+
+/// Sequence of packet lengths and times (Joy "packets").
+SPATE_FEATURE_UNIT(Splt, "splt");
+/// Byte value counts over the payload: byte_dist (unit "bd") and entropy (unit "entropy").
+SPATE_FEATURE_UNIT(ByteCounts, "bd");
+/// Initial data packet per direction.
+SPATE_FEATURE_UNIT(Idp, "idp");
+/// Minimum TTL and first IP ids per direction.
+SPATE_FEATURE_UNIT(IpInfo, "ip");
+/// TCP details: first sequence number, window, options, retransmissions.
+SPATE_FEATURE_UNIT(TcpInfo, "tcp");
+
+#undef SPATE_FEATURE_UNIT
+
+}  // namespace spate::features

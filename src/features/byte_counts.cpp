@@ -1,0 +1,107 @@
+// bd and entropy: counts of byte values over the payload, the distribution's
+// mean and standard deviation, and the Shannon entropy of the same bytes.
+#include <cmath>
+#include <cstring>
+
+#include "spate/features/units.hpp"
+
+namespace spate::features {
+
+namespace {
+
+struct ByteState {
+    uint64_t counts[256];
+    uint64_t total;
+    uint8_t truncated;
+};
+
+}  // namespace
+
+size_t ByteCounts::state_size(const FeatureConfig&) {
+    return sizeof(ByteState);
+}
+
+void ByteCounts::init(uint8_t* s, const FeatureConfig&) {
+    std::memset(s, 0, sizeof(ByteState));
+}
+
+void ByteCounts::update(uint8_t* s, const PacketView& p, const FeatureConfig& c) {
+    if (p.payload_cap == 0) {
+        return;
+    }
+    auto* st = reinterpret_cast<ByteState*>(s);
+    uint64_t n = p.payload_cap;
+    if (c.bd_bytes != 0) {
+        uint64_t room = c.bd_bytes > st->total ? c.bd_bytes - st->total : 0;
+        if (n > room) {
+            n = room;
+            st->truncated = 1;
+        }
+    }
+    const uint8_t* d = p.payload;
+    for (uint64_t i = 0; i < n; ++i) {
+        ++st->counts[d[i]];
+    }
+    st->total += n;
+}
+
+void ByteCounts::write_json(const uint8_t* s, const FlowData&, JsonWriter& w,
+                            const FeatureConfig& c) {
+    const auto* st = reinterpret_cast<const ByteState*>(s);
+    if (c.bd_fields) {
+        w.key("byte_dist");
+        w.begin_array();
+        for (uint64_t v : st->counts) {
+            w.value(v);
+        }
+        w.end_array();
+        double mean = 0, var = 0;
+        if (st->total > 0) {
+            double sum = 0;
+            for (int i = 0; i < 256; ++i) {
+                sum += static_cast<double>(st->counts[i]) * i;
+            }
+            mean = sum / static_cast<double>(st->total);
+            double sq = 0;
+            for (int i = 0; i < 256; ++i) {
+                double d = i - mean;
+                sq += static_cast<double>(st->counts[i]) * d * d;
+            }
+            var = sq / static_cast<double>(st->total);
+        }
+        w.key("byte_dist_mean");
+        w.value_double(mean, 6);
+        w.key("byte_dist_std");
+        w.value_double(std::sqrt(var), 6);
+        w.key("compact_byte_dist");
+        w.begin_array();
+        for (int b = 0; b < 16; ++b) {
+            uint64_t sum = 0;
+            for (int i = 0; i < 16; ++i) {
+                sum += st->counts[b * 16 + i];
+            }
+            w.value(sum);
+        }
+        w.end_array();
+        if (st->truncated) {
+            w.key("byte_dist_truncated");
+            w.value(true);
+        }
+    }
+    if (c.entropy_fields && st->total > 0) {
+        double h = 0;
+        const double total = static_cast<double>(st->total);
+        for (uint64_t v : st->counts) {
+            if (v != 0) {
+                double pr = static_cast<double>(v) / total;
+                h -= pr * std::log2(pr);
+            }
+        }
+        w.key("entropy");
+        w.value_double(h, 6);
+        w.key("total_entropy");
+        w.value_double(h * total, 6);
+    }
+}
+
+}  // namespace spate::features

@@ -1,0 +1,150 @@
+#include "spate/features/feature_set.hpp"
+
+#include <sstream>
+#include <tuple>
+#include <utility>
+
+#include "spate/features/units.hpp"
+
+namespace spate::features {
+
+namespace {
+
+// The registration list: one line per unit. Order = order in the record.
+using Units = std::tuple<Splt, ByteCounts, Idp, IpInfo, TcpInfo>;
+constexpr size_t kUnits = std::tuple_size_v<Units>;
+static_assert(kUnits <= FeatureSet::kMaxUnits);
+
+// Names accepted in --features that are not a unit of their own.
+constexpr const char* kJoySet = "splt,bd,entropy,idp,tcp,ip";
+
+template <size_t... I>
+int index_of(std::string_view name, std::index_sequence<I...>) {
+    int found = -1;
+    ((std::tuple_element_t<I, Units>::kName == name ? (found = static_cast<int>(I)) : 0), ...);
+    return found;
+}
+
+size_t align8(size_t n) {
+    return (n + 7) & ~size_t{7};
+}
+
+template <size_t I>
+size_t size_of(const FeatureConfig& c) {
+    return align8(std::tuple_element_t<I, Units>::state_size(c));
+}
+
+}  // namespace
+
+const char* FeatureSet::joy_set() {
+    return kJoySet;
+}
+
+std::vector<std::string> FeatureSet::unit_names() {
+    std::vector<std::string> names;
+    std::apply([&](auto... u) { (names.emplace_back(decltype(u)::kName), ...); }, Units{});
+    names.emplace_back("entropy");
+    return names;
+}
+
+FeatureSet FeatureSet::parse(const std::string& list, FeatureConfig cfg) {
+    FeatureSet fs;
+    std::string expanded;
+    std::stringstream in(list);
+    std::string item;
+    while (std::getline(in, item, ',')) {
+        // trim spaces
+        size_t b = item.find_first_not_of(" \t");
+        size_t e = item.find_last_not_of(" \t");
+        item = b == std::string::npos ? "" : item.substr(b, e - b + 1);
+        if (item.empty() || item == "none") {
+            continue;
+        }
+        if (item == "joy") {
+            expanded += std::string(kJoySet) + ",";
+        } else if (item == "all") {
+            for (const auto& n : unit_names()) {
+                expanded += n + ",";
+            }
+        } else {
+            expanded += item + ",";
+        }
+    }
+    std::stringstream ex(expanded);
+    while (std::getline(ex, item, ',')) {
+        if (item.empty()) {
+            continue;
+        }
+        if (item == "entropy") {
+            cfg.entropy_fields = true;
+            item = "bd";
+        } else if (item == "bd") {
+            cfg.bd_fields = true;
+        }
+        int i = index_of(item, std::make_index_sequence<kUnits>{});
+        if (i < 0) {
+            std::string known;
+            for (const auto& n : unit_names()) {
+                known += (known.empty() ? "" : ", ") + n;
+            }
+            throw FeatureError("option '--features': unknown feature unit '" + item +
+                               "' (known: " + known + ", joy, all, none)");
+        }
+        fs.mask_ |= 1u << i;
+    }
+    fs.cfg_ = cfg;
+    size_t off = 0;
+    [&]<size_t... I>(std::index_sequence<I...>) {
+        ((fs.mask_ & (1u << I)
+              ? (fs.offset_[I] = static_cast<uint32_t>(off), off += size_of<I>(cfg))
+              : 0),
+         ...);
+    }
+    (std::make_index_sequence<kUnits>{});
+    fs.state_bytes_ = off;
+    return fs;
+}
+
+std::vector<std::string> FeatureSet::enabled() const {
+    std::vector<std::string> out;
+    size_t i = 0;
+    std::apply(
+        [&](auto... u) {
+            ((mask_ & (1u << i++) ? (void)out.emplace_back(decltype(u)::kName) : (void)0), ...);
+        },
+        Units{});
+    if (cfg_.entropy_fields) {
+        out.emplace_back("entropy");
+    }
+    return out;
+}
+
+void FeatureSet::init(uint8_t* block) const {
+    [&]<size_t... I>(std::index_sequence<I...>) {
+        ((mask_ & (1u << I) ? std::tuple_element_t<I, Units>::init(block + offset_[I], cfg_)
+                            : void()),
+         ...);
+    }
+    (std::make_index_sequence<kUnits>{});
+}
+
+void FeatureSet::update(uint8_t* block, const PacketView& p) const {
+    [&]<size_t... I>(std::index_sequence<I...>) {
+        ((mask_ & (1u << I) ? std::tuple_element_t<I, Units>::update(block + offset_[I], p, cfg_)
+                            : void()),
+         ...);
+    }
+    (std::make_index_sequence<kUnits>{});
+}
+
+void FeatureSet::write_json(const uint8_t* block, const FlowData& f, JsonWriter& w) const {
+    [&]<size_t... I>(std::index_sequence<I...>) {
+        ((mask_ & (1u << I)
+              ? std::tuple_element_t<I, Units>::write_json(block + offset_[I], f, w, cfg_)
+              : void()),
+         ...);
+    }
+    (std::make_index_sequence<kUnits>{});
+}
+
+}  // namespace spate::features

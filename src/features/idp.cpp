@@ -1,0 +1,67 @@
+// idp: the initial data packet of each direction, from its IP header.
+#include <cstring>
+
+#include "spate/features/units.hpp"
+
+namespace spate::features {
+
+namespace {
+
+struct IdpDir {
+    uint16_t len;
+    uint8_t have;
+    uint8_t pad;
+};
+
+// Layout: IdpDir out, IdpDir in, then idp_n bytes for out and idp_n for in.
+size_t bytes_at(const FeatureConfig& c, int dir) {
+    return 2 * sizeof(IdpDir) + size_t(dir) * c.idp_n;
+}
+
+constexpr char kHex[] = "0123456789abcdef";
+
+}  // namespace
+
+size_t Idp::state_size(const FeatureConfig& c) {
+    return 2 * sizeof(IdpDir) + 2 * size_t{c.idp_n};
+}
+
+void Idp::init(uint8_t* s, const FeatureConfig&) {
+    std::memset(s, 0, 2 * sizeof(IdpDir));
+}
+
+void Idp::update(uint8_t* s, const PacketView& p, const FeatureConfig& c) {
+    auto* dirs = reinterpret_cast<IdpDir*>(s);
+    IdpDir& d = dirs[p.dir];
+    if (d.have || p.pkt->payload_len == 0 || p.frame == nullptr) {
+        return;
+    }
+    d.have = 1;
+    uint32_t off = p.pkt->l3_off;
+    uint32_t avail = p.pkt->cap_len > off ? p.pkt->cap_len - off : 0;
+    uint32_t n = avail < c.idp_n ? avail : c.idp_n;
+    d.len = static_cast<uint16_t>(n);
+    std::memcpy(s + bytes_at(c, p.dir), p.frame + off, n);
+}
+
+void Idp::write_json(const uint8_t* s, const FlowData&, JsonWriter& w, const FeatureConfig& c) {
+    const auto* dirs = reinterpret_cast<const IdpDir*>(s);
+    static const char* const kKeys[2][2] = {{"idp_out", "idp_len_out"}, {"idp_in", "idp_len_in"}};
+    char hex[2 * 1500];
+    for (int dir = 0; dir < 2; ++dir) {
+        if (!dirs[dir].have) {
+            continue;
+        }
+        const uint8_t* b = s + bytes_at(c, dir);
+        for (uint16_t i = 0; i < dirs[dir].len; ++i) {
+            hex[2 * i] = kHex[b[i] >> 4];
+            hex[2 * i + 1] = kHex[b[i] & 15];
+        }
+        w.key(kKeys[dir][0]);
+        w.value(std::string_view(hex, 2 * size_t{dirs[dir].len}));
+        w.key(kKeys[dir][1]);
+        w.value(uint64_t{dirs[dir].len});
+    }
+}
+
+}  // namespace spate::features
