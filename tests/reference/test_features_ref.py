@@ -138,6 +138,8 @@ def tcp_capture():
         c2s(5, T0 + 30 * MS, 1001, PSH | ACK, 502, data=b"ABCD"),             # 6 retrans
         c2s(6, T0 + 40 * MS, 1013, PSH | ACK, 502, data=b"MNOP", ttl=63),     # 7 out of order
         c2s(7, T0 + 50 * MS, 1009, PSH | ACK, 502, data=b"IJKL"),             # 8 retrans (fills gap)
+        c2s(8, T0 + 52 * MS, 1013, PSH | ACK, 502, data=b"MNOP"),             # 8b retrans, S+L == high
+        c2s(9, T0 + 53 * MS, 1015, PSH | ACK, 502, data=b"OPQR"),             # 8c overlap: in order
         s2c(100, T0 + 55 * MS, 5001, PSH | ACK, 65160, data=b"xyz"),          # 9
         s2c(101, T0 + 60 * MS, 5004, ACK, 0),                                 # 10 zero window
         s2c(102, T0 + 70 * MS, 5004, RST | ACK, 0),                           # 11 RST: not counted
@@ -233,24 +235,26 @@ class TcpFlow(Base):
         f = flows[0]
         self.assertEqual((f["sa"], f["da"], f["sp"], f["dp"], f["pr"], f["ip_version"]),
                          (C, S, 40000, 80, 6, 4))
-        self.assertEqual((f["num_pkts_out"], f["num_pkts_in"]), (7, 4))
+        self.assertEqual((f["num_pkts_out"], f["num_pkts_in"]), (9, 4))
 
     def test_splt_default(self):
         f = self.one("tcp.pcap")[0]
         # payload packets without retransmissions; ipt from the previous packet of
-        # the flow, listed or not: 10.000-2.000 ms, 20.999-10 ms, 40-30 ms, 55-50 ms
+        # the flow, listed or not: 10.000-2.000 ms, 20.999-10 ms, 40-30 ms, 53-52 ms,
+        # 55-53 ms
         self.assertEqual(f["packets"], [
             {"b": 4, "dir": ">", "ipt": 8},
             {"b": 4, "dir": ">", "ipt": 10},
             {"b": 4, "dir": ">", "ipt": 10},
-            {"b": 3, "dir": "<", "ipt": 5},
+            {"b": 4, "dir": ">", "ipt": 1},
+            {"b": 3, "dir": "<", "ipt": 2},
         ])
         self.assertNotIn("packets_truncated", f)
 
     def test_splt_retrans(self):
         f = self.one("tcp.pcap", "--splt-retrans")[0]
         self.assertEqual([(p["b"], p["ipt"]) for p in f["packets"]],
-                         [(4, 8), (4, 10), (4, 9), (4, 10), (4, 10), (3, 5)])
+                         [(4, 8), (4, 10), (4, 9), (4, 10), (4, 10), (4, 2), (4, 1), (3, 2)])
 
     def test_splt_zero_and_bound(self):
         f = self.one("tcp.pcap", "--splt-zero", "--splt", "3")[0]
@@ -262,32 +266,37 @@ class TcpFlow(Base):
         ])
         self.assertIs(f["packets_truncated"], True)
         g = self.one("tcp.pcap", "--splt-zero")[0]
-        # all but the two retransmissions; the RST comes 10 ms after the zero window
-        self.assertEqual(len(g["packets"]), 9)
+        # all but the three retransmissions; the RST comes 10 ms after the zero window
+        self.assertEqual(len(g["packets"]), 10)
         self.assertEqual(g["packets"][-1], {"b": 0, "dir": "<", "ipt": 10})
 
     def test_byte_dist(self):
         f = self.one("tcp.pcap")[0]
-        # payloads incl. retransmissions: ABCD EFGH ABCD MNOP IJKL xyz; no padding
+        # payloads incl. retransmissions: ABCD EFGH ABCD MNOP IJKL MNOP OPQR xyz;
+        # the 0xEE padding is not counted
         counts = [0] * 256
-        for ch in "ABCD":
+        for ch in "ABCDMNOP":
             counts[ord(ch)] = 2
-        for ch in "EFGHIJKLMNOPxyz":
+        counts[ord("O")] = counts[ord("P")] = 3
+        for ch in "EFGHIJKLQRxyz":
             counts[ord(ch)] = 1
         self.assertEqual(f["byte_dist"], counts)
         self.assertEqual(f["byte_dist"][0xEE], 0)
         compact = [0] * 16
-        compact[4], compact[5], compact[7] = 19, 1, 3  # 65..79, 80 ('P'), 120..122
+        # 65..79: A-O = 2*4 + 4 + 4 + 2*2 + 3 = 23; 80..95: P Q R = 3 + 1 + 1; x y z
+        compact[4], compact[5], compact[7] = 23, 5, 3
         self.assertEqual(f["compact_byte_dist"], compact)
-        # sum 2*(65+..+68) + (69+..+80) + (120+121+122) = 532 + 894 + 363 = 1789
-        self.assertAlmostEqual(f["byte_dist_mean"], 1789 / 23, places=12)
-        sq = 2 * sum(v * v for v in range(65, 69)) + sum(v * v for v in range(69, 81)) \
-            + sum(v * v for v in (120, 121, 122))
-        self.assertAlmostEqual(f["byte_dist_std"], math.sqrt(sq / 23 - (1789 / 23) ** 2),
-                               places=9)
-        h = -(4 * (2 / 23) * math.log2(2 / 23) + 15 * (1 / 23) * math.log2(1 / 23))
+        values = [v for v, c in enumerate(counts) for _ in range(c)]
+        self.assertEqual(len(values), 31)
+        mean = sum(values) / 31
+        self.assertAlmostEqual(f["byte_dist_mean"], mean, places=12)
+        std = math.sqrt(sum((v - mean) ** 2 for v in values) / 31)  # population
+        self.assertAlmostEqual(f["byte_dist_std"], std, places=9)
+        # 6 values twice (A-D, M, N), 2 three times (O, P), 13 once: 12 + 6 + 13 = 31
+        h = -(6 * (2 / 31) * math.log2(2 / 31) + 2 * (3 / 31) * math.log2(3 / 31)
+              + 13 * (1 / 31) * math.log2(1 / 31))
         self.assertAlmostEqual(f["entropy"], h, places=12)
-        self.assertAlmostEqual(f["total_entropy"], h * 23, places=9)
+        self.assertAlmostEqual(f["total_entropy"], h * 31, places=9)
         self.assertNotIn("byte_dist_truncated", f)
 
     def test_byte_dist_limit(self):
@@ -318,7 +327,7 @@ class TcpFlow(Base):
 
     def test_ip(self):
         f = self.one("tcp.pcap")[0]
-        self.assertEqual(f["ip"], {"out": {"ttl": 63, "id": [1, 2, 3, 4, 5, 6, 7]},
+        self.assertEqual(f["ip"], {"out": {"ttl": 63, "id": [1, 2, 3, 4, 5, 6, 7, 8, 9]},
                                    "in": {"ttl": 60, "id": [0, 100, 101, 102]}})
 
     def test_tcp(self):
@@ -329,13 +338,46 @@ class TcpFlow(Base):
                     "opts": [{"mss": 1460}, {"sackp": None}, {"ts": [100, 0]},
                              {"nop": None}, {"ws": 7}],
                     # 1001+4 again: retrans; 1013 > high 1009: out of order;
-                    # 1009+4 <= high 1017: retrans (filling the gap)
-                    "retrans": 2, "out_of_order": 1, "zero_window": 0},
+                    # 1009+4 <= high 1017: retrans (filling the gap); 1013+4 == high:
+                    # retrans; 1015+4 > high, 1015 <= high: in order
+                    "retrans": 3, "out_of_order": 1, "zero_window": 0},
             "in": {"flags": SYN | ACK | PSH | RST, "first_window_size": 65160, "opt_len": 12,
                    "opts": [{"mss": 1400}, {"nop": None}, {"nop": None}, {"sackp": None},
                             {"nop": None}, {"ws": 5}],
                    "retrans": 0, "out_of_order": 0, "zero_window": 1},
         })
+
+
+class SequenceWrap(Base):
+    def test_serial_arithmetic(self):
+        # raw IP (DLT 101); the client's sequence numbers wrap past 2^32
+        def c2s(ts, seq, flags, data=b""):
+            return (ts, ipv4(C, S, 6, tcp(40001, 22, seq, 0, flags, 100, data=data)))
+        rec = [
+            c2s(T0, 0xFFFFFFF0, SYN),                               # high = ...F1
+            c2s(T0 + MS, 0xFFFFFFF1, ACK, b"a" * 16),               # in order, high = 1
+            c2s(T0 + 2 * MS, 0x00000001, ACK, b"b" * 4),            # in order, high = 5
+            c2s(T0 + 3 * MS, 0xFFFFFFF1, ACK, b"a" * 16),           # retrans (end 1 <= 5)
+            c2s(T0 + 4 * MS, 0x00000010, ACK, b"c" * 4),            # out of order (gap)
+            c2s(T0 + 5 * MS, 0xFFFFFFFB, ACK, b"d" * 8),            # end 3 <= 0x14: retrans
+            # the responder's first packet is a RST with window 0 and 4 nops, and
+            # its SYN-ACK only comes later: the options are the SYN-ACK's
+            (T0 + 6 * MS, ipv4(S, C, 6, tcp(22, 40001, 500, 0, RST | ACK, 0, b"\x01" * 4))),
+            (T0 + 7 * MS, ipv4(S, C, 6, tcp(22, 40001, 900, 0xFFFFFFF1, SYN | ACK, 0,
+                                            bytes.fromhex("020404b0")))),
+        ]
+        path = os.path.join(self.tmp.name, "wrap.pcap")
+        with open(path, "wb") as f:
+            f.write(pcap(rec, linktype=101))
+        f = run_ref(path)[0][0]
+        self.assertEqual(f["tcp"]["first_seq"], 0xFFFFFFF0)
+        self.assertEqual((f["tcp"]["out"]["retrans"], f["tcp"]["out"]["out_of_order"]), (2, 1))
+        self.assertEqual([p["b"] for p in f["packets"]], [16, 4, 4])
+        self.assertEqual([p["ipt"] for p in f["packets"]], [1, 1, 1])
+        self.assertEqual(f["tcp"]["in"], {
+            "flags": RST | ACK | SYN, "first_window_size": 0, "opt_len": 4,
+            "opts": [{"mss": 1200}], "retrans": 0, "out_of_order": 0,
+            "zero_window": 1})  # the SYN-ACK with window 0; the RST is not counted
 
 
 class SynAckFirst(Base):
