@@ -63,6 +63,32 @@ def summary(values):
     return {"median": statistics.median(values), "min": min(values), "max": max(values)}
 
 
+def sweep(a, pcap):
+    sets = a.features_sweep.split(",")
+    if sets[0] != "none":
+        sets.insert(0, "none")
+    run_once(a.spate, pcap, 1, a.extra)
+    res = {s: [] for s in sets}
+    for _ in range(a.runs):
+        for s in sets:
+            res[s].append(run_once(a.spate, pcap, 1, a.extra + ["--features", s.replace("+", ",")]))
+    base_ns = statistics.median(1e9 / r["pp_cpu_s"] for r in res["none"])
+    out = {"pcap": pcap, "packets": res["none"][0]["packets"], "runs": a.runs, "sets": []}
+    print(f"{'features':>22} {'CPU ns/packet (median, min..max)':>34} {'cost over none':>15} {'Mpps wall':>10} {'ratio':>6}")
+    for s in sets:
+        ns = [1e9 / r["pp_cpu_s"] for r in res[s]]
+        med = statistics.median(ns)
+        pps = statistics.median(r["pps"] for r in res[s])
+        row = {"features": s, "cpu_ns_per_packet": summary(ns), "cost_ns_over_none": med - base_ns,
+               "pps_wall_median": pps, "ratio_cpu_vs_none": base_ns / med}
+        out["sets"].append(row)
+        print(f"{s:>22} {med:>14.1f} ({min(ns):.1f}..{max(ns):.1f})         {med - base_ns:>+10.1f} ns "
+              f"{pps / 1e6:>10.3f} {base_ns / med:>6.2f}")
+    if a.json:
+        with open(a.json, "w") as f:
+            json.dump(out, f, indent=2)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--spate", default=os.path.join(ROOT, "build", "spate"))
@@ -71,9 +97,14 @@ def main():
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--workers", default="1,2")
     ap.add_argument("--json")
+    ap.add_argument("--features-sweep",
+                    help="comma-separated feature sets (use + inside a set, e.g. none,splt,bd+entropy,joy): "
+                         "one worker each; reports CPU ns per packet and the cost over 'none'")
     ap.add_argument("extra", nargs="*")
     a = ap.parse_args()
     pcap = ensure_pcap(a.pcap, a.shared)
+    if a.features_sweep:
+        return sweep(a, pcap)
     workers = [int(w) for w in a.workers.split(",")]
     # Warm the page cache once so every run reads from memory.
     run_once(a.spate, pcap, workers[0], a.extra)

@@ -39,6 +39,9 @@ void Idp::update(uint8_t* s, const PacketView& p, const FeatureConfig& c) {
     d.have = 1;
     uint32_t off = p.pkt->l3_off;
     uint32_t avail = p.pkt->cap_len > off ? p.pkt->cap_len - off : 0;
+    if (avail > p.pkt->ip_len) {
+        avail = p.pkt->ip_len;  // never the Ethernet padding after the datagram
+    }
     uint32_t n = avail < c.idp_n ? avail : c.idp_n;
     d.len = static_cast<uint16_t>(n);
     std::memcpy(s + bytes_at(c, p.dir), p.frame + off, n);

@@ -58,6 +58,9 @@ void write_options(const TcpDir& d, JsonWriter& w) {
     uint32_t n = d.opts_cap;
     for (uint32_t i = 0; i < n;) {
         uint8_t kind = b[i];
+        if (kind > 1 && (i + 1 >= n || b[i + 1] < 2 || i + b[i + 1] > n)) {
+            break;  // a length that runs past the options ends the list
+        }
         w.begin_object();
         if (kind == 0) {
             w.key("eol");
@@ -71,15 +74,6 @@ void write_options(const TcpDir& d, JsonWriter& w) {
             w.end_object();
             ++i;
             continue;
-        }
-        if (i + 1 >= n || b[i + 1] < 2 || i + b[i + 1] > n) {
-            // A length that runs past the options: report the kind and stop.
-            w.key("kind");
-            w.value(uint64_t{kind});
-            w.key("malformed");
-            w.value(true);
-            w.end_object();
-            break;
         }
         uint8_t len = b[i + 1];
         const uint8_t* v = b + i + 2;

@@ -1,5 +1,7 @@
 #include "spate/flow/flow_table.hpp"
 
+#include <sys/mman.h>
+
 #include <new>
 #include <stdexcept>
 
@@ -29,24 +31,27 @@ FlowTable::FlowTable(const FlowTableConfig& cfg) : cfg_(cfg) {
     }
     cap_ = cfg.max_flows;
     stride_ = kEntryBytes + ((size_t{cfg.extra_bytes} + 7) & ~size_t{7});
-    pool_.reset(static_cast<uint8_t*>(::operator new (stride_* cap_, std::align_val_t{64})));
+    // Reserved, not touched: an entry's pages are first written when the entry
+    // is first used, so a large --max-flows costs memory only as flows come.
+    const size_t bytes = stride_ * cap_;
+    void* mem = mmap(nullptr, bytes, PROT_READ | PROT_WRITE,
+                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (mem == MAP_FAILED) {
+        throw std::bad_alloc();
+    }
+    pool_ = std::unique_ptr<uint8_t[], PoolDelete>(static_cast<uint8_t*>(mem), PoolDelete{bytes});
     uint32_t nslots = 16;
     while (nslots < 2 * static_cast<uint64_t>(cap_)) {
         nslots <<= 1;
     }
     slots_.assign(nslots, Slot{0, 0});
     slot_mask_ = nslots - 1;
-    for (uint32_t i = 0; i < cap_; ++i) {
-        Entry* e = new (pool_.get() + size_t{i} * stride_) Entry{};
-        e->self = i;
-        e->list = 2;
-        e->list_next = i + 1 < cap_ ? i + 1 : kNil;
-    }
-    free_head_ = 0;
+    free_head_ = kNil;
+    next_unused_ = 0;
 }
 
 void FlowTable::PoolDelete::operator()(uint8_t* p) const {
-    ::operator delete (p, std::align_val_t{64});
+    munmap(p, bytes);
 }
 
 size_t FlowTable::memory_bytes() const {

@@ -114,6 +114,7 @@ private:
     }
 
     struct PoolDelete {
+        size_t bytes;
         void operator()(uint8_t* p) const;
     };
     std::unique_ptr<uint8_t[], PoolDelete> pool_;
@@ -123,6 +124,7 @@ private:
     uint32_t cap_ = 0;
     uint32_t size_ = 0;
     uint32_t free_head_ = kNil;
+    uint32_t next_unused_ = 0;  ///< entries at and after this index were never used
     List lists_[2];  ///< [0] open flows, [1] closing TCP flows, each in last-activity order
     List age_;       ///< all flows in creation order
 };
@@ -139,11 +141,20 @@ inline const uint8_t* FlowTable::Entry::extra() const {
 template <class Evict>
 FlowTable::Entry* FlowTable::insert(const FlowKey& k, uint64_t hash, Evict&& evict) {
     if (free_head_ == kNil) {
-        Entry* victim = oldest_for_eviction();
-        victim->data.end_reason = EndReason::evicted;
-        ++counters_.evicted;
-        evict(*victim);
-        remove(victim);
+        if (next_unused_ < cap_) {
+            // First use of this part of the pool: pages are touched only now.
+            Entry* fresh = new (pool_.get() + size_t{next_unused_} * stride_) Entry{};
+            fresh->self = next_unused_++;
+            fresh->list = 2;
+            fresh->list_next = kNil;
+            free_head_ = fresh->self;
+        } else {
+            Entry* victim = oldest_for_eviction();
+            victim->data.end_reason = EndReason::evicted;
+            ++counters_.evicted;
+            evict(*victim);
+            remove(victim);
+        }
     }
     uint32_t idx = free_head_;
     Entry& e = at(idx);
