@@ -1,3 +1,4 @@
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
 
 #include <cstring>
@@ -106,4 +107,17 @@ TEST(IpAddr, Format) {
     EXPECT_EQ(spate::to_string(spate::IpAddr::v4(v4), 4), "192.0.2.1");
     uint8_t v6[16] = {0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
     EXPECT_EQ(spate::to_string(spate::IpAddr::v6(v6), 6), "2001:db8::1");
+}
+
+TEST(IpAddr, FormatsEveryIpv4OctetLikeInetNtop) {
+    for (int v = 0; v < 256; ++v) {
+        uint8_t a[4] = {static_cast<uint8_t>(v), static_cast<uint8_t>(255 - v), 0,
+                        static_cast<uint8_t>(v * 7)};
+        char want[64];
+        inet_ntop(AF_INET, a, want, sizeof(want));
+        char got[64];
+        size_t n = spate::format_ip(spate::IpAddr::v4(a), 4, got);
+        EXPECT_EQ(std::string(got, n), want);
+        EXPECT_EQ(got[n], '\0');
+    }
 }
