@@ -56,14 +56,18 @@ void describe(po::options_description& d, bool for_file) {
     po::options_description feats("Intraflow features (docs/record-schema.md)");
     feats.add_options()
         ("features", po::value<std::string>()->default_value("none"),
-         "feature units, comma-separated: splt, bd, entropy, idp, ip, tcp; 'joy' = splt,bd,entropy,idp,tcp,ip; "
+         "feature units, comma-separated: splt, bd, entropy, idp, ip, tcp, ppi, salt, wht, hd, os, hist; "
+         "'joy' = splt,bd,entropy,idp,tcp,ip; "
          "'all' = every unit; 'none'")
         ("splt", po::value<uint32_t>()->default_value(50), "splt: packets listed per flow (1..1000)")
         ("splt-zero", po::value<bool>()->default_value(false)->implicit_value(true), "splt: list zero-payload packets too")
         ("splt-retrans", po::value<bool>()->default_value(false)->implicit_value(true), "splt: list TCP retransmissions too")
         ("bd-bytes", po::value<uint64_t>()->default_value(0), "bd/entropy: payload bytes counted per flow (0 = all)")
         ("idp", po::value<uint32_t>()->default_value(0),
-         "idp: bytes of each direction's initial data packet (1..1500; turns idp on; 0 = 1500 when idp is listed)");
+         "idp: bytes of each direction's initial data packet (1..1500; turns idp on; 0 = 1500 when idp is listed)")
+        ("ppi", po::value<uint32_t>()->default_value(50), "ppi: packets listed per flow (1..1000)")
+        ("salt", po::value<uint32_t>()->default_value(50), "salt: TCP packets listed per flow (1..1000)")
+        ("hd", po::value<uint32_t>()->default_value(16), "hd: bytes of each direction's first payload (1..64)");
     po::options_description control("Control");
     control.add_options()
         ("stats-interval", po::value<double>()->default_value(0), "print counters every SECONDS (0 = only at exit)")
@@ -211,6 +215,18 @@ ParseOutcome parse_options(int argc, const char* const* argv, Options& out) {
         throw UsageError("option '--idp': must be between 0 and 1500");
     }
     out.feature_cfg.idp_n = idp == 0 ? 1500 : idp;
+    out.feature_cfg.ppi_n = get<uint32_t>(vm, "ppi");
+    if (out.feature_cfg.ppi_n < 1 || out.feature_cfg.ppi_n > 1000) {
+        throw UsageError("option '--ppi': must be between 1 and 1000");
+    }
+    out.feature_cfg.salt_n = get<uint32_t>(vm, "salt");
+    if (out.feature_cfg.salt_n < 1 || out.feature_cfg.salt_n > 1000) {
+        throw UsageError("option '--salt': must be between 1 and 1000");
+    }
+    out.feature_cfg.hd_n = get<uint32_t>(vm, "hd");
+    if (out.feature_cfg.hd_n < 1 || out.feature_cfg.hd_n > 64) {
+        throw UsageError("option '--hd': must be between 1 and 64");
+    }
     if (idp > 0) {
         out.features += ",idp";
     }

@@ -4,6 +4,7 @@
 
 #include <new>
 #include <stdexcept>
+#include <string>
 
 namespace spate {
 
@@ -37,7 +38,10 @@ FlowTable::FlowTable(const FlowTableConfig& cfg) : cfg_(cfg) {
     void* mem = mmap(nullptr, bytes, PROT_READ | PROT_WRITE,
                      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (mem == MAP_FAILED) {
-        throw std::bad_alloc();
+        throw std::runtime_error("flow table: cannot reserve " + std::to_string(bytes >> 20) +
+                                 " MiB for " + std::to_string(cap_) + " flows of " +
+                                 std::to_string(stride_) +
+                                 " bytes each (lower --max-flows, or the per-flow feature bounds)");
     }
     pool_ = std::unique_ptr<uint8_t[], PoolDelete>(static_cast<uint8_t*>(mem), PoolDelete{bytes});
     uint32_t nslots = 16;

@@ -30,6 +30,9 @@ struct FeatureConfig {
     bool bd_fields = false;       ///< export byte_dist* (unit "bd")
     bool entropy_fields = false;  ///< export entropy* (unit "entropy")
     uint32_t idp_n = 1500;        ///< --idp N (1..1500)
+    uint32_t ppi_n = 50;          ///< --ppi N (1..1000)
+    uint32_t salt_n = 50;         ///< --salt N (1..1000)
+    uint32_t hd_n = 16;           ///< --hd N (1..64)
 };
 
 /// How a TCP segment with payload relates to what its direction sent before.

@@ -28,6 +28,18 @@ SPATE_FEATURE_UNIT(Idp, "idp");
 SPATE_FEATURE_UNIT(IpInfo, "ip");
 /// TCP details: first sequence number, window, options, retransmissions.
 SPATE_FEATURE_UNIT(TcpInfo, "tcp");
+/// Per-packet info (seq, ack, flags, length, direction, time) of the first packets.
+SPATE_FEATURE_UNIT(Ppi, "ppi");
+/// Sequence and acknowledgement numbers of the first TCP packets.
+SPATE_FEATURE_UNIT(Salt, "salt");
+/// Walsh-Hadamard transform of the payload's 4-byte blocks per direction.
+SPATE_FEATURE_UNIT(Wht, "wht");
+/// Header description: the first bytes of each direction's first payload.
+SPATE_FEATURE_UNIT(Hd, "hd");
+/// Probable OS per direction from the initial TTL and the SYN window.
+SPATE_FEATURE_UNIT(ProbableOs, "os");
+/// Log2 histograms of sizes and inter-packet times, and bursts, per direction.
+SPATE_FEATURE_UNIT(Hist, "hist");
 
 #undef SPATE_FEATURE_UNIT
 
