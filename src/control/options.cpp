@@ -63,6 +63,8 @@ void describe(po::options_description& d, bool for_file) {
         ("splt-zero", po::value<bool>()->default_value(false)->implicit_value(true), "splt: list zero-payload packets too")
         ("splt-retrans", po::value<bool>()->default_value(false)->implicit_value(true), "splt: list TCP retransmissions too")
         ("bd-bytes", po::value<uint64_t>()->default_value(0), "bd/entropy: payload bytes counted per flow (0 = all)")
+        ("bd-compact-map", po::value<std::string>()->default_value(""),
+         "bd: file of 256 integers 0..15, the compact_byte_dist bin of each byte value (default: value >> 4)")
         ("idp", po::value<uint32_t>()->default_value(0),
          "idp: bytes of each direction's initial data packet (1..1500; turns idp on; 0 = 1500 when idp is listed)")
         ("ppi", po::value<uint32_t>()->default_value(50), "ppi: packets listed per flow (1..1000)")
@@ -97,6 +99,42 @@ double seconds(const po::variables_map& vm, const char* key) {
         throw UsageError(std::string("option '--") + key + "': must be a number of seconds >= 0");
     }
     return v;
+}
+
+std::array<uint8_t, 256> read_compact_map(const std::string& path) {
+    std::ifstream in(path);
+    if (!in) {
+        throw UsageError("option '--bd-compact-map': cannot read '" + path + "'");
+    }
+    std::array<uint8_t, 256> m{};
+    std::string tok;
+    size_t n = 0;
+    while (in >> tok) {
+        if (tok[0] == '#') {
+            std::getline(in, tok);
+            continue;
+        }
+        int v = -1;
+        try {
+            size_t pos = 0;
+            v = std::stoi(tok, &pos);
+            if (pos != tok.size()) {
+                v = -1;
+            }
+        } catch (const std::exception&) {
+        }
+        if (v < 0 || v > 15 || n >= 256) {
+            throw UsageError("option '--bd-compact-map': " + path + ": entry " +
+                             std::to_string(n + 1) + " '" + tok +
+                             "' is not a bin 0..15, or more than 256 entries");
+        }
+        m[n++] = static_cast<uint8_t>(v);
+    }
+    if (n != 256) {
+        throw UsageError("option '--bd-compact-map': " + path + " has " + std::to_string(n) +
+                         " entries, expected 256 (one bin 0..15 per byte value)");
+    }
+    return m;
 }
 
 }  // namespace
@@ -207,6 +245,9 @@ ParseOutcome parse_options(int argc, const char* const* argv, Options& out) {
     out.feature_cfg.splt_zero = get<bool>(vm, "splt-zero");
     out.feature_cfg.splt_retrans = get<bool>(vm, "splt-retrans");
     out.feature_cfg.bd_bytes = get<uint64_t>(vm, "bd-bytes");
+    if (std::string map = get<std::string>(vm, "bd-compact-map"); !map.empty()) {
+        out.feature_cfg.compact_map = read_compact_map(map);
+    }
     uint32_t idp = get<uint32_t>(vm, "idp");
     if (out.feature_cfg.splt_n < 1 || out.feature_cfg.splt_n > 1000) {
         throw UsageError("option '--splt': must be between 1 and 1000");

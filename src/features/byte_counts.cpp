@@ -74,13 +74,13 @@ void ByteCounts::write_json(const uint8_t* s, const FlowData&, JsonWriter& w,
         w.key("byte_dist_std");
         w.value_double(std::sqrt(var), 6);
         w.key("compact_byte_dist");
+        uint64_t compact[16] = {};
+        for (int i = 0; i < 256; ++i) {
+            compact[c.compact_map[i] & 15] += st->counts[i];
+        }
         w.begin_array();
-        for (int b = 0; b < 16; ++b) {
-            uint64_t sum = 0;
-            for (int i = 0; i < 16; ++i) {
-                sum += st->counts[b * 16 + i];
-            }
-            w.value(sum);
+        for (uint64_t v : compact) {
+            w.value(v);
         }
         w.end_array();
         if (st->truncated) {

@@ -243,3 +243,54 @@ TEST(Cli, SigtermExportsEveryFlowAndCompletesZstd) {
     }
     fs::remove_all(dir);
 }
+
+TEST(Cli, CompactByteDistMappingFile) {
+    fs::path dir = temp_dir();
+    {
+        std::ofstream f(dir / "map.txt");
+        f << "# every byte value in bin 3, except 'a' in bin 9\n";
+        for (int i = 0; i < 256; ++i)
+            f << (i == 'a' ? 9 : 3) << (i % 16 == 15 ? "\n" : " ");
+    }
+    std::string in = shell_quote(data("joy__sample.pcap").string());
+    RunResult r = run_spate("-q --features bd --bd-compact-map " +
+                            shell_quote((dir / "map.txt").string()) + " -r " + in);
+    ASSERT_EQ(r.status, 0) << r.err;
+    simdjson::dom::parser p;
+    int checked = 0;
+    for (auto doc : p.parse_many(simdjson::padded_string(r.out))) {
+        simdjson::dom::element e = doc.value();
+        uint64_t total = 0;
+        for (auto v : e["byte_dist"].get_array())
+            total += uint64_t(v);
+        uint64_t a = uint64_t(e["byte_dist"].at('a'));
+        EXPECT_EQ(uint64_t(e["compact_byte_dist"].at(9)), a);
+        EXPECT_EQ(uint64_t(e["compact_byte_dist"].at(3)), total - a);
+        ++checked;
+    }
+    EXPECT_GT(checked, 5);
+    {
+        std::ofstream f(dir / "bad.txt");
+        f << "1 2 16\n";
+    }
+    r = run_spate("-q --features bd --bd-compact-map " + shell_quote((dir / "bad.txt").string()) +
+                  " -r " + in);
+    EXPECT_EQ(r.status, 2);
+    EXPECT_NE(r.err.find("bd-compact-map"), std::string::npos) << r.err;
+    fs::remove_all(dir);
+}
+
+TEST(Cli, FeatureOptionsAreCheckedAndNamed) {
+    std::string in = shell_quote(data("joy__sample.pcap").string());
+    for (const char* bad :
+         {"--features splt,bogus", "--splt 0", "--splt 1001", "--idp 1501", "--ppi 0", "--hd 65"}) {
+        RunResult r = run_spate(std::string(bad) + " -r " + in);
+        EXPECT_EQ(r.status, 2) << bad;
+        std::string opt = std::string(bad).substr(2, std::string(bad).find(' ') - 2);
+        EXPECT_NE(r.err.find(opt), std::string::npos) << bad << ": " << r.err;
+    }
+    RunResult r = run_spate("-q --features joy -r " + in);
+    EXPECT_EQ(r.status, 0);
+    EXPECT_NE(r.out.find("\"packets\""), std::string::npos);
+    EXPECT_NE(r.out.find("\"entropy\""), std::string::npos);
+}

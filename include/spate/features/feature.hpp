@@ -12,6 +12,7 @@
 /// as is into the record sent to the exporter, so it holds no pointers.
 /// Units are listed once in feature_set.cpp (the registration line); calls
 /// are direct, not virtual.
+#include <array>
 #include <cstdint>
 #include <string_view>
 
@@ -21,12 +22,22 @@
 
 namespace spate::features {
 
+constexpr std::array<uint8_t, 256> default_compact_map() {
+    std::array<uint8_t, 256> m{};
+    for (int i = 0; i < 256; ++i) {
+        m[i] = static_cast<uint8_t>(i >> 4);
+    }
+    return m;
+}
+
 /// Parameters of the units (command line / config file).
 struct FeatureConfig {
-    uint32_t splt_n = 50;         ///< --splt N (1..1000)
-    bool splt_zero = false;       ///< --splt-zero: list zero-payload packets too
-    bool splt_retrans = false;    ///< --splt-retrans: list TCP retransmissions too
-    uint64_t bd_bytes = 0;        ///< --bd-bytes N: payload bytes counted per flow (0: all)
+    uint32_t splt_n = 50;       ///< --splt N (1..1000)
+    bool splt_zero = false;     ///< --splt-zero: list zero-payload packets too
+    bool splt_retrans = false;  ///< --splt-retrans: list TCP retransmissions too
+    uint64_t bd_bytes = 0;      ///< --bd-bytes N: payload bytes counted per flow (0: all)
+    /// compact_byte_dist bin (0..15) of each byte value; --bd-compact-map FILE, default value >> 4.
+    std::array<uint8_t, 256> compact_map = default_compact_map();
     bool bd_fields = false;       ///< export byte_dist* (unit "bd")
     bool entropy_fields = false;  ///< export entropy* (unit "entropy")
     uint32_t idp_n = 1500;        ///< --idp N (1..1500)
