@@ -258,7 +258,8 @@ TEST(Cli, CompactByteDistMappingFile) {
     ASSERT_EQ(r.status, 0) << r.err;
     simdjson::dom::parser p;
     int checked = 0;
-    for (auto doc : p.parse_many(simdjson::padded_string(r.out))) {
+    simdjson::padded_string text(r.out);  // must outlive the document stream
+    for (auto doc : p.parse_many(text)) {
         simdjson::dom::element e = doc.value();
         uint64_t total = 0;
         for (auto v : e["byte_dist"].get_array())
