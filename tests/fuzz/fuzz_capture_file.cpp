@@ -10,38 +10,11 @@
 #include <cstdlib>
 #include <string>
 
+#include "memfd_file.hpp"
 #include "spate/port/capture_file.hpp"
 
-namespace {
-
-int memfd() {
-    static int fd = [] {
-        int f = ::memfd_create("spate_fuzz_capture", MFD_CLOEXEC);
-        if (f < 0) {
-            std::perror("memfd_create");
-            std::abort();
-        }
-        return f;
-    }();
-    return fd;
-}
-
-}  // namespace
-
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-    const int fd = memfd();
-    if (::ftruncate(fd, 0) != 0) {
-        std::abort();
-    }
-    size_t done = 0;
-    while (done < size) {
-        ssize_t w = ::pwrite(fd, data + done, size - done, static_cast<off_t>(done));
-        if (w <= 0) {
-            std::abort();
-        }
-        done += static_cast<size_t>(w);
-    }
-    const std::string path = "/proc/self/fd/" + std::to_string(fd);
+    const std::string path = spate_fuzz::write_memfd(data, size);
     try {
         spate::CaptureFile f = spate::CaptureFile::open(path);
         spate::PacketRef pkt;

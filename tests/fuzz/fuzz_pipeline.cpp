@@ -10,24 +10,13 @@
 #include <cstdlib>
 #include <string>
 
+#include "memfd_file.hpp"
 #include "spate/export/record_json.hpp"
 #include "spate/parse/decoder.hpp"
 #include "spate/port/capture_file.hpp"
 #include "spate/worker/worker.hpp"
 
 namespace {
-
-int memfd() {
-    static int fd = [] {
-        int f = ::memfd_create("spate_fuzz_pipeline", MFD_CLOEXEC);
-        if (f < 0) {
-            std::perror("memfd_create");
-            std::abort();
-        }
-        return f;
-    }();
-    return fd;
-}
 
 void drain(spate::SpscRing& ring, std::string& out) {
     spate::JsonWriter w(out);
@@ -46,11 +35,7 @@ void drain(spate::SpscRing& ring, std::string& out) {
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-    const int fd = memfd();
-    if (::ftruncate(fd, 0) != 0 ||
-        (size > 0 && ::pwrite(fd, data, size, 0) != static_cast<ssize_t>(size))) {
-        std::abort();
-    }
+    const std::string path = spate_fuzz::write_memfd(data, size);
     static spate::SpscRing ring(1 << 20);
     static std::string json;
     spate::FlowTableConfig cfg;
@@ -65,7 +50,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     dcfg.frag_slots = 16;
     spate::parse::Decoder decoder(dcfg);
     try {
-        spate::CaptureFile f = spate::CaptureFile::open("/proc/self/fd/" + std::to_string(fd));
+        spate::CaptureFile f = spate::CaptureFile::open(path);
         spate::PacketRef pkt;
         spate::parse::DecodedPacket d;
         int n = 0;

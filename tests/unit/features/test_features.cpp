@@ -7,7 +7,7 @@
 #include <cstring>
 #include <random>
 
-#include "../parse/packet_builder.hpp"
+#include "feature_run.hpp"
 #include "spate/export/record_json.hpp"
 #include "spate/worker/worker.hpp"
 
@@ -19,58 +19,6 @@ namespace {
 constexpr uint64_t kMs = 1'000'000ULL;
 const V4 kA{10, 0, 0, 1};
 const V4 kB{10, 0, 0, 2};
-
-struct FeatureRun {
-    features::FeatureSet fs;
-    SpscRing ring{64 << 20};
-    Worker w;
-    parse::Decoder dec;
-    std::vector<Bytes> frames;  // kept alive: units may keep pointers only during update
-
-    FeatureRun(const std::string& units, features::FeatureConfig cfg = {})
-        : fs(features::FeatureSet::parse(units, cfg)), w(0, table_cfg(), ring, fs) {}
-
-    static FlowTableConfig table_cfg() {
-        FlowTableConfig c;
-        c.max_flows = 64;
-        c.idle_timeout_ns = 0;
-        c.active_timeout_ns = 0;
-        return c;
-    }
-
-    void feed(const Bytes& frame, uint64_t ts) {
-        PacketRef ref{frame.data(),
-                      static_cast<uint32_t>(frame.size()),
-                      static_cast<uint32_t>(frame.size()),
-                      ts,
-                      1,
-                      0};
-        parse::DecodedPacket d;
-        ASSERT_EQ(dec.decode(ref, d), parse::DecodeStatus::ok);
-        w.on_packet(d, symmetric_hash(d.key), frame.data());
-    }
-
-    /// Finishes and returns the JSON lines.
-    std::vector<std::string> records() {
-        w.finish();
-        std::vector<std::string> out;
-        SpscRing::Message m;
-        while (ring.peek(m)) {
-            if (static_cast<MsgType>(m.type) == MsgType::record) {
-                std::string buf;
-                JsonWriter jw(buf);
-                FlowData f;
-                std::memcpy(&f, m.data, sizeof(f));
-                write_record_json(jw, f, RecordFormat{}, &fs, m.data + sizeof(FlowData));
-                buf.pop_back();  // newline
-                out.push_back(buf);
-            }
-            ring.pop(m);
-        }
-        ring.release();
-        return out;
-    }
-};
 
 Bytes tcp_frame(const V4& s, const V4& d, uint16_t sp, uint16_t dp, TcpOpt o, const Bytes& payload,
                 size_t pad_to = 0) {

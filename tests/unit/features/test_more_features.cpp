@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "../parse/packet_builder.hpp"
+#include "feature_run.hpp"
 #include "spate/export/record_json.hpp"
 #include "spate/worker/worker.hpp"
 
@@ -21,64 +21,6 @@ namespace {
 constexpr uint64_t kMs = 1'000'000ULL;
 const V4 kA{10, 0, 0, 1};
 const V4 kB{10, 0, 0, 2};
-
-struct UnitRun {
-    features::FeatureSet fs;
-    SpscRing ring{64 << 20};
-    Worker w;
-    parse::Decoder dec;
-
-    UnitRun(const std::string& units, features::FeatureConfig cfg = {})
-        : fs(features::FeatureSet::parse(units, cfg)), w(0, table_cfg(), ring, fs) {}
-
-    static FlowTableConfig table_cfg() {
-        FlowTableConfig c;
-        c.max_flows = 64;
-        c.idle_timeout_ns = 0;
-        c.active_timeout_ns = 0;
-        return c;
-    }
-
-    void feed(const Bytes& frame, uint64_t ts) {
-        PacketRef ref{frame.data(),
-                      static_cast<uint32_t>(frame.size()),
-                      static_cast<uint32_t>(frame.size()),
-                      ts,
-                      1,
-                      0};
-        parse::DecodedPacket d;
-        ASSERT_EQ(dec.decode(ref, d), parse::DecodeStatus::ok);
-        w.on_packet(d, symmetric_hash(d.key), frame.data());
-    }
-
-    /// Finishes and returns the JSON lines.
-    std::vector<std::string> records() {
-        w.finish();
-        std::vector<std::string> out;
-        SpscRing::Message m;
-        while (ring.peek(m)) {
-            if (static_cast<MsgType>(m.type) == MsgType::record) {
-                std::string buf;
-                JsonWriter jw(buf);
-                FlowData f;
-                std::memcpy(&f, m.data, sizeof(f));
-                write_record_json(jw, f, RecordFormat{}, &fs, m.data + sizeof(FlowData));
-                buf.pop_back();  // newline
-                out.push_back(buf);
-            }
-            ring.pop(m);
-        }
-        ring.release();
-        return out;
-    }
-
-    /// The one record of a one-flow run.
-    std::string record() {
-        auto recs = records();
-        EXPECT_EQ(recs.size(), 1u);
-        return recs.empty() ? std::string("{}") : recs[0];
-    }
-};
 
 Bytes tcp_frame(const V4& s, const V4& d, uint16_t sp, uint16_t dp, TcpOpt o, const Bytes& payload,
                 size_t pad_to = 0, uint8_t ttl = 64) {
@@ -142,7 +84,7 @@ TEST(MoreFeatures, AllListsTheNewUnits) {
 TEST(MoreFeatures, PpiEveryPacketWithTcpFieldsTimesAndBound) {
     features::FeatureConfig cfg;
     cfg.ppi_n = 3;
-    UnitRun r("ppi", cfg);
+    FeatureRun r("ppi", cfg);
     r.feed(tcp_frame(kA, kB, 1000, 80, seg(0x02, 100, 0), {}), 1000 * kMs);
     r.feed(tcp_frame(kB, kA, 80, 1000, seg(0x12, 5000, 101), {}),
            1012 * kMs + 999'999);  // 12.999999 ms: t 12 (rounded down)
@@ -176,7 +118,7 @@ TEST(MoreFeatures, PpiEveryPacketWithTcpFieldsTimesAndBound) {
 TEST(MoreFeatures, PpiExactlyAtTheBoundIsNotTruncated) {
     features::FeatureConfig cfg;
     cfg.ppi_n = 2;
-    UnitRun r("ppi", cfg);
+    FeatureRun r("ppi", cfg);
     r.feed(tcp_frame(kA, kB, 1000, 80, seg(0x02, 1, 0), {}), 5 * kMs);
     r.feed(tcp_frame(kB, kA, 80, 1000, seg(0x12, 9, 2), {}), 6 * kMs);
     std::string rec = r.record();
@@ -188,7 +130,7 @@ TEST(MoreFeatures, PpiExactlyAtTheBoundIsNotTruncated) {
 }
 
 TEST(MoreFeatures, PpiNonTcpHasZeroTcpFields) {
-    UnitRun r("ppi");
+    FeatureRun r("ppi");
     r.feed(udp_frame(kA, kB, 5353, 53, text("query")), 100 * kMs);
     r.feed(udp_frame(kB, kA, 53, 5353, text("answer!")), 107 * kMs + 500'000);
     r.feed(udp_frame(kA, kB, 5353, 53, {}), 1100 * kMs);
@@ -214,7 +156,7 @@ TEST(MoreFeatures, PpiNonTcpHasZeroTcpFields) {
 TEST(MoreFeatures, SaltTcpSeqAckDirectionsAndBound) {
     features::FeatureConfig cfg;
     cfg.salt_n = 3;
-    UnitRun r("salt", cfg);
+    FeatureRun r("salt", cfg);
     r.feed(tcp_frame(kA, kB, 1000, 80, seg(0x02, 100, 0), {}), 1 * kMs);
     r.feed(tcp_frame(kB, kA, 80, 1000, seg(0x12, 7000, 101), {}), 2 * kMs);
     r.feed(tcp_frame(kA, kB, 1000, 80, seg(0x18, 101, 7001), text("abc")), 3 * kMs);
@@ -236,7 +178,7 @@ TEST(MoreFeatures, SaltTcpSeqAckDirectionsAndBound) {
 }
 
 TEST(MoreFeatures, SaltFullRangeNumbersAndNoFlagUnderTheBound) {
-    UnitRun r("salt");
+    FeatureRun r("salt");
     r.feed(tcp_frame(kA, kB, 1000, 80, seg(0x10, 0xfffffffeu, 0x80000000u), {}), 1 * kMs);
     std::string rec = r.record();
     EXPECT_NE(rec.find(R"("salt":[{"dir":">","seq":4294967294,"ack":2147483648}])"),
@@ -248,7 +190,7 @@ TEST(MoreFeatures, SaltFullRangeNumbersAndNoFlagUnderTheBound) {
 TEST(MoreFeatures, SaltAbsentForNonTcp) {
     features::FeatureConfig cfg;
     cfg.salt_n = 1;
-    UnitRun r("salt", cfg);
+    FeatureRun r("salt", cfg);
     r.feed(udp_frame(kA, kB, 5353, 53, text("q")), 1 * kMs);
     r.feed(udp_frame(kB, kA, 53, 5353, text("a")), 2 * kMs);
     std::string rec = r.record();
@@ -256,7 +198,7 @@ TEST(MoreFeatures, SaltAbsentForNonTcp) {
 }
 
 TEST(MoreFeatures, WhtBlocksPerPacketPerDirectionNormalised) {
-    UnitRun r("wht");
+    FeatureRun r("wht");
     // out: "abcdefg" -> one block (a,b,c,d), "efg" ignored; then 1..8 -> two blocks.
     r.feed(tcp_frame(kA, kB, 1000, 80, seg(0x18, 1, 1), text("abcdefg")), 1 * kMs);
     r.feed(tcp_frame(kA, kB, 1000, 80, seg(0x18, 8, 1), Bytes{1, 2, 3, 4, 5, 6, 7, 8}), 2 * kMs);
@@ -271,7 +213,7 @@ TEST(MoreFeatures, WhtBlocksPerPacketPerDirectionNormalised) {
 }
 
 TEST(MoreFeatures, WhtDirectionWithoutBlocksLeftOut) {
-    UnitRun r("wht");
+    FeatureRun r("wht");
     r.feed(tcp_frame(kA, kB, 1000, 80, seg(0x02, 1, 0), {}), 1 * kMs);
     r.feed(tcp_frame(kB, kA, 80, 1000, seg(0x18, 1, 2), Bytes{0, 0, 0, 1}), 2 * kMs);
     r.feed(tcp_frame(kA, kB, 1000, 80, seg(0x18, 2, 5), text("abc"), 64), 3 * kMs);  // < 4 bytes
@@ -284,7 +226,7 @@ TEST(MoreFeatures, WhtDirectionWithoutBlocksLeftOut) {
     EXPECT_DOUBLE_EQ(double(doc["wht"]["in"].at(2)), -1.0);
     EXPECT_DOUBLE_EQ(double(doc["wht"]["in"].at(3)), 1.0);
 
-    UnitRun none("wht");
+    FeatureRun none("wht");
     none.feed(udp_frame(kA, kB, 1, 2, text("xy")), 1 * kMs);
     EXPECT_EQ(none.record().find("wht"), std::string::npos);
 }
@@ -292,7 +234,7 @@ TEST(MoreFeatures, WhtDirectionWithoutBlocksLeftOut) {
 TEST(MoreFeatures, HdFirstPayloadOfEachDirectionBounded) {
     features::FeatureConfig cfg;
     cfg.hd_n = 4;
-    UnitRun r("hd", cfg);
+    FeatureRun r("hd", cfg);
     r.feed(tcp_frame(kA, kB, 1000, 80, seg(0x02, 1, 0), {}), 1 * kMs);      // no payload
     r.feed(tcp_frame(kB, kA, 80, 1000, seg(0x12, 1, 2), {}, 64), 2 * kMs);  // padding only
     r.feed(tcp_frame(kA, kB, 1000, 80, seg(0x18, 2, 2), text("GET / HTTP/1.1")), 3 * kMs);
@@ -303,7 +245,7 @@ TEST(MoreFeatures, HdFirstPayloadOfEachDirectionBounded) {
 }
 
 TEST(MoreFeatures, HdDefaultSixteenBytesAndAbsentWithoutPayload) {
-    UnitRun r("hd");
+    FeatureRun r("hd");
     Bytes pay;
     for (int i = 0; i < 40; ++i) {
         pay.push_back(static_cast<uint8_t>(0xa0 + i));
@@ -314,13 +256,13 @@ TEST(MoreFeatures, HdDefaultSixteenBytesAndAbsentWithoutPayload) {
     EXPECT_EQ(std::string_view(doc["hd"]["out"]), "a0a1a2a3a4a5a6a7a8a9aaabacadaeaf");
     EXPECT_TRUE(missing(doc["hd"], "in"));
 
-    UnitRun none("hd");
+    FeatureRun none("hd");
     none.feed(tcp_frame(kA, kB, 1000, 80, seg(0x02, 1, 0), {}), 1 * kMs);
     EXPECT_EQ(none.record().find("\"hd\""), std::string::npos);
 }
 
 TEST(MoreFeatures, OsLinuxAndWindowsFromTtlAndSynWindow) {
-    UnitRun r("os");
+    FeatureRun r("os");
     r.feed(tcp_frame(kA, kB, 1000, 80, seg(0x02, 1, 0, 64240), {}, 0, 61), 1 * kMs);
     r.feed(tcp_frame(kB, kA, 80, 1000, seg(0x12, 1, 2, 8192), {}, 0, 113), 2 * kMs);
     r.feed(tcp_frame(kA, kB, 1000, 80, seg(0x10, 2, 2, 502), {}, 0, 20), 3 * kMs);  // not first
@@ -330,31 +272,31 @@ TEST(MoreFeatures, OsLinuxAndWindowsFromTtlAndSynWindow) {
 }
 
 TEST(MoreFeatures, OsMacBsdNetworkDeviceUnixAndOld) {
-    UnitRun r("os");
+    FeatureRun r("os");
     r.feed(tcp_frame(kA, kB, 1000, 80, seg(0x02, 1, 0, 65535), {}, 0, 64), 1 * kMs);
     r.feed(tcp_frame(kB, kA, 80, 1000, seg(0x12, 1, 2, 4128), {}, 0, 250), 2 * kMs);
     EXPECT_NE(r.record().find(R"("probable_os":{"out":"macos/bsd","in":"network_device"})"),
               std::string::npos);
 
     // TTL 64 family without a SYN (mid-stream) or with another window: unix.
-    UnitRun mid("os");
+    FeatureRun mid("os");
     mid.feed(tcp_frame(kA, kB, 1000, 80, seg(0x10, 1, 1, 64240), {}, 0, 40), 1 * kMs);
     mid.feed(tcp_frame(kB, kA, 80, 1000, seg(0x12, 1, 2, 1024), {}, 0, 33), 2 * kMs);
     EXPECT_NE(mid.record().find(R"("probable_os":{"out":"unix","in":"unix"})"), std::string::npos);
 
-    UnitRun udp("os");
+    FeatureRun udp("os");
     udp.feed(udp_frame(kA, kB, 1, 2, text("x"), 32), 1 * kMs);
     udp.feed(udp_frame(kB, kA, 2, 1, text("y"), 0), 2 * kMs);
     EXPECT_NE(udp.record().find(R"("probable_os":{"out":"windows_old","in":"unknown"})"),
               std::string::npos);
 
-    UnitRun one("os");
+    FeatureRun one("os");
     one.feed(udp_frame(kA, kB, 1, 2, text("x"), 128), 1 * kMs);
     EXPECT_NE(one.record().find(R"("probable_os":{"out":"windows"})"), std::string::npos);
 }
 
 TEST(MoreFeatures, HistSizesIptAndBursts) {
-    UnitRun r("hist");
+    FeatureRun r("hist");
     const uint64_t t0 = 50'000 * kMs;
     r.feed(tcp_frame(kA, kB, 1000, 80, seg(0x02, 1, 0), {}), t0);
     r.feed(tcp_frame(kB, kA, 80, 1000, seg(0x12, 1, 2), {}), t0 + 5 * kMs);
@@ -389,7 +331,7 @@ TEST(MoreFeatures, HistSizesIptAndBursts) {
 }
 
 TEST(MoreFeatures, HistBinEdges) {
-    UnitRun r("hist");
+    FeatureRun r("hist");
     // Payload sizes on each side of each bin edge, 15 ms apart.
     const uint32_t sizes[] = {15, 16, 31, 32, 63, 64, 127, 128, 255, 256, 511, 512, 1023, 1024};
     uint64_t t = 1000 * kMs;
@@ -415,7 +357,7 @@ TEST(MoreFeatures, HistBinEdges) {
 }
 
 TEST(MoreFeatures, HistBurstsBoundedPerDirection) {
-    UnitRun r("hist");
+    FeatureRun r("hist");
     uint64_t t = 1000 * kMs;
     // 17 exchanges: 17 bursts each way, the out bursts of two packets.
     for (int i = 0; i < 17; ++i) {
