@@ -1,6 +1,7 @@
 #include "spate/control/options.hpp"
 
 #include "spate/features/feature_set.hpp"
+#include "spate/port/dpdk_port.hpp"
 
 #include <boost/program_options.hpp>
 #include <cmath>
@@ -28,7 +29,8 @@ void describe(po::options_description& d, bool for_file) {
          "read a capture file (pcap, nanosecond pcap or pcapng; repeat for several, read in order)")
         ("interface,i", po::value<std::string>(), "capture live from an interface (libpcap)")
         ("bpf", po::value<std::string>()->default_value(""), "BPF filter expression, applied to files and live capture")
-        ("driver", po::value<std::string>()->default_value("pcap"), "port driver: pcap")
+        ("driver", po::value<std::string>()->default_value("pcap"),
+         "port driver: pcap (files and live interfaces through libpcap) or dpdk (ports set up by the EAL)")
         ("snaplen", po::value<int>()->default_value(262144), "live capture: bytes kept per packet")
         ("promisc", po::value<bool>()->default_value(true), "live capture: promiscuous mode (true/false)");
     po::options_description output("Output");
@@ -53,6 +55,20 @@ void describe(po::options_description& d, bool for_file) {
         ("no-decap", po::value<bool>()->default_value(false)->implicit_value(true),
          "key tunnelled packets on the outer IP header instead of the innermost")
         ("frag-slots", po::value<uint32_t>()->default_value(4096), "IP fragment tracker entries per decoder");
+    po::options_description dpdk("DPDK driver (--driver dpdk; docs/config.md)");
+    dpdk.add_options()
+        ("eal", po::value<std::string>()->default_value(""),
+         "EAL arguments, e.g. \"--no-huge -m 1024 --no-pci --vdev net_pcap0,rx_pcap=f.pcap\" (config file: args in [eal])")
+        ("rx-queues", po::value<uint32_t>()->default_value(1), "RX queues per port (1..64)")
+        ("rx-desc", po::value<uint32_t>()->default_value(1024), "descriptors per RX queue (64..16384)")
+        ("mbufs", po::value<uint32_t>()->default_value(0), "mbufs in the RX mempool (0: queues x descriptors + bursts + cache)")
+        ("port-linktype", po::value<uint32_t>()->default_value(1),
+         "link type (DLT number) of the frames the ports deliver: 1 Ethernet; e.g. 113 for a net_pcap replay of a Linux SLL capture")
+        ("idle-exit", po::value<double>()->default_value(0),
+         "end of input after SECONDS without a packet (for vdev replays; 0 = run until stopped)");
+    if (for_file) {
+        dpdk.add_options()("eal.args", po::value<std::string>(), "EAL arguments ([eal] section)");
+    }
     po::options_description feats("Intraflow features (docs/record-schema.md)");
     feats.add_options()
         ("features", po::value<std::string>()->default_value("none"),
@@ -75,7 +91,7 @@ void describe(po::options_description& d, bool for_file) {
         ("stats-interval", po::value<double>()->default_value(0), "print counters every SECONDS (0 = only at exit)")
         ("quiet,q", po::value<bool>()->default_value(false)->implicit_value(true), "do not print counters at exit")
         ("ring-mb", po::value<uint32_t>()->default_value(16), "size of each worker's packet ring in MiB");
-    d.add(input).add(output).add(flows).add(feats).add(control);
+    d.add(input).add(output).add(flows).add(dpdk).add(feats).add(control);
     if (!for_file) {
         po::options_description generic("General");
         generic.add_options()
@@ -225,6 +241,15 @@ ParseOutcome parse_options(int argc, const char* const* argv, Options& out) {
     }
     out.bpf = get<std::string>(vm, "bpf");
     out.driver = get<std::string>(vm, "driver");
+    out.eal_args = get<std::string>(vm, "eal");
+    if (out.eal_args.empty() && vm.count("eal.args")) {
+        out.eal_args = get<std::string>(vm, "eal.args");
+    }
+    out.rx_queues = get<uint32_t>(vm, "rx-queues");
+    out.rx_desc = get<uint32_t>(vm, "rx-desc");
+    out.mbufs = get<uint32_t>(vm, "mbufs");
+    out.idle_exit = seconds(vm, "idle-exit");
+    out.port_linktype = get<uint32_t>(vm, "port-linktype");
     out.snaplen = get<int>(vm, "snaplen");
     out.promiscuous = get<bool>(vm, "promisc");
     out.output = get<std::string>(vm, "output");
@@ -306,11 +331,26 @@ ParseOutcome parse_options(int argc, const char* const* argv, Options& out) {
         throw UsageError("option '--compress': expected none or zstd[:LEVEL], got '" + compress +
                          "'");
     }
-    if (out.driver != "pcap") {
-        throw UsageError("option '--driver': '" + out.driver +
-                         "' is not available (this build has the pcap driver)");
+    if (out.driver != "pcap" && out.driver != "dpdk") {
+        throw UsageError("option '--driver': '" + out.driver + "' is not a driver (pcap or dpdk)");
     }
-    if (out.read_files.empty() == out.interface.empty()) {
+    if (out.driver == "dpdk") {
+        if (!have_dpdk()) {
+            throw UsageError(
+                "option '--driver': dpdk is not available in this build (libdpdk-dev was absent)");
+        }
+        if (!out.read_files.empty() || !out.interface.empty()) {
+            throw UsageError(
+                "option '--driver': dpdk takes its ports from the EAL (--eal / [eal] args), not -r "
+                "or -i");
+        }
+        if (out.rx_queues < 1 || out.rx_queues > 64) {
+            throw UsageError("option '--rx-queues': must be between 1 and 64");
+        }
+        if (out.rx_desc < 64 || out.rx_desc > 16384) {
+            throw UsageError("option '--rx-desc': must be between 64 and 16384");
+        }
+    } else if (out.read_files.empty() == out.interface.empty()) {
         throw UsageError(out.read_files.empty()
                              ? "no input: give -r FILE or -i IFACE (see --help)"
                              : "options '--read' and '--interface' cannot be used together");

@@ -13,6 +13,7 @@
 #include "spate/core/backoff.hpp"
 #include "spate/export/exporter.hpp"
 #include "spate/parse/decoder.hpp"
+#include "spate/port/dpdk_port.hpp"
 #include "spate/port/pcap_port.hpp"
 #include "spate/worker/worker.hpp"
 
@@ -226,7 +227,23 @@ int run_pipeline(const Options& opts) {
     pc.bpf = opts.bpf;
     pc.snaplen = opts.snaplen;
     pc.promiscuous = opts.promiscuous;
-    std::unique_ptr<PortDriver> port = make_pcap_port(pc, port_log);
+    std::unique_ptr<PortDriver> port;
+    if (opts.driver == "dpdk") {
+        DpdkPortConfig dc;
+        dc.eal_args = opts.eal_args;
+        dc.rx_queues = static_cast<uint16_t>(opts.rx_queues);
+        dc.rx_desc = static_cast<uint16_t>(opts.rx_desc);
+        dc.mbufs = opts.mbufs;
+        dc.promiscuous = opts.promiscuous;
+        dc.idle_exit_s = opts.idle_exit;
+        dc.linktype = static_cast<uint16_t>(opts.port_linktype);
+        port = make_dpdk_port(dc, port_log);
+        if (!opts.quiet) {
+            std::fprintf(stderr, "spate: %s\n", port->describe().c_str());
+        }
+    } else {
+        port = make_pcap_port(pc, port_log);
+    }
     g_active_port.store(port.get());
     struct ClearActivePort {
         ~ClearActivePort() { g_active_port.store(nullptr); }

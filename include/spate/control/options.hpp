@@ -23,6 +23,13 @@ struct Options {
     std::string interface;
     std::string bpf;
     std::string driver = "pcap";
+    // dpdk driver
+    std::string eal_args;
+    uint32_t rx_queues = 1;
+    uint32_t rx_desc = 1024;
+    uint32_t mbufs = 0;
+    double idle_exit = 0;
+    uint32_t port_linktype = 1;
     int snaplen = 262144;
     bool promiscuous = true;
     // output

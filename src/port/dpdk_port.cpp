@@ -1,0 +1,339 @@
+// The DPDK port driver (see dpdk_port.hpp).
+#include "spate/port/dpdk_port.hpp"
+
+#include <rte_cycles.h>
+#include <rte_eal.h>
+#include <rte_errno.h>
+#include <rte_ethdev.h>
+#include <rte_lcore.h>
+#include <rte_mbuf.h>
+#include <rte_mbuf_dyn.h>
+
+#include <atomic>
+#include <cstring>
+#include <ctime>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace spate {
+
+bool have_dpdk() {
+    return true;
+}
+
+namespace {
+
+constexpr uint16_t kMaxBurst = 64;
+
+std::vector<std::string> split_args(const std::string& s) {
+    std::vector<std::string> out;
+    std::string cur;
+    char quote = 0;
+    bool any = false;
+    for (char c : s) {
+        if (quote != 0) {
+            if (c == quote) {
+                quote = 0;
+            } else {
+                cur += c;
+            }
+        } else if (c == '"' || c == '\'') {
+            quote = c;
+            any = true;
+        } else if (c == ' ' || c == '\t' || c == '\n') {
+            if (any || !cur.empty()) {
+                out.push_back(cur);
+            }
+            cur.clear();
+            any = false;
+        } else {
+            cur += c;
+        }
+    }
+    if (any || !cur.empty()) {
+        out.push_back(cur);
+    }
+    return out;
+}
+
+uint64_t wall_ns() {
+    timespec ts{};
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return static_cast<uint64_t>(ts.tv_sec) * 1'000'000'000ULL + static_cast<uint64_t>(ts.tv_nsec);
+}
+
+class DpdkPort final : public PortDriver {
+public:
+    DpdkPort(const DpdkPortConfig& cfg, PortLogFn log) : cfg_(cfg), log_(log) { init(); }
+
+    ~DpdkPort() override {
+        free_held();
+        for (uint16_t p : ports_) {
+            rte_eth_dev_stop(p);
+            rte_eth_dev_close(p);
+        }
+        if (pool_ != nullptr) {
+            rte_mempool_free(pool_);
+        }
+        rte_eal_cleanup();
+    }
+
+    uint16_t rx_burst(PacketRef* pkts, uint16_t n, RxStatus& status) override {
+        free_held();
+        status = RxStatus::ok;
+        if (stop_.load(std::memory_order_relaxed)) {
+            status = RxStatus::end;
+            return 0;
+        }
+        if (n > kMaxBurst) {
+            n = kMaxBurst;
+        }
+        // One clock read per burst: the TSC, for devices without timestamps.
+        const uint64_t tsc = rte_rdtsc();
+        const uint64_t tsc_ns = base_ns_ + static_cast<uint64_t>((tsc - base_tsc_) * ns_per_tsc_);
+        uint16_t got = 0;
+        for (size_t tried = 0; tried < queues_.size() && got == 0; ++tried) {
+            const auto [port, queue] = queues_[next_queue_];
+            next_queue_ = (next_queue_ + 1) % queues_.size();
+            got = rte_eth_rx_burst(port, queue, held_, n);
+            current_port_ = port;
+        }
+        held_count_ = got;
+        uint32_t bounce_used = 0;
+        for (uint16_t i = 0; i < got; ++i) {
+            rte_mbuf* m = held_[i];
+            if (i + 1 < got) {
+                rte_prefetch0(rte_pktmbuf_mtod(held_[i + 1], void*));
+            }
+            PacketRef& r = pkts[i];
+            r.wirelen = m->pkt_len;
+            if (m->nb_segs == 1) {
+                r.data = rte_pktmbuf_mtod(m, const uint8_t*);
+                r.caplen = m->data_len;
+            } else {
+                // A chained (scattered) frame: made contiguous in the bounce buffer.
+                uint32_t len = m->pkt_len;
+                if (bounce_used + len > bounce_.size()) {
+                    len = bounce_used < bounce_.size()
+                              ? static_cast<uint32_t>(bounce_.size() - bounce_used)
+                              : 0;
+                }
+                const void* p = rte_pktmbuf_read(m, 0, len, bounce_.data() + bounce_used);
+                r.data = static_cast<const uint8_t*>(p);
+                r.caplen = len;
+                if (p == bounce_.data() + bounce_used) {
+                    bounce_used += len;
+                }
+            }
+            const uint32_t mult = m->port < ts_mult_.size() ? ts_mult_[m->port] : 0;
+            if (mult != 0 && ts_flag_ != 0 && (m->ol_flags & ts_flag_) != 0) {
+                r.ts_ns = *RTE_MBUF_DYNFIELD(m, ts_offset_, rte_mbuf_timestamp_t*) * mult;
+            } else {
+                r.ts_ns = tsc_ns;
+            }
+            r.linktype = cfg_.linktype;
+            r.port = m->port;
+            bytes_ += r.wirelen;
+        }
+        packets_ += got;
+        if (got > 0) {
+            last_rx_ns_ = wall_ns();
+        } else if (cfg_.idle_exit_s > 0) {
+            uint64_t now = wall_ns();
+            if (last_rx_ns_ == 0) {
+                last_rx_ns_ = now;
+            }
+            if (now - last_rx_ns_ > static_cast<uint64_t>(cfg_.idle_exit_s * 1e9)) {
+                status = RxStatus::end;
+            }
+        }
+        return got;
+    }
+
+    /// Nanosecond digits unless every port gives microsecond device times (net_pcap).
+    bool nanosecond_timestamps() const override {
+        for (uint16_t p : ports_) {
+            if (ts_mult_[p] != 1000) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    void request_stop() override { stop_.store(true, std::memory_order_relaxed); }
+
+    PortStats stats() const override {
+        PortStats s;
+        s.packets = packets_;
+        s.bytes = bytes_;
+        for (uint16_t p : ports_) {
+            rte_eth_stats st{};
+            if (rte_eth_stats_get(p, &st) == 0) {
+                s.kernel_drops += st.imissed + st.rx_nombuf;
+                s.if_drops += st.ierrors;
+            }
+        }
+        return s;
+    }
+
+    std::string describe() const override { return description_; }
+
+private:
+    void free_held() {
+        if (held_count_ > 0) {
+            rte_pktmbuf_free_bulk(held_, held_count_);
+            held_count_ = 0;
+        }
+    }
+
+    void init() {
+        std::vector<std::string> args = split_args(cfg_.eal_args);
+        args.insert(args.begin(), "spate");
+        std::vector<char*> argv;
+        for (auto& a : args) {
+            argv.push_back(a.data());
+        }
+        argv.push_back(nullptr);
+        if (rte_eal_init(static_cast<int>(args.size()), argv.data()) < 0) {
+            throw std::runtime_error(
+                "--eal: EAL initialisation failed: " + std::string(rte_strerror(rte_errno)) +
+                " (arguments: '" + cfg_.eal_args + "')");
+        }
+        uint16_t p = 0;
+        RTE_ETH_FOREACH_DEV(p) {
+            ports_.push_back(p);
+        }
+        if (ports_.empty()) {
+            throw std::runtime_error(
+                "--eal: no DPDK port was probed (add --vdev net_pcap0,rx_pcap=FILE, or allow a NIC "
+                "with -a PCI)");
+        }
+        uint32_t desc_total = 0;
+        for (uint16_t port : ports_) {
+            desc_total += static_cast<uint32_t>(cfg_.rx_queues) * cfg_.rx_desc;
+        }
+        uint32_t mbufs = cfg_.mbufs != 0 ? cfg_.mbufs : desc_total + 4 * kMaxBurst + 512;
+        pool_ = rte_pktmbuf_pool_create("spate_rx", mbufs, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
+                                        static_cast<int>(rte_socket_id()));
+        if (pool_ == nullptr) {
+            throw std::runtime_error("mempool of " + std::to_string(mbufs) +
+                                     " mbufs: " + std::string(rte_strerror(rte_errno)) +
+                                     " (lower the descriptors, or give -m more memory)");
+        }
+        // Register the timestamp field so that devices which offer it fill it.
+        rte_mbuf_dyn_rx_timestamp_register(&ts_offset_, nullptr);
+        std::ostringstream desc;
+        desc << "dpdk:";
+        for (uint16_t port : ports_) {
+            setup_port(port, desc);
+        }
+        int flag = rte_mbuf_dynflag_lookup(RTE_MBUF_DYNFLAG_RX_TIMESTAMP_NAME, nullptr);
+        int off = rte_mbuf_dynfield_lookup(RTE_MBUF_DYNFIELD_TIMESTAMP_NAME, nullptr);
+        if (flag >= 0 && off >= 0) {
+            ts_flag_ = RTE_BIT64(flag);
+            ts_offset_ = off;
+        }
+        description_ = desc.str();
+        base_tsc_ = rte_rdtsc();
+        base_ns_ = wall_ns();
+        ns_per_tsc_ = 1e9 / static_cast<double>(rte_get_tsc_hz());
+        bounce_.resize(size_t{kMaxBurst} * 16384);
+    }
+
+    void setup_port(uint16_t port, std::ostringstream& desc) {
+        const std::string name = "port " + std::to_string(port);
+        rte_eth_dev_info info{};
+        if (rte_eth_dev_info_get(port, &info) != 0) {
+            throw std::runtime_error(name + ": cannot read device info");
+        }
+        uint16_t queues = cfg_.rx_queues;
+        if (queues > info.max_rx_queues) {
+            throw std::runtime_error(
+                name + " (" + info.driver_name + "): " + std::to_string(queues) +
+                " RX queues requested, the device allows " + std::to_string(info.max_rx_queues));
+        }
+        // Device timestamps have no common unit: use them only where it is
+        // known (net_pcap: microseconds of the capture file's time), else the TSC.
+        if (ts_mult_.size() <= port) {
+            ts_mult_.resize(port + 1, 0);
+        }
+        ts_mult_[port] = std::strcmp(info.driver_name, "net_pcap") == 0 ? 1000 : 0;
+        rte_eth_conf conf{};
+        uint64_t offloads = 0;
+        if (info.rx_offload_capa & RTE_ETH_RX_OFFLOAD_TIMESTAMP) {
+            offloads |= RTE_ETH_RX_OFFLOAD_TIMESTAMP;
+        }
+        if (info.rx_offload_capa & RTE_ETH_RX_OFFLOAD_SCATTER) {
+            offloads |= RTE_ETH_RX_OFFLOAD_SCATTER;
+        }
+        conf.rxmode.offloads = offloads;
+        int rc = rte_eth_dev_configure(port, queues, 0, &conf);
+        if (rc != 0) {
+            rc = rte_eth_dev_configure(port, queues, 1, &conf);
+        }
+        if (rc != 0) {
+            throw std::runtime_error(name +
+                                     ": configure failed: " + std::string(rte_strerror(-rc)));
+        }
+        uint16_t nb_rx = cfg_.rx_desc;
+        uint16_t nb_tx = 0;
+        rte_eth_dev_adjust_nb_rx_tx_desc(port, &nb_rx, &nb_tx);
+        rte_eth_rxconf rxconf = info.default_rxconf;
+        rxconf.offloads = offloads;
+        for (uint16_t q = 0; q < queues; ++q) {
+            rc =
+                rte_eth_rx_queue_setup(port, q, nb_rx, rte_eth_dev_socket_id(port), &rxconf, pool_);
+            if (rc != 0) {
+                throw std::runtime_error(name + ": RX queue " + std::to_string(q) +
+                                         " setup failed: " + std::string(rte_strerror(-rc)));
+            }
+            queues_.emplace_back(port, q);
+        }
+        rc = rte_eth_dev_start(port);
+        if (rc != 0) {
+            throw std::runtime_error(name + ": start failed: " + std::string(rte_strerror(-rc)));
+        }
+        if (cfg_.promiscuous) {
+            rte_eth_promiscuous_enable(port);  // not every vdev supports it; harmless
+        }
+        desc << " " << name << " (" << info.driver_name << ", " << queues << " RX queue(s) x "
+             << nb_rx << " descriptors requested " << cfg_.rx_desc << ", offloads"
+             << ((offloads & RTE_ETH_RX_OFFLOAD_TIMESTAMP) ? " timestamp" : "")
+             << ((offloads & RTE_ETH_RX_OFFLOAD_SCATTER) ? " scatter" : "")
+             << (ts_mult_[port] ? "; capture timestamps from the device"
+                                : "; timestamps from the TSC")
+             << ")";
+    }
+
+    DpdkPortConfig cfg_;
+    PortLogFn log_;
+    std::vector<uint16_t> ports_;
+    std::vector<std::pair<uint16_t, uint16_t>> queues_;
+    size_t next_queue_ = 0;
+    uint16_t current_port_ = 0;
+    rte_mempool* pool_ = nullptr;
+    rte_mbuf* held_[kMaxBurst] = {};
+    uint16_t held_count_ = 0;
+    std::vector<uint8_t> bounce_;
+    int ts_offset_ = -1;
+    std::vector<uint32_t> ts_mult_;  ///< per port: device timestamp unit in ns, 0 = use the TSC
+    uint64_t ts_flag_ = 0;
+    uint64_t base_tsc_ = 0;
+    uint64_t base_ns_ = 0;
+    double ns_per_tsc_ = 1;
+    uint64_t last_rx_ns_ = 0;
+    uint64_t packets_ = 0;
+    uint64_t bytes_ = 0;
+    std::atomic<bool> stop_{false};
+    std::string description_;
+};
+
+}  // namespace
+
+std::unique_ptr<PortDriver> make_dpdk_port(const DpdkPortConfig& cfg, PortLogFn log) {
+    return std::make_unique<DpdkPort>(cfg, log);
+}
+
+}  // namespace spate

@@ -1,0 +1,17 @@
+// Built instead of dpdk_port.cpp when DPDK is absent (meson -Ddpdk=disabled).
+#include <stdexcept>
+
+#include "spate/port/dpdk_port.hpp"
+
+namespace spate {
+
+bool have_dpdk() {
+    return false;
+}
+
+std::unique_ptr<PortDriver> make_dpdk_port(const DpdkPortConfig&, PortLogFn) {
+    throw std::runtime_error(
+        "--driver dpdk: this build has no DPDK driver (rebuild with libdpdk-dev installed)");
+}
+
+}  // namespace spate

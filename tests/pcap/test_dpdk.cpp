@@ -1,0 +1,169 @@
+// The DPDK driver on virtual devices (no hugepages, no NIC): a capture
+// replayed through net_pcap gives the same records as the libpcap driver.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <map>
+#include <thread>
+
+#include "harness.hpp"
+
+using namespace spate_test;
+
+namespace {
+
+std::string eal(const std::string& vdevs) {
+    static int seq = 0;
+    return "--no-huge -m 256 --no-pci --no-shconf --log-level=error --file-prefix spate-test-" +
+           std::to_string(getpid()) + "-" + std::to_string(seq++) + " " + vdevs;
+}
+
+bool dpdk_available() {
+    RunResult r = run_spate("--driver dpdk --eal " + shell_quote(eal("")) + " -q");
+    // "no DPDK port was probed" means the driver and the EAL work.
+    return r.err.find("no DPDK port") != std::string::npos;
+}
+
+#define SKIP_WITHOUT_DPDK()                                                                  \
+    do {                                                                                     \
+        if (!dpdk_available()) {                                                             \
+            GTEST_SKIP() << "the DPDK driver is not in this build, or the EAL cannot start"; \
+        }                                                                                    \
+    } while (0)
+
+/// Link type of each capture, from the corpus manifest.
+std::map<std::string, int> linktypes() {
+    std::map<std::string, int> out;
+    std::ifstream in(corpus_dir() / "MANIFEST.tsv");
+    std::string line;
+    std::getline(in, line);
+    while (std::getline(in, line)) {
+        std::vector<std::string> cols;
+        std::stringstream ss(line);
+        std::string c;
+        while (std::getline(ss, c, '\t'))
+            cols.push_back(c);
+        if (cols.size() > 5 && !cols[5].empty() &&
+            isdigit(static_cast<unsigned char>(cols[5][0]))) {
+            out[cols[0]] = std::stoi(cols[5]);
+        }
+    }
+    return out;
+}
+
+/// Records as comparable text: times in whole microseconds (net_pcap reads
+/// captures with microsecond precision), the rest as written.
+std::vector<std::string> normalised(const std::string& out) {
+    std::vector<std::string> v;
+    for (const Flow& f : parse_records(out)) {
+        std::ostringstream os;
+        os << f.ip_version << " " << f.proto << " " << f.sa << ":" << f.sp << " " << f.da << ":"
+           << f.dp << " " << f.pkts[0] << "/" << f.pkts[1] << " " << f.ip_bytes[0] << "/"
+           << f.ip_bytes[1] << " " << f.payload[0] << "/" << f.payload[1] << " "
+           << f.first_ns / 1000 << " " << f.last_ns / 1000 << " " << f.end_reason;
+        v.push_back(os.str());
+    }
+    std::sort(v.begin(), v.end());
+    return v;
+}
+
+}  // namespace
+
+TEST(Dpdk, VdevPcapReplayEqualsLibpcapDriverOnTheCorpus) {
+    SKIP_WITHOUT_CORPUS();
+    SKIP_WITHOUT_DPDK();
+    auto lt = linktypes();
+    int files = 0;
+    for (auto& e : fs::directory_iterator(corpus_dir() / "pcaps")) {
+        if (!e.is_regular_file())
+            continue;
+        std::string name = e.path().filename().string();
+        std::string file = shell_quote(e.path().string());
+        RunResult ref = run_spate("-q -r " + file);
+        ASSERT_EQ(ref.status, 0) << name;
+        int linktype = lt.count(name) ? lt[name] : 1;
+        RunResult d = run_spate("-q --driver dpdk --idle-exit 0.3 --port-linktype " +
+                                std::to_string(linktype) + " --eal " +
+                                shell_quote(eal("--vdev net_pcap0,rx_pcap=" + e.path().string())));
+        ASSERT_EQ(d.status, 0) << name << ": " << d.err;
+        EXPECT_EQ(normalised(d.out), normalised(ref.out)) << name;
+        ++files;
+    }
+    EXPECT_GT(files, 50);
+}
+
+TEST(Dpdk, TwoPortsOnTwoWorkersGiveTheSameRecordsAsOne) {
+    SKIP_WITHOUT_DPDK();
+    fs::path a = source_root() / "tests" / "data" / "joy__sample.pcap";
+    fs::path b = source_root() / "tests" / "data" / "zeek__wikipedia.pcap";
+    // Two unrelated captures read side by side interleave two timelines, so
+    // idle expiry is off here: the flows and their counts must be the same.
+    RunResult one = run_spate("-q --idle-timeout 0 -r " + shell_quote(a.string()) + " -r " +
+                              shell_quote(b.string()));
+    ASSERT_EQ(one.status, 0);
+    RunResult two =
+        run_spate("-q --idle-timeout 0 --driver dpdk --workers 2 --idle-exit 0.3 --eal " +
+                  shell_quote(eal("--vdev net_pcap0,rx_pcap=" + a.string() +
+                                  " --vdev net_pcap1,rx_pcap=" + b.string())));
+    ASSERT_EQ(two.status, 0) << two.err;
+    EXPECT_EQ(normalised(two.out), normalised(one.out));
+}
+
+TEST(Dpdk, BadEalArgumentsAndMissingPortsAreErrorsNamingTheKey) {
+    SKIP_WITHOUT_DPDK();
+    RunResult r = run_spate("--driver dpdk --eal " + shell_quote(eal("--no-such-eal-flag")));
+    EXPECT_EQ(r.status, 1);
+    EXPECT_NE(r.err.find("--eal"), std::string::npos) << r.err;
+    r = run_spate("--driver dpdk --eal " + shell_quote(eal("")));
+    EXPECT_EQ(r.status, 1);
+    EXPECT_NE(r.err.find("no DPDK port"), std::string::npos) << r.err;
+    fs::path a = source_root() / "tests" / "data" / "joy__sample.pcap";
+    r = run_spate("--driver dpdk --rx-queues 8 --eal " +
+                  shell_quote(eal("--vdev net_pcap0,rx_pcap=" + a.string())));
+    EXPECT_EQ(r.status, 1);
+    EXPECT_NE(r.err.find("RX queues requested"), std::string::npos) << r.err;
+}
+
+// SIGTERM during an endless replay: out within a second, every flow exported.
+TEST(Dpdk, SigtermDuringInfiniteReplayExitsCleanly) {
+    SKIP_WITHOUT_DPDK();
+    fs::path dir = temp_dir();
+    fs::path out = dir / "out.jsonl";
+    fs::path err = dir / "err";
+    fs::path a = source_root() / "tests" / "data" / "joy__sample.pcap";
+    std::string e = eal("--vdev net_pcap0,rx_pcap=" + a.string() + ",infinite_rx=1");
+    pid_t pid = fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+        FILE* f = freopen(err.c_str(), "w", stderr);
+        (void)f;
+        std::string bin = spate_bin(), o = out.string();
+        execl(bin.c_str(), bin.c_str(), "--driver", "dpdk", "--eal", e.c_str(), "-o", o.c_str(),
+              static_cast<char*>(nullptr));
+        _exit(127);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+    auto t0 = std::chrono::steady_clock::now();
+    ASSERT_EQ(kill(pid, SIGTERM), 0);
+    int status = 0;
+    while (waitpid(pid, &status, WNOHANG) == 0 &&
+           std::chrono::steady_clock::now() - t0 < std::chrono::seconds(5)) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    if (took >= 5) {
+        kill(pid, SIGKILL);
+        waitpid(pid, nullptr, 0);
+    }
+    EXPECT_LT(took, 1.0) << read_all(err);
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << read_all(err);
+    auto recs = parse_records(read_all(out));
+    EXPECT_GT(recs.size(), 5u) << read_all(err);
+    uint64_t pkts = 0;
+    for (auto& f : recs)
+        pkts += f.pkts[0] + f.pkts[1];
+    EXPECT_GT(pkts, 104u) << "the endless replay should have delivered the file more than once";
+    fs::remove_all(dir);
+}
