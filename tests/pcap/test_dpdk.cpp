@@ -167,3 +167,42 @@ TEST(Dpdk, SigtermDuringInfiniteReplayExitsCleanly) {
     EXPECT_GT(pkts, 104u) << "the endless replay should have delivered the file more than once";
     fs::remove_all(dir);
 }
+
+TEST(Dpdk, EalArgumentsFromTheConfigFileSection) {
+    SKIP_WITHOUT_DPDK();
+    fs::path dir = temp_dir();
+    fs::path a = source_root() / "tests" / "data" / "joy__sample.pcap";
+    {
+        std::ofstream f(dir / "spate.ini");
+        f << "driver = dpdk\nidle-exit = 0.3\nquiet = true\n\n[eal]\nargs = " << eal("--vdev net_pcap0,rx_pcap=" + a.string())
+          << "\n";
+    }
+    RunResult r = run_spate("--config " + shell_quote((dir / "spate.ini").string()));
+    ASSERT_EQ(r.status, 0) << r.err;
+    RunResult ref = run_spate("-q -r " + shell_quote(a.string()));
+    EXPECT_EQ(normalised(r.out), normalised(ref.out));
+    {
+        std::ofstream f(dir / "spate.ini");
+        f << "driver = dpdk\n[eal]\nargz = x\n";
+    }
+    r = run_spate("--config " + shell_quote((dir / "spate.ini").string()));
+    EXPECT_EQ(r.status, 2);
+    EXPECT_NE(r.err.find("eal.argz"), std::string::npos) << r.err;
+    fs::remove_all(dir);
+}
+
+// Every example configuration parses; with the EAL arguments replaced by a
+// port-less set the run then stops at "no DPDK port" (exit 1), not at a
+// configuration error (exit 2).
+TEST(Dpdk, ExampleConfigurationsParse) {
+    SKIP_WITHOUT_DPDK();
+    int n = 0;
+    for (auto& e : fs::directory_iterator(source_root() / "dpdk-config")) {
+        if (e.path().extension() != ".ini") continue;
+        RunResult r = run_spate("--config " + shell_quote(e.path().string()) + " --eal " + shell_quote(eal("")));
+        EXPECT_EQ(r.status, 1) << e.path() << ": " << r.err;
+        EXPECT_NE(r.err.find("no DPDK port"), std::string::npos) << e.path() << ": " << r.err;
+        ++n;
+    }
+    EXPECT_GE(n, 4);
+}
