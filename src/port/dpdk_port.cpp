@@ -66,19 +66,16 @@ uint64_t wall_ns() {
 
 class DpdkPort final : public PortDriver {
 public:
-    DpdkPort(const DpdkPortConfig& cfg, PortLogFn log) : cfg_(cfg), log_(log) { init(); }
-
-    ~DpdkPort() override {
-        free_held();
-        for (uint16_t p : ports_) {
-            rte_eth_dev_stop(p);
-            rte_eth_dev_close(p);
+    DpdkPort(const DpdkPortConfig& cfg, PortLogFn log) : cfg_(cfg), log_(log) {
+        try {
+            init();
+        } catch (...) {
+            release();  // a failed start leaves nothing behind
+            throw;
         }
-        if (pool_ != nullptr) {
-            rte_mempool_free(pool_);
-        }
-        rte_eal_cleanup();
     }
+
+    ~DpdkPort() override { release(); }
 
     uint16_t rx_burst(PacketRef* pkts, uint16_t n, RxStatus& status) override {
         free_held();
@@ -181,6 +178,23 @@ public:
     std::string describe() const override { return description_; }
 
 private:
+    void release() {
+        free_held();
+        for (uint16_t p : ports_) {
+            rte_eth_dev_stop(p);
+            rte_eth_dev_close(p);
+        }
+        ports_.clear();
+        if (pool_ != nullptr) {
+            rte_mempool_free(pool_);
+            pool_ = nullptr;
+        }
+        if (eal_up_) {
+            rte_eal_cleanup();
+            eal_up_ = false;
+        }
+    }
+
     void free_held() {
         if (held_count_ > 0) {
             rte_pktmbuf_free_bulk(held_, held_count_);
@@ -327,6 +341,7 @@ private:
     uint64_t packets_ = 0;
     uint64_t bytes_ = 0;
     std::atomic<bool> stop_{false};
+    bool eal_up_ = false;
     std::string description_;
 };
 
