@@ -10,6 +10,7 @@
 #include <thread>
 #include <vector>
 
+#include "spate/control/stats_snapshot.hpp"
 #include "spate/core/backoff.hpp"
 #include "spate/export/exporter.hpp"
 #include "spate/parse/decoder.hpp"
@@ -148,25 +149,61 @@ private:
     uint64_t ring_full_waits_ = 0;
 };
 
+uint64_t rl(const std::atomic<uint64_t>& a) {
+    return a.load(std::memory_order_relaxed);
+}
+
+/// The workers' counters added up (read with relaxed loads while they run).
+struct WorkerTotals {
+    uint64_t created = 0, active = 0, evicted = 0, records = 0, rec_waits = 0, idle = 0, act = 0,
+             tcp = 0;
+};
+
+WorkerTotals sum_workers(const std::vector<std::unique_ptr<Worker>>& workers) {
+    WorkerTotals t;
+    for (const auto& w : workers) {
+        const WorkerStats& s = w->stats();
+        t.created += rl(s.flows_created);
+        t.active += rl(s.flows_active);
+        t.evicted += rl(s.flows_evicted);
+        t.records += rl(s.records);
+        t.rec_waits += rl(s.record_ring_full_waits);
+        t.idle += rl(s.expired_idle);
+        t.act += rl(s.expired_active);
+        t.tcp += rl(s.tcp_ended);
+    }
+    return t;
+}
+
+/// Publishes the counters for other threads (telemetry).
+void publish(StatsSnapshot& snap, const PortDriver& port, const parse::Decoder& dec,
+             const Dispatcher& disp, const std::vector<std::unique_ptr<Worker>>& workers,
+             const Exporter& exp) {
+    auto st = [](std::atomic<uint64_t>& a, uint64_t v) { a.store(v, std::memory_order_relaxed); };
+    PortStats ps = port.stats();
+    const parse::DecoderCounters& dc = dec.counters();
+    WorkerTotals t = sum_workers(workers);
+    st(snap.packets_read, ps.packets);
+    st(snap.decoded, dc.decoded);
+    st(snap.non_ip, dc.non_ip);
+    st(snap.malformed, dc.malformed_total());
+    st(snap.filtered, ps.filtered);
+    st(snap.rx_drops, ps.kernel_drops);
+    st(snap.flows_created, t.created);
+    st(snap.flows_active, t.active);
+    st(snap.flows_evicted, t.evicted);
+    st(snap.records, rl(exp.stats().records));
+    st(snap.bytes_written, rl(exp.stats().bytes_in));
+    st(snap.packet_ring_full_waits, disp.ring_full_waits());
+    st(snap.record_ring_full_waits, t.rec_waits);
+}
+
 void print_stats(const char* when, const PortDriver& port, const parse::Decoder& dec,
                  const Dispatcher& disp, const std::vector<std::unique_ptr<Worker>>& workers,
                  const Exporter& exp, double elapsed) {
-    auto rl = [](const std::atomic<uint64_t>& a) { return a.load(std::memory_order_relaxed); };
     PortStats ps = port.stats();
     const parse::DecoderCounters& dc = dec.counters();
-    uint64_t created = 0, active = 0, evicted = 0, records = 0, rec_waits = 0, idle = 0, act = 0,
-             tcp = 0;
-    for (const auto& w : workers) {
-        const WorkerStats& s = w->stats();
-        created += rl(s.flows_created);
-        active += rl(s.flows_active);
-        evicted += rl(s.flows_evicted);
-        records += rl(s.records);
-        rec_waits += rl(s.record_ring_full_waits);
-        idle += rl(s.expired_idle);
-        act += rl(s.expired_active);
-        tcp += rl(s.tcp_ended);
-    }
+    WorkerTotals t = sum_workers(workers);
     const ExporterStats& es = exp.stats();
     std::fprintf(stderr,
                  "spate: stats (%s, %.3f s): packets read %" PRIu64 ", decoded %" PRIu64
@@ -204,8 +241,15 @@ void print_stats(const char* when, const PortDriver& port, const parse::Decoder&
                  "; flows exported %" PRIu64 " (records written %" PRIu64
                  "), bytes written %" PRIu64 " (to disk %" PRIu64
                  "); ring-full waits: packets %" PRIu64 ", records %" PRIu64 "\n",
-                 created, active, evicted, idle, act, tcp, records, rl(es.records), rl(es.bytes_in),
-                 rl(es.bytes_out), disp.ring_full_waits(), rec_waits);
+                 t.created, t.active, t.evicted, t.idle, t.act, t.tcp, t.records, rl(es.records),
+                 rl(es.bytes_in), rl(es.bytes_out), disp.ring_full_waits(), t.rec_waits);
+    std::string detail = port.detail();
+    size_t pos = 0;
+    while (pos < detail.size()) {
+        size_t nl = detail.find('\n', pos);
+        std::fprintf(stderr, "spate:   %s\n", detail.substr(pos, nl - pos).c_str());
+        pos = nl == std::string::npos ? detail.size() : nl + 1;
+    }
 }
 
 }  // namespace
@@ -303,7 +347,12 @@ int run_pipeline(const Options& opts) {
     const uint64_t stats_every = to_ns(opts.stats_interval);
     uint64_t next_stats = stats_every ? t0 + stats_every : UINT64_MAX;
     bool port_error = false;
-    uint64_t first_rx = 0, last_rx = 0;
+    uint64_t first_rx = 0, last_rx = 0, next_publish = 0;
+    StatsSnapshot snapshot;
+    register_stats_telemetry(&snapshot);
+    struct Unregister {
+        ~Unregister() { register_stats_telemetry(nullptr); }
+    } unregister;
     while (!g_stop_requested.load(std::memory_order_relaxed)) {
         uint16_t n = port->rx_burst(burst, kBurst, st);
         if (n > 0) {
@@ -320,6 +369,10 @@ int run_pipeline(const Options& opts) {
             }
         }
         disp.end_burst();
+        if (n > 0 && last_rx >= next_publish) {
+            next_publish = last_rx + 100'000'000;
+            publish(snapshot, *port, decoder, disp, workers, exporter);
+        }
         if (stats_every != 0) {
             uint64_t now = mono_ns();
             if (now >= next_stats) {
@@ -349,6 +402,7 @@ int run_pipeline(const Options& opts) {
     if (port_error || g_input_error) {
         rc = 1;
     }
+    publish(snapshot, *port, decoder, disp, workers, exporter);
     if (!opts.quiet) {
         print_stats("exit", *port, decoder, disp, workers, exporter, (mono_ns() - t0) / 1e9);
         std::fprintf(stderr, "spate:   receive span %.6f s (first to last packet received)\n",

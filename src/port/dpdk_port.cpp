@@ -1,6 +1,8 @@
 // The DPDK port driver (see dpdk_port.hpp).
 #include "spate/port/dpdk_port.hpp"
 
+#include "spate/control/stats_snapshot.hpp"
+
 #include <rte_cycles.h>
 #include <rte_eal.h>
 #include <rte_errno.h>
@@ -8,6 +10,7 @@
 #include <rte_lcore.h>
 #include <rte_mbuf.h>
 #include <rte_mbuf_dyn.h>
+#include <rte_telemetry.h>
 
 #include <atomic>
 #include <cstring>
@@ -21,6 +24,47 @@ namespace spate {
 
 bool have_dpdk() {
     return true;
+}
+
+namespace {
+
+std::atomic<const StatsSnapshot*> g_snapshot{nullptr};
+
+int telemetry_stats(const char*, const char*, rte_tel_data* d) {
+    const StatsSnapshot* s = g_snapshot.load(std::memory_order_acquire);
+    rte_tel_data_start_dict(d);
+    if (s == nullptr) {
+        return 0;
+    }
+    auto add = [d](const char* k, const std::atomic<uint64_t>& v) {
+        rte_tel_data_add_dict_u64(d, k, v.load(std::memory_order_relaxed));
+    };
+    add("packets_read", s->packets_read);
+    add("decoded", s->decoded);
+    add("non_ip", s->non_ip);
+    add("malformed", s->malformed);
+    add("filtered", s->filtered);
+    add("rx_drops", s->rx_drops);
+    add("flows_created", s->flows_created);
+    add("flows_active", s->flows_active);
+    add("flows_evicted", s->flows_evicted);
+    add("records", s->records);
+    add("bytes_written", s->bytes_written);
+    add("packet_ring_full_waits", s->packet_ring_full_waits);
+    add("record_ring_full_waits", s->record_ring_full_waits);
+    return 0;
+}
+
+}  // namespace
+
+void register_stats_telemetry(const StatsSnapshot* s) {
+    g_snapshot.store(s, std::memory_order_release);
+    static bool registered = false;
+    if (s != nullptr && !registered) {
+        registered = rte_telemetry_register_cmd(
+                         "/spate/stats", telemetry_stats,
+                         "spate's counters: packets, decode, flows, records, ring waits") == 0;
+    }
 }
 
 namespace {
@@ -176,6 +220,26 @@ public:
     }
 
     std::string describe() const override { return description_; }
+
+    std::string detail() const override {
+        std::ostringstream os;
+        for (uint16_t p : ports_) {
+            rte_eth_stats st{};
+            if (rte_eth_stats_get(p, &st) != 0) {
+                continue;
+            }
+            os << "port " << p << ": rx " << st.ipackets << " packets " << st.ibytes
+               << " bytes, imissed " << st.imissed << ", ierrors " << st.ierrors << ", rx_nombuf "
+               << st.rx_nombuf << "; per queue:";
+            for (const auto& [port, q] : queues_) {
+                if (port == p && q < RTE_ETHDEV_QUEUE_STAT_CNTRS) {
+                    os << " q" << q << " " << st.q_ipackets[q];
+                }
+            }
+            os << "\n";
+        }
+        return os.str();
+    }
 
 private:
     void release() {

@@ -1,6 +1,7 @@
 // Built instead of dpdk_port.cpp when DPDK is absent (meson -Ddpdk=disabled).
 #include <stdexcept>
 
+#include "spate/control/stats_snapshot.hpp"
 #include "spate/port/dpdk_port.hpp"
 
 namespace spate {
@@ -8,6 +9,8 @@ namespace spate {
 bool have_dpdk() {
     return false;
 }
+
+void register_stats_telemetry(const StatsSnapshot*) {}
 
 std::unique_ptr<PortDriver> make_dpdk_port(const DpdkPortConfig&, PortLogFn) {
     throw std::runtime_error(

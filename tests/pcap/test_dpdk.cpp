@@ -2,6 +2,8 @@
 // replayed through net_pcap gives the same records as the libpcap driver.
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -14,10 +16,37 @@ using namespace spate_test;
 
 namespace {
 
+int g_eal_seq = 0;
+
+std::string prefix_of(int seq) {
+    return "spate-test-" + std::to_string(getpid()) + "-" + std::to_string(seq);
+}
+
 std::string eal(const std::string& vdevs) {
-    static int seq = 0;
-    return "--no-huge -m 256 --no-pci --no-shconf --log-level=error --file-prefix spate-test-" +
-           std::to_string(getpid()) + "-" + std::to_string(seq++) + " " + vdevs;
+    return "--no-huge -m 256 --no-pci --no-shconf --log-level=error --file-prefix " +
+           prefix_of(g_eal_seq++) + " " + vdevs;
+}
+
+/// Sends one command to a running process's DPDK telemetry socket; the reply.
+std::string telemetry(const std::string& prefix, const std::string& cmd) {
+    std::string dir =
+        geteuid() == 0 ? "/var/run/dpdk" : env_or("XDG_RUNTIME_DIR", "/tmp") + "/dpdk";
+    std::string path = dir + "/" + prefix + "/dpdk_telemetry.v2";
+    int fd = socket(AF_UNIX, SOCK_SEQPACKET, 0);
+    sockaddr_un sun{};
+    sun.sun_family = AF_UNIX;
+    std::snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path.c_str());
+    if (fd < 0 || connect(fd, reinterpret_cast<sockaddr*>(&sun), sizeof(sun)) != 0) {
+        if (fd >= 0)
+            close(fd);
+        return "cannot connect to " + path;
+    }
+    std::vector<char> buf(1 << 16);
+    ssize_t n = recv(fd, buf.data(), buf.size(), 0);  // the greeting
+    send(fd, cmd.data(), cmd.size(), 0);
+    n = recv(fd, buf.data(), buf.size(), 0);
+    close(fd);
+    return n > 0 ? std::string(buf.data(), static_cast<size_t>(n)) : std::string("no reply");
 }
 
 bool dpdk_available() {
@@ -127,12 +156,13 @@ TEST(Dpdk, BadEalArgumentsAndMissingPortsAreErrorsNamingTheKey) {
 }
 
 // SIGTERM during an endless replay: out within a second, every flow exported.
-TEST(Dpdk, SigtermDuringInfiniteReplayExitsCleanly) {
+TEST(Dpdk, TelemetryDuringInfiniteReplayThenSigtermExitsCleanly) {
     SKIP_WITHOUT_DPDK();
     fs::path dir = temp_dir();
     fs::path out = dir / "out.jsonl";
     fs::path err = dir / "err";
     fs::path a = source_root() / "tests" / "data" / "joy__sample.pcap";
+    std::string prefix = prefix_of(g_eal_seq);
     std::string e = eal("--vdev net_pcap0,rx_pcap=" + a.string() + ",infinite_rx=1");
     pid_t pid = fork();
     ASSERT_GE(pid, 0);
@@ -145,6 +175,15 @@ TEST(Dpdk, SigtermDuringInfiniteReplayExitsCleanly) {
         _exit(127);
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+    // The counters are readable through DPDK telemetry while it runs.
+    std::string reply = telemetry(prefix, "/spate/stats");
+    simdjson::dom::parser tp;
+    auto tdoc = tp.parse(reply);
+    EXPECT_FALSE(tdoc.error()) << reply;
+    if (!tdoc.error()) {
+        EXPECT_GT(uint64_t(tdoc["/spate/stats"]["packets_read"]), 104u) << reply;
+        EXPECT_EQ(uint64_t(tdoc["/spate/stats"]["flows_created"]), 20u) << reply;
+    }
     auto t0 = std::chrono::steady_clock::now();
     ASSERT_EQ(kill(pid, SIGTERM), 0);
     int status = 0;
@@ -174,8 +213,8 @@ TEST(Dpdk, EalArgumentsFromTheConfigFileSection) {
     fs::path a = source_root() / "tests" / "data" / "joy__sample.pcap";
     {
         std::ofstream f(dir / "spate.ini");
-        f << "driver = dpdk\nidle-exit = 0.3\nquiet = true\n\n[eal]\nargs = " << eal("--vdev net_pcap0,rx_pcap=" + a.string())
-          << "\n";
+        f << "driver = dpdk\nidle-exit = 0.3\nquiet = true\n\n[eal]\nargs = "
+          << eal("--vdev net_pcap0,rx_pcap=" + a.string()) << "\n";
     }
     RunResult r = run_spate("--config " + shell_quote((dir / "spate.ini").string()));
     ASSERT_EQ(r.status, 0) << r.err;
@@ -198,8 +237,10 @@ TEST(Dpdk, ExampleConfigurationsParse) {
     SKIP_WITHOUT_DPDK();
     int n = 0;
     for (auto& e : fs::directory_iterator(source_root() / "dpdk-config")) {
-        if (e.path().extension() != ".ini") continue;
-        RunResult r = run_spate("--config " + shell_quote(e.path().string()) + " --eal " + shell_quote(eal("")));
+        if (e.path().extension() != ".ini")
+            continue;
+        RunResult r = run_spate("--config " + shell_quote(e.path().string()) + " --eal " +
+                                shell_quote(eal("")));
         EXPECT_EQ(r.status, 1) << e.path() << ": " << r.err;
         EXPECT_NE(r.err.find("no DPDK port"), std::string::npos) << e.path() << ": " << r.err;
         ++n;

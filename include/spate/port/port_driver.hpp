@@ -46,6 +46,8 @@ public:
     virtual void request_stop() {}
 
     virtual PortStats stats() const = 0;
+    /// Per port / queue counters as text lines (empty when the driver has none).
+    virtual std::string detail() const { return {}; }
     virtual std::string describe() const = 0;
 };
 
