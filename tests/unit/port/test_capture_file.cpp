@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "spate/port/capture_file.hpp"
+#include "temp_dir.hpp"
 
 namespace fs = std::filesystem;
 using spate::CaptureFile;
@@ -24,34 +25,9 @@ using spate::CaptureOpenError;
 using spate::PacketRef;
 using Next = CaptureFile::Next;
 
+using spate::test::TempDir;
+
 namespace {
-
-/// A unique scratch directory (tests run in parallel), removed afterwards.
-class TempDir {
-public:
-    TempDir() {
-        std::string tmpl = (fs::temp_directory_path() / "spate_capfile_XXXXXX").string();
-        if (::mkdtemp(tmpl.data()) == nullptr) {
-            throw std::runtime_error("mkdtemp failed");
-        }
-        path_ = tmpl;
-    }
-    ~TempDir() {
-        std::error_code ec;
-        fs::remove_all(path_, ec);
-    }
-    std::string write(const std::string& name, const std::vector<uint8_t>& bytes) const {
-        std::string p = (path_ / name).string();
-        std::ofstream f(p, std::ios::binary | std::ios::trunc);
-        f.write(reinterpret_cast<const char*>(bytes.data()),
-                static_cast<std::streamsize>(bytes.size()));
-        return p;
-    }
-    const fs::path& path() const { return path_; }
-
-private:
-    fs::path path_;
-};
 
 /// Appends integers in a chosen byte order.
 struct Bytes {

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "spate/port/pcap_port.hpp"
+#include "temp_dir.hpp"
 
 namespace fs = std::filesystem;
 using spate::make_pcap_port;
@@ -28,33 +29,9 @@ using spate::PcapPortConfig;
 using spate::PortDriver;
 using spate::RxStatus;
 
+using spate::test::TempDir;
+
 namespace {
-
-class TempDir {
-public:
-    TempDir() {
-        std::string tmpl = (fs::temp_directory_path() / "spate_pcapport_XXXXXX").string();
-        if (::mkdtemp(tmpl.data()) == nullptr) {
-            throw std::runtime_error("mkdtemp failed");
-        }
-        path_ = tmpl;
-    }
-    ~TempDir() {
-        std::error_code ec;
-        fs::remove_all(path_, ec);
-    }
-    std::string write(const std::string& name, const std::vector<uint8_t>& bytes) const {
-        std::string p = (path_ / name).string();
-        std::ofstream f(p, std::ios::binary | std::ios::trunc);
-        f.write(reinterpret_cast<const char*>(bytes.data()),
-                static_cast<std::streamsize>(bytes.size()));
-        return p;
-    }
-    const fs::path& path() const { return path_; }
-
-private:
-    fs::path path_;
-};
 
 void put32le(std::vector<uint8_t>& v, uint32_t x) {
     for (int i = 0; i < 4; ++i) {
