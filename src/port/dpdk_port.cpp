@@ -15,6 +15,7 @@
 #include <atomic>
 #include <cstring>
 #include <ctime>
+#include <map>
 #include <sstream>
 #include <stdexcept>
 #include <string>
@@ -249,14 +250,20 @@ private:
             rte_eth_dev_close(p);
         }
         ports_.clear();
-        if (pool_ != nullptr) {
-            rte_mempool_free(pool_);
-            pool_ = nullptr;
+        for (auto& [socket, mp] : pools_) {
+            rte_mempool_free(mp);
         }
+        pools_.clear();
         if (eal_up_) {
             rte_eal_cleanup();
             eal_up_ = false;
         }
+    }
+
+    /// The port's NUMA socket (0 when the device does not say).
+    static int socket_of(uint16_t port) {
+        int s = rte_eth_dev_socket_id(port);
+        return s < 0 ? 0 : s;
     }
 
     void free_held() {
@@ -288,17 +295,25 @@ private:
                 "--eal: no DPDK port was probed (add --vdev net_pcap0,rx_pcap=FILE, or allow a NIC "
                 "with -a PCI)");
         }
-        uint32_t desc_total = 0;
+        // One mempool per NUMA socket that has ports, sized for that socket's
+        // descriptors plus bursts in flight and the per-lcore caches.
+        std::map<int, uint32_t> desc_per_socket;
         for (uint16_t port : ports_) {
-            desc_total += static_cast<uint32_t>(cfg_.rx_queues) * cfg_.rx_desc;
+            desc_per_socket[socket_of(port)] +=
+                static_cast<uint32_t>(cfg_.rx_queues) * cfg_.rx_desc;
         }
-        uint32_t mbufs = cfg_.mbufs != 0 ? cfg_.mbufs : desc_total + 4 * kMaxBurst + 512;
-        pool_ = rte_pktmbuf_pool_create("spate_rx", mbufs, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
-                                        static_cast<int>(rte_socket_id()));
-        if (pool_ == nullptr) {
-            throw std::runtime_error("mempool of " + std::to_string(mbufs) +
-                                     " mbufs: " + std::string(rte_strerror(rte_errno)) +
-                                     " (lower the descriptors, or give -m more memory)");
+        for (const auto& [socket, desc_total] : desc_per_socket) {
+            uint32_t mbufs = cfg_.mbufs != 0 ? cfg_.mbufs : desc_total + 4 * kMaxBurst + 512;
+            std::string name = "spate_rx_" + std::to_string(socket);
+            rte_mempool* mp = rte_pktmbuf_pool_create(name.c_str(), mbufs, 256, 0,
+                                                      RTE_MBUF_DEFAULT_BUF_SIZE, socket);
+            if (mp == nullptr) {
+                throw std::runtime_error(
+                    "--mbufs: a mempool of " + std::to_string(mbufs) + " mbufs on socket " +
+                    std::to_string(socket) + ": " + std::string(rte_strerror(rte_errno)) +
+                    " (lower the descriptors or --mbufs, or give the EAL more memory with -m)");
+            }
+            pools_[socket] = mp;
         }
         // Register the timestamp field so that devices which offer it fill it.
         rte_mbuf_dyn_rx_timestamp_register(&ts_offset_, nullptr);
@@ -361,8 +376,8 @@ private:
         rte_eth_rxconf rxconf = info.default_rxconf;
         rxconf.offloads = offloads;
         for (uint16_t q = 0; q < queues; ++q) {
-            rc =
-                rte_eth_rx_queue_setup(port, q, nb_rx, rte_eth_dev_socket_id(port), &rxconf, pool_);
+            rc = rte_eth_rx_queue_setup(port, q, nb_rx, rte_eth_dev_socket_id(port), &rxconf,
+                                        pools_.at(socket_of(port)));
             if (rc != 0) {
                 throw std::runtime_error(name + ": RX queue " + std::to_string(q) +
                                          " setup failed: " + std::string(rte_strerror(-rc)));
@@ -391,7 +406,7 @@ private:
     std::vector<std::pair<uint16_t, uint16_t>> queues_;
     size_t next_queue_ = 0;
     uint16_t current_port_ = 0;
-    rte_mempool* pool_ = nullptr;
+    std::map<int, rte_mempool*> pools_;  ///< RX mempool per NUMA socket
     rte_mbuf* held_[kMaxBurst] = {};
     uint16_t held_count_ = 0;
     std::vector<uint8_t> bounce_;
