@@ -133,8 +133,7 @@ public:
             n = kMaxBurst;
         }
         // One clock read per burst: the TSC, for devices without timestamps.
-        const uint64_t tsc = rte_rdtsc();
-        const uint64_t tsc_ns = base_ns_ + static_cast<uint64_t>((tsc - base_tsc_) * ns_per_tsc_);
+        const uint64_t tsc_ns = tsc_now_ns();
         uint16_t got = 0;
         for (size_t tried = 0; tried < queues_.size() && got == 0; ++tried) {
             const auto [port, queue] = queues_[next_queue_];
@@ -143,41 +142,9 @@ public:
             current_port_ = port;
         }
         held_count_ = got;
-        uint32_t bounce_used = 0;
+        to_refs(held_, got, pkts, bounce_.data(), bounce_.size(), tsc_ns);
         for (uint16_t i = 0; i < got; ++i) {
-            rte_mbuf* m = held_[i];
-            if (i + 1 < got) {
-                rte_prefetch0(rte_pktmbuf_mtod(held_[i + 1], void*));
-            }
-            PacketRef& r = pkts[i];
-            r.wirelen = m->pkt_len;
-            if (m->nb_segs == 1) {
-                r.data = rte_pktmbuf_mtod(m, const uint8_t*);
-                r.caplen = m->data_len;
-            } else {
-                // A chained (scattered) frame: made contiguous in the bounce buffer.
-                uint32_t len = m->pkt_len;
-                if (bounce_used + len > bounce_.size()) {
-                    len = bounce_used < bounce_.size()
-                              ? static_cast<uint32_t>(bounce_.size() - bounce_used)
-                              : 0;
-                }
-                const void* p = rte_pktmbuf_read(m, 0, len, bounce_.data() + bounce_used);
-                r.data = static_cast<const uint8_t*>(p);
-                r.caplen = len;
-                if (p == bounce_.data() + bounce_used) {
-                    bounce_used += len;
-                }
-            }
-            const uint32_t mult = m->port < ts_mult_.size() ? ts_mult_[m->port] : 0;
-            if (mult != 0 && ts_flag_ != 0 && (m->ol_flags & ts_flag_) != 0) {
-                r.ts_ns = *RTE_MBUF_DYNFIELD(m, ts_offset_, rte_mbuf_timestamp_t*) * mult;
-            } else {
-                r.ts_ns = tsc_ns;
-            }
-            r.linktype = cfg_.linktype;
-            r.port = m->port;
-            bytes_ += r.wirelen;
+            bytes_ += pkts[i].wirelen;
         }
         packets_ += got;
         if (got > 0) {
@@ -241,6 +208,52 @@ public:
         }
         return os.str();
     }
+
+    /// Mbufs to PacketRefs: data (chained frames made contiguous in
+    /// `bounce`), lengths, the capture time, link type and port.
+    void to_refs(rte_mbuf* const* ms, uint16_t got, PacketRef* pkts, uint8_t* bounce,
+                 size_t bounce_size, uint64_t tsc_ns) const {
+        size_t bounce_used = 0;
+        for (uint16_t i = 0; i < got; ++i) {
+            rte_mbuf* m = ms[i];
+            if (i + 1 < got) {
+                rte_prefetch0(rte_pktmbuf_mtod(ms[i + 1], void*));
+            }
+            PacketRef& r = pkts[i];
+            r.wirelen = m->pkt_len;
+            if (m->nb_segs == 1) {
+                r.data = rte_pktmbuf_mtod(m, const uint8_t*);
+                r.caplen = m->data_len;
+            } else {
+                uint32_t len = m->pkt_len;
+                if (bounce_used + len > bounce_size) {
+                    len = bounce_used < bounce_size
+                              ? static_cast<uint32_t>(bounce_size - bounce_used)
+                              : 0;
+                }
+                const void* p = rte_pktmbuf_read(m, 0, len, bounce + bounce_used);
+                r.data = static_cast<const uint8_t*>(p);
+                r.caplen = len;
+                if (p == bounce + bounce_used) {
+                    bounce_used += len;
+                }
+            }
+            const uint32_t mult = m->port < ts_mult_.size() ? ts_mult_[m->port] : 0;
+            if (mult != 0 && ts_flag_ != 0 && (m->ol_flags & ts_flag_) != 0) {
+                r.ts_ns = *RTE_MBUF_DYNFIELD(m, ts_offset_, rte_mbuf_timestamp_t*) * mult;
+            } else {
+                r.ts_ns = tsc_ns;
+            }
+            r.linktype = cfg_.linktype;
+            r.port = m->port;
+        }
+    }
+
+    uint64_t tsc_now_ns() const {
+        return base_ns_ + static_cast<uint64_t>((rte_rdtsc() - base_tsc_) * ns_per_tsc_);
+    }
+
+    const std::vector<uint16_t>& ports() const { return ports_; }
 
 private:
     void release() {
