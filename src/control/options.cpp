@@ -6,6 +6,7 @@
 #include <boost/program_options.hpp>
 #include <cmath>
 #include <fstream>
+#include <map>
 #include <sstream>
 
 namespace po = boost::program_options;
@@ -62,6 +63,9 @@ void describe(po::options_description& d, bool for_file) {
         ("rx-queues", po::value<uint32_t>()->default_value(1), "RX queues per port (1..64)")
         ("rx-desc", po::value<uint32_t>()->default_value(1024), "descriptors per RX queue (64..16384)")
         ("mbufs", po::value<uint32_t>()->default_value(0), "mbufs in the RX mempool (0: queues x descriptors + bursts + cache)")
+        ("rx-map", po::value<std::string>()->default_value(""),
+         "worker lcores polling their own queues: PORT:QUEUE@LCORE, comma-separated, e.g. 0:0@1,0:1@2 "
+         "(one worker per lcore; a port's queues 0..N-1 all mapped; RSS with a symmetric key where the device has it)")
         ("port-linktype", po::value<uint32_t>()->default_value(1),
          "link type (DLT number) of the frames the ports deliver: 1 Ethernet; e.g. 113 for a net_pcap replay of a Linux SLL capture")
         ("idle-exit", po::value<double>()->default_value(0),
@@ -151,6 +155,52 @@ std::array<uint8_t, 256> read_compact_map(const std::string& path) {
                          " entries, expected 256 (one bin 0..15 per byte value)");
     }
     return m;
+}
+
+std::vector<RxMapEntry> parse_rx_map(const std::string& text) {
+    std::vector<RxMapEntry> out;
+    std::string item;
+    std::stringstream in(text);
+    while (std::getline(in, item, ',')) {
+        size_t b = item.find_first_not_of(" \t"), e = item.find_last_not_of(" \t");
+        if (b == std::string::npos) {
+            continue;
+        }
+        item = item.substr(b, e - b + 1);
+        unsigned port = 0, queue = 0, lcore = 0;
+        char c1 = 0, c2 = 0;
+        std::istringstream is(item);
+        if (!(is >> port >> c1 >> queue >> c2 >> lcore) || c1 != ':' || c2 != '@' || !is.eof() ||
+            port > 65535 || queue > 65535) {
+            throw UsageError("option '--rx-map': '" + item + "' is not PORT:QUEUE@LCORE");
+        }
+        for (const auto& x : out) {
+            if (x.port == port && x.queue == queue) {
+                throw UsageError("option '--rx-map': port " + std::to_string(port) + " queue " +
+                                 std::to_string(queue) + " is mapped twice");
+            }
+        }
+        out.push_back(RxMapEntry{static_cast<uint16_t>(port), static_cast<uint16_t>(queue), lcore});
+    }
+    // A port's queues are 0..N-1: every one needs a core.
+    std::map<uint16_t, std::vector<bool>> seen;
+    for (const auto& x : out) {
+        auto& v = seen[x.port];
+        if (v.size() <= x.queue) {
+            v.resize(x.queue + 1u, false);
+        }
+        v[x.queue] = true;
+    }
+    for (const auto& [port, v] : seen) {
+        for (size_t q = 0; q < v.size(); ++q) {
+            if (!v[q]) {
+                throw UsageError("option '--rx-map': port " + std::to_string(port) + " queue " +
+                                 std::to_string(q) + " has no lcore (queues " +
+                                 std::to_string(v.size() - 1) + " and below must all be mapped)");
+            }
+        }
+    }
+    return out;
 }
 
 }  // namespace
@@ -250,6 +300,7 @@ ParseOutcome parse_options(int argc, const char* const* argv, Options& out) {
     out.mbufs = get<uint32_t>(vm, "mbufs");
     out.idle_exit = seconds(vm, "idle-exit");
     out.port_linktype = get<uint32_t>(vm, "port-linktype");
+    out.rx_map = parse_rx_map(get<std::string>(vm, "rx-map"));
     out.snaplen = get<int>(vm, "snaplen");
     out.promiscuous = get<bool>(vm, "promisc");
     out.output = get<std::string>(vm, "output");

@@ -3,6 +3,8 @@
 #include <signal.h>
 #include <time.h>
 
+#include <algorithm>
+#include <chrono>
 #include <cinttypes>
 #include <cstdio>
 #include <cstring>
@@ -176,12 +178,11 @@ WorkerTotals sum_workers(const std::vector<std::unique_ptr<Worker>>& workers) {
 }
 
 /// Publishes the counters for other threads (telemetry).
-void publish(StatsSnapshot& snap, const PortDriver& port, const parse::Decoder& dec,
-             const Dispatcher& disp, const std::vector<std::unique_ptr<Worker>>& workers,
+void publish(StatsSnapshot& snap, const PortDriver& port, const parse::DecoderCounters& dc,
+             uint64_t pkt_waits, const std::vector<std::unique_ptr<Worker>>& workers,
              const Exporter& exp) {
     auto st = [](std::atomic<uint64_t>& a, uint64_t v) { a.store(v, std::memory_order_relaxed); };
     PortStats ps = port.stats();
-    const parse::DecoderCounters& dc = dec.counters();
     WorkerTotals t = sum_workers(workers);
     st(snap.packets_read, ps.packets);
     st(snap.decoded, dc.decoded);
@@ -194,15 +195,14 @@ void publish(StatsSnapshot& snap, const PortDriver& port, const parse::Decoder& 
     st(snap.flows_evicted, t.evicted);
     st(snap.records, rl(exp.stats().records));
     st(snap.bytes_written, rl(exp.stats().bytes_in));
-    st(snap.packet_ring_full_waits, disp.ring_full_waits());
+    st(snap.packet_ring_full_waits, pkt_waits);
     st(snap.record_ring_full_waits, t.rec_waits);
 }
 
-void print_stats(const char* when, const PortDriver& port, const parse::Decoder& dec,
-                 const Dispatcher& disp, const std::vector<std::unique_ptr<Worker>>& workers,
+void print_stats(const char* when, const PortDriver& port, const parse::DecoderCounters& dc,
+                 uint64_t pkt_waits, const std::vector<std::unique_ptr<Worker>>& workers,
                  const Exporter& exp, double elapsed) {
     PortStats ps = port.stats();
-    const parse::DecoderCounters& dc = dec.counters();
     WorkerTotals t = sum_workers(workers);
     const ExporterStats& es = exp.stats();
     std::fprintf(stderr,
@@ -242,7 +242,7 @@ void print_stats(const char* when, const PortDriver& port, const parse::Decoder&
                  "), bytes written %" PRIu64 " (to disk %" PRIu64
                  "); ring-full waits: packets %" PRIu64 ", records %" PRIu64 "\n",
                  t.created, t.active, t.evicted, t.idle, t.act, t.tcp, t.records, rl(es.records),
-                 rl(es.bytes_in), rl(es.bytes_out), disp.ring_full_waits(), t.rec_waits);
+                 rl(es.bytes_in), rl(es.bytes_out), pkt_waits, t.rec_waits);
     std::string detail = port.detail();
     size_t pos = 0;
     while (pos < detail.size()) {
@@ -263,6 +263,99 @@ void install_signal_handlers() {
     signal(SIGPIPE, SIG_IGN);
 }
 
+namespace {
+
+/// rx-map mode (DPDK): worker lcores poll their own queues, decode and update
+/// their flow tables directly; no dispatcher. The main thread watches for a
+/// stop request or, for replays, --idle-exit, then waits for the lcores.
+int run_rx_map(const Options& opts, uint64_t t0, PortDriver& port, std::unique_ptr<Sink> sink,
+               const parse::DecoderConfig& dcfg, FlowTableConfig tcfg,
+               const features::FeatureSet& feature_set) {
+    std::vector<unsigned> lcores;
+    for (const RxMapEntry& m : opts.rx_map) {
+        if (std::find(lcores.begin(), lcores.end(), m.lcore) == lcores.end()) {
+            lcores.push_back(m.lcore);
+        }
+    }
+    check_worker_lcores(lcores);
+    tcfg.max_flows = static_cast<uint32_t>((opts.max_flows + lcores.size() - 1) / lcores.size());
+    std::vector<std::unique_ptr<SpscRing>> rec_rings;
+    std::vector<SpscRing*> rec_ptrs;
+    std::vector<std::unique_ptr<Worker>> workers;
+    std::vector<std::unique_ptr<parse::Decoder>> decoders;
+    std::vector<std::unique_ptr<LcoreWork>> work;
+    for (size_t i = 0; i < lcores.size(); ++i) {
+        rec_rings.push_back(std::make_unique<SpscRing>(size_t{4} << 20));
+        rec_ptrs.push_back(rec_rings.back().get());
+        workers.push_back(std::make_unique<Worker>(static_cast<uint32_t>(i), tcfg,
+                                                   *rec_rings.back(), feature_set));
+        decoders.push_back(std::make_unique<parse::Decoder>(dcfg));
+        auto w = std::make_unique<LcoreWork>();
+        w->lcore = lcores[i];
+        w->worker = workers.back().get();
+        w->decoder = decoders.back().get();
+        for (const RxMapEntry& m : opts.rx_map) {
+            if (m.lcore == lcores[i]) {
+                w->queues.emplace_back(m.port, m.queue);
+            }
+        }
+        work.push_back(std::move(w));
+    }
+    RecordFormat fmt;
+    fmt.nanosecond = port.nanosecond_timestamps();
+    Exporter exporter(rec_ptrs, std::move(sink), fmt, feature_set);
+    std::thread exporter_thread([&] { exporter.run(); });
+    std::atomic<bool> stop{false};
+    launch_worker_lcores(port, work, stop);
+
+    const uint64_t idle_ns = to_ns(opts.idle_exit);
+    uint64_t last_total = 0, last_change = mono_ns();
+    while (!g_stop_requested.load(std::memory_order_relaxed)) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        uint64_t total = 0;
+        for (const auto& w : work) {
+            total += w->packets.load(std::memory_order_relaxed);
+        }
+        uint64_t now = mono_ns();
+        if (total != last_total) {
+            last_total = total;
+            last_change = now;
+        } else if (idle_ns != 0 && now - last_change > idle_ns) {
+            break;
+        }
+    }
+    if (g_stop_requested.load()) {
+        std::fprintf(stderr, "spate: stop requested: exporting every active flow\n");
+    }
+    stop.store(true);
+    wait_worker_lcores();  // each lcore exported its flows (Worker::finish)
+    exporter_thread.join();
+
+    parse::DecoderCounters dc;
+    for (const auto& d : decoders) {
+        dc += d->counters();
+    }
+    StatsSnapshot snapshot;
+    publish(snapshot, port, dc, 0, workers, exporter);
+    register_stats_telemetry(&snapshot);
+    int rc = 0;
+    if (!exporter.error().empty()) {
+        std::fprintf(stderr, "spate: error: %s\n", exporter.error().c_str());
+        rc = 1;
+    }
+    if (!opts.quiet) {
+        print_stats("exit", port, dc, 0, workers, exporter, (mono_ns() - t0) / 1e9);
+        for (size_t i = 0; i < work.size(); ++i) {
+            std::fprintf(stderr, "spate:   lcore %u (worker %zu): packets %" PRIu64 "\n",
+                         work[i]->lcore, i, work[i]->packets.load());
+        }
+    }
+    register_stats_telemetry(nullptr);
+    return rc;
+}
+
+}  // namespace
+
 int run_pipeline(const Options& opts) {
     const uint64_t t0 = mono_ns();
     PcapPortConfig pc;
@@ -281,6 +374,10 @@ int run_pipeline(const Options& opts) {
         dc.promiscuous = opts.promiscuous;
         dc.idle_exit_s = opts.idle_exit;
         dc.linktype = static_cast<uint16_t>(opts.port_linktype);
+        for (const RxMapEntry& m : opts.rx_map) {
+            uint16_t& q = dc.port_queues[m.port];
+            q = std::max<uint16_t>(q, static_cast<uint16_t>(m.queue + 1));
+        }
         port = make_dpdk_port(dc, port_log);
         if (!opts.quiet) {
             std::fprintf(stderr, "spate: %s\n", port->describe().c_str());
@@ -315,6 +412,9 @@ int run_pipeline(const Options& opts) {
 
     const features::FeatureSet feature_set =
         features::FeatureSet::parse(opts.features, opts.feature_cfg);
+    if (!opts.rx_map.empty()) {
+        return run_rx_map(opts, t0, *port, std::move(sink), dcfg, tcfg, feature_set);
+    }
     std::vector<std::unique_ptr<SpscRing>> pkt_rings;
     std::vector<std::unique_ptr<SpscRing>> rec_rings;
     std::vector<std::unique_ptr<Worker>> workers;
@@ -371,13 +471,14 @@ int run_pipeline(const Options& opts) {
         disp.end_burst();
         if (n > 0 && last_rx >= next_publish) {
             next_publish = last_rx + 100'000'000;
-            publish(snapshot, *port, decoder, disp, workers, exporter);
+            publish(snapshot, *port, decoder.counters(), disp.ring_full_waits(), workers, exporter);
         }
         if (stats_every != 0) {
             uint64_t now = mono_ns();
             if (now >= next_stats) {
                 next_stats = now + stats_every;
-                print_stats("interval", *port, decoder, disp, workers, exporter, (now - t0) / 1e9);
+                print_stats("interval", *port, decoder.counters(), disp.ring_full_waits(), workers,
+                            exporter, (now - t0) / 1e9);
             }
         }
         if (st != RxStatus::ok) {
@@ -402,9 +503,10 @@ int run_pipeline(const Options& opts) {
     if (port_error || g_input_error) {
         rc = 1;
     }
-    publish(snapshot, *port, decoder, disp, workers, exporter);
+    publish(snapshot, *port, decoder.counters(), disp.ring_full_waits(), workers, exporter);
     if (!opts.quiet) {
-        print_stats("exit", *port, decoder, disp, workers, exporter, (mono_ns() - t0) / 1e9);
+        print_stats("exit", *port, decoder.counters(), disp.ring_full_waits(), workers, exporter,
+                    (mono_ns() - t0) / 1e9);
         std::fprintf(stderr, "spate:   receive span %.6f s (first to last packet received)\n",
                      (last_rx - first_rx) / 1e9);
     }

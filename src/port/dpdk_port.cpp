@@ -2,6 +2,9 @@
 #include "spate/port/dpdk_port.hpp"
 
 #include "spate/control/stats_snapshot.hpp"
+#include "spate/parse/decoder.hpp"
+#include "spate/port/rss.hpp"
+#include "spate/worker/worker.hpp"
 
 #include <rte_cycles.h>
 #include <rte_eal.h>
@@ -12,6 +15,7 @@
 #include <rte_mbuf_dyn.h>
 #include <rte_telemetry.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstring>
 #include <ctime>
@@ -174,12 +178,13 @@ public:
     void request_stop() override { stop_.store(true, std::memory_order_relaxed); }
 
     PortStats stats() const override {
+        // The device counters: right whichever thread polled the queues.
         PortStats s;
-        s.packets = packets_;
-        s.bytes = bytes_;
         for (uint16_t p : ports_) {
             rte_eth_stats st{};
             if (rte_eth_stats_get(p, &st) == 0) {
+                s.packets += st.ipackets;
+                s.bytes += st.ibytes;
                 s.kernel_drops += st.imissed + st.rx_nombuf;
                 s.if_drops += st.ierrors;
             }
@@ -273,6 +278,11 @@ private:
         }
     }
 
+    uint16_t queues_of(uint16_t port) const {
+        auto it = cfg_.port_queues.find(port);
+        return it != cfg_.port_queues.end() ? it->second : cfg_.rx_queues;
+    }
+
     /// The port's NUMA socket (0 when the device does not say).
     static int socket_of(uint16_t port) {
         int s = rte_eth_dev_socket_id(port);
@@ -308,12 +318,29 @@ private:
                 "--eal: no DPDK port was probed (add --vdev net_pcap0,rx_pcap=FILE, or allow a NIC "
                 "with -a PCI)");
         }
+        if (!cfg_.port_queues.empty()) {
+            // With an rx-map only the mapped ports are started.
+            for (const auto& [port, queues] : cfg_.port_queues) {
+                if (std::find(ports_.begin(), ports_.end(), port) == ports_.end()) {
+                    throw std::runtime_error("rx-map: port " + std::to_string(port) +
+                                             " does not exist (" + std::to_string(ports_.size()) +
+                                             " port(s) probed)");
+                }
+            }
+            std::vector<uint16_t> mapped;
+            for (uint16_t port : ports_) {
+                if (cfg_.port_queues.count(port)) {
+                    mapped.push_back(port);
+                }
+            }
+            ports_ = mapped;
+        }
         // One mempool per NUMA socket that has ports, sized for that socket's
         // descriptors plus bursts in flight and the per-lcore caches.
         std::map<int, uint32_t> desc_per_socket;
         for (uint16_t port : ports_) {
             desc_per_socket[socket_of(port)] +=
-                static_cast<uint32_t>(cfg_.rx_queues) * cfg_.rx_desc;
+                static_cast<uint32_t>(queues_of(port)) * cfg_.rx_desc;
         }
         for (const auto& [socket, desc_total] : desc_per_socket) {
             uint32_t mbufs = cfg_.mbufs != 0 ? cfg_.mbufs : desc_total + 4 * kMaxBurst + 512;
@@ -354,7 +381,7 @@ private:
         if (rte_eth_dev_info_get(port, &info) != 0) {
             throw std::runtime_error(name + ": cannot read device info");
         }
-        uint16_t queues = cfg_.rx_queues;
+        uint16_t queues = queues_of(port);
         if (queues > info.max_rx_queues) {
             throw std::runtime_error(
                 name + " (" + info.driver_name + "): " + std::to_string(queues) +
@@ -375,6 +402,23 @@ private:
             offloads |= RTE_ETH_RX_OFFLOAD_SCATTER;
         }
         conf.rxmode.offloads = offloads;
+        // Several queues on a device with RSS: the symmetric key, so both
+        // directions of a flow reach one queue (and one worker lcore).
+        std::vector<uint8_t> key;
+        const uint64_t want_hf = RTE_ETH_RSS_IP | RTE_ETH_RSS_TCP | RTE_ETH_RSS_UDP;
+        const bool rss = queues > 1 && info.flow_type_rss_offloads != 0;
+        if (rss) {
+            key = symmetric_rss_key(info.hash_key_size != 0 ? info.hash_key_size : kRssKeyLen);
+            conf.rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
+            conf.rx_adv_conf.rss_conf.rss_key = key.data();
+            conf.rx_adv_conf.rss_conf.rss_key_len = static_cast<uint8_t>(key.size());
+            conf.rx_adv_conf.rss_conf.rss_hf = want_hf & info.flow_type_rss_offloads;
+        } else if (queues > 1 && log_ != nullptr) {
+            log_(false,
+                 name + " (" + info.driver_name +
+                     ") has no RSS: each queue delivers what the device puts on it, so a flow seen "
+                     "on two queues is split between workers");
+        }
         int rc = rte_eth_dev_configure(port, queues, 0, &conf);
         if (rc != 0) {
             rc = rte_eth_dev_configure(port, queues, 1, &conf);
@@ -403,6 +447,36 @@ private:
         }
         if (cfg_.promiscuous) {
             rte_eth_promiscuous_enable(port);  // not every vdev supports it; harmless
+        }
+        std::string rss_text;
+        if (rss) {
+            // An explicit redirection table spread evenly over the queues.
+            if (info.reta_size > 0) {
+                std::vector<uint16_t> reta = rss_reta(info.reta_size, queues);
+                std::vector<rte_eth_rss_reta_entry64> conf_reta(
+                    (info.reta_size + RTE_ETH_RETA_GROUP_SIZE - 1) / RTE_ETH_RETA_GROUP_SIZE);
+                for (size_t i = 0; i < reta.size(); ++i) {
+                    auto& g = conf_reta[i / RTE_ETH_RETA_GROUP_SIZE];
+                    g.mask |= 1ULL << (i % RTE_ETH_RETA_GROUP_SIZE);
+                    g.reta[i % RTE_ETH_RETA_GROUP_SIZE] = reta[i];
+                }
+                if (rte_eth_dev_rss_reta_update(port, conf_reta.data(), info.reta_size) != 0 &&
+                    log_ != nullptr) {
+                    log_(false, name +
+                                    ": the RSS redirection table could not be set; the device's "
+                                    "default is used");
+                }
+            }
+            rte_eth_rss_conf granted{};
+            uint8_t granted_key[64];
+            granted.rss_key = granted_key;
+            granted.rss_key_len = sizeof(granted_key);
+            rte_eth_dev_rss_hash_conf_get(port, &granted);
+            std::ostringstream r;
+            r << ", RSS hash fields requested 0x" << std::hex
+              << (want_hf & info.flow_type_rss_offloads) << " granted 0x" << granted.rss_hf
+              << std::dec << ", symmetric key " << key.size() << " bytes, reta " << info.reta_size;
+            rss_text = r.str();
         }
         desc << " " << name << " (" << info.driver_name << ", " << queues << " RX queue(s) x "
              << nb_rx << " descriptors requested " << cfg_.rx_desc << ", offloads"
@@ -438,6 +512,96 @@ private:
 };
 
 }  // namespace
+
+namespace {
+
+struct LcoreCtx {
+    DpdkPort* port;
+    LcoreWork* work;
+    const std::atomic<bool>* stop;
+};
+
+std::vector<LcoreCtx> g_lcore_ctx;
+
+int lcore_main(void* arg) {
+    const LcoreCtx& ctx = *static_cast<const LcoreCtx*>(arg);
+    LcoreWork& work = *ctx.work;
+    rte_mbuf* ms[kMaxBurst];
+    PacketRef refs[kMaxBurst];
+    std::vector<uint8_t> bounce(size_t{kMaxBurst} * 16384);
+    parse::DecodedPacket d;
+    uint64_t total = 0;
+    while (!ctx.stop->load(std::memory_order_relaxed)) {
+        uint32_t got = 0;
+        for (const auto& [port, queue] : work.queues) {
+            uint16_t n = rte_eth_rx_burst(port, queue, ms, kMaxBurst);
+            if (n == 0) {
+                continue;
+            }
+            ctx.port->to_refs(ms, n, refs, bounce.data(), bounce.size(), ctx.port->tsc_now_ns());
+            for (uint16_t i = 0; i < n; ++i) {
+                if (work.decoder->decode(refs[i], d) == parse::DecodeStatus::ok) {
+                    work.worker->on_packet(d, symmetric_hash(d.key), refs[i].data);
+                }
+            }
+            rte_pktmbuf_free_bulk(ms, n);
+            got += n;
+        }
+        if (got > 0) {
+            total += got;
+            work.worker->publish();
+            work.packets.store(total, std::memory_order_relaxed);
+        } else {
+            rte_pause();
+        }
+    }
+    work.worker->finish();
+    return 0;
+}
+
+}  // namespace
+
+void check_worker_lcores(const std::vector<unsigned>& lcores) {
+    for (unsigned l : lcores) {
+        if (l >= RTE_MAX_LCORE || !rte_lcore_is_enabled(l)) {
+            throw std::runtime_error(
+                "rx-map: lcore " + std::to_string(l) +
+                " is not enabled in the EAL (add it to -l in --eal / [eal] args)");
+        }
+        if (l == rte_get_main_lcore()) {
+            throw std::runtime_error(
+                "rx-map: lcore " + std::to_string(l) +
+                " is the main lcore, which runs control and statistics; give it no queue");
+        }
+    }
+    unsigned l = 0;
+    RTE_LCORE_FOREACH_WORKER(l) {
+        if (std::find(lcores.begin(), lcores.end(), l) == lcores.end()) {
+            throw std::runtime_error("rx-map: worker lcore " + std::to_string(l) +
+                                     " is enabled in the EAL but polls no queue (map a queue to "
+                                     "it, or drop it from -l)");
+        }
+    }
+}
+
+void launch_worker_lcores(PortDriver& port, std::vector<std::unique_ptr<LcoreWork>>& work,
+                          const std::atomic<bool>& stop) {
+    auto* dp = static_cast<DpdkPort*>(&port);
+    g_lcore_ctx.clear();
+    g_lcore_ctx.reserve(work.size());
+    for (auto& w : work) {
+        g_lcore_ctx.push_back(LcoreCtx{dp, w.get(), &stop});
+    }
+    for (auto& c : g_lcore_ctx) {
+        if (rte_eal_remote_launch(lcore_main, &c, c.work->lcore) != 0) {
+            throw std::runtime_error("rx-map: lcore " + std::to_string(c.work->lcore) + " is busy");
+        }
+    }
+}
+
+void wait_worker_lcores() {
+    rte_eal_mp_wait_lcore();
+}
 
 std::unique_ptr<PortDriver> make_dpdk_port(const DpdkPortConfig& cfg, PortLogFn log) {
     return std::make_unique<DpdkPort>(cfg, log);

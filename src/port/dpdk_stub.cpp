@@ -12,6 +12,17 @@ bool have_dpdk() {
 
 void register_stats_telemetry(const StatsSnapshot*) {}
 
+void check_worker_lcores(const std::vector<unsigned>&) {
+    throw std::runtime_error("rx-map: this build has no DPDK driver");
+}
+
+void launch_worker_lcores(PortDriver&, std::vector<std::unique_ptr<LcoreWork>>&,
+                          const std::atomic<bool>&) {
+    throw std::runtime_error("rx-map: this build has no DPDK driver");
+}
+
+void wait_worker_lcores() {}
+
 std::unique_ptr<PortDriver> make_dpdk_port(const DpdkPortConfig&, PortLogFn) {
     throw std::runtime_error(
         "--driver dpdk: this build has no DPDK driver (rebuild with libdpdk-dev installed)");

@@ -247,3 +247,91 @@ TEST(Dpdk, ExampleConfigurationsParse) {
     }
     EXPECT_GE(n, 4);
 }
+
+namespace {
+// Two CPUs here: lcore 0 is the main lcore, lcores 1 and 2 share CPU 1.
+const char* kLcores = "--lcores 0@0,1@1,2@1 ";
+}  // namespace
+
+// rx-map: two RX queues (two rx_pcap files on one port) polled by two worker
+// lcores give the same records as the libpcap driver reading both files.
+TEST(Dpdk, RxMapTwoQueuesOnTwoWorkerLcoresGiveTheSameRecordsAsOne) {
+    SKIP_WITHOUT_DPDK();
+    fs::path a = source_root() / "tests" / "data" / "joy__sample.pcap";
+    fs::path b = source_root() / "tests" / "data" / "zeek__wikipedia.pcap";
+    RunResult one = run_spate("-q --idle-timeout 0 -r " + shell_quote(a.string()) + " -r " +
+                              shell_quote(b.string()));
+    ASSERT_EQ(one.status, 0);
+    RunResult two =
+        run_spate("-q --idle-timeout 0 --driver dpdk --rx-map 0:0@1,0:1@2 --idle-exit 0.3 --eal " +
+                  shell_quote(std::string(kLcores) + eal("--vdev net_pcap0,rx_pcap=" + a.string() +
+                                                         ",rx_pcap=" + b.string())));
+    ASSERT_EQ(two.status, 0) << two.err;
+    EXPECT_EQ(normalised(two.out), normalised(one.out));
+}
+
+TEST(Dpdk, RxMapValidationNamesTheKey) {
+    SKIP_WITHOUT_DPDK();
+    fs::path a = source_root() / "tests" / "data" / "joy__sample.pcap";
+    std::string vdev = "--vdev net_pcap0,rx_pcap=" + a.string();
+    struct Case {
+        std::string map, eal_extra, must;
+        int status;
+    } cases[] = {
+        {"0:0@1,0:0@2", kLcores, "mapped twice", 2},
+        {"0:1@1", kLcores, "queue 0 has no lcore", 2},
+        {"0:0-1", kLcores, "PORT:QUEUE@LCORE", 2},
+        {"3:0@1", kLcores, "port 3 does not exist", 1},
+        {"0:0@0", kLcores, "main lcore", 1},
+        {"0:0@7", kLcores, "lcore 7 is not enabled", 1},
+        {"0:0@1", kLcores, "lcore 2 is enabled in the EAL but polls no queue", 1},
+        {"0:0@1,0:1@2", kLcores, "RX queues requested, the device allows 1", 1},
+    };
+    for (const Case& c : cases) {
+        RunResult r = run_spate("--driver dpdk --rx-map " + shell_quote(c.map) + " --eal " +
+                                shell_quote(c.eal_extra + eal(vdev)));
+        EXPECT_EQ(r.status, c.status) << c.map << ": " << r.err;
+        EXPECT_NE(r.err.find(c.must), std::string::npos) << c.map << ": " << r.err;
+        if (c.status == 2 || c.must.find("port") != std::string::npos ||
+            c.must.find("lcore") != std::string::npos) {
+            EXPECT_NE(r.err.find("rx-map"), std::string::npos) << c.map << ": " << r.err;
+        }
+    }
+}
+
+TEST(Dpdk, RxMapSigtermDuringInfiniteReplayExportsEveryFlow) {
+    SKIP_WITHOUT_DPDK();
+    fs::path dir = temp_dir();
+    fs::path out = dir / "out.jsonl";
+    fs::path a = source_root() / "tests" / "data" / "joy__sample.pcap";
+    int status = 0;
+    std::string e2 =
+        "--lcores 0@0,1@1 " + eal("--vdev net_pcap0,rx_pcap=" + a.string() + ",infinite_rx=1");
+    pid_t pid = fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+        FILE* f = freopen((dir / "err").c_str(), "w", stderr);
+        (void)f;
+        std::string bin = spate_bin(), o = out.string();
+        execl(bin.c_str(), bin.c_str(), "--driver", "dpdk", "--rx-map", "0:0@1", "--eal",
+              e2.c_str(), "-o", o.c_str(), static_cast<char*>(nullptr));
+        _exit(127);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+    auto t0 = std::chrono::steady_clock::now();
+    ASSERT_EQ(kill(pid, SIGTERM), 0);
+    while (waitpid(pid, &status, WNOHANG) == 0 &&
+           std::chrono::steady_clock::now() - t0 < std::chrono::seconds(5)) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    if (took >= 5) {
+        kill(pid, SIGKILL);
+        waitpid(pid, nullptr, 0);
+    }
+    EXPECT_LT(took, 1.0) << read_all(dir / "err");
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << read_all(dir / "err");
+    auto recs = parse_records(read_all(out));
+    EXPECT_EQ(recs.size(), 20u) << read_all(dir / "err");
+    fs::remove_all(dir);
+}

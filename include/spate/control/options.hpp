@@ -17,6 +17,13 @@ public:
     using std::runtime_error::runtime_error;
 };
 
+/// One entry of --rx-map: RX queue `queue` of port `port` is polled by `lcore`.
+struct RxMapEntry {
+    uint16_t port = 0;
+    uint16_t queue = 0;
+    unsigned lcore = 0;
+};
+
 struct Options {
     // input
     std::vector<std::string> read_files;
@@ -30,6 +37,7 @@ struct Options {
     uint32_t mbufs = 0;
     double idle_exit = 0;
     uint32_t port_linktype = 1;
+    std::vector<RxMapEntry> rx_map;  ///< empty: the main thread polls every queue and dispatches
     int snaplen = 262144;
     bool promiscuous = true;
     // output

@@ -3,9 +3,13 @@
 /// handed to the pipeline as PacketRefs. This first form runs the receive loop
 /// on the main thread and feeds the same dispatcher as the libpcap driver
 /// (the shape for devices without RSS, and for every vdev).
+#include <atomic>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "spate/port/pcap_port.hpp"
 #include "spate/port/port_driver.hpp"
@@ -20,9 +24,40 @@ struct DpdkPortConfig {
     uint32_t mbufs = 0;       ///< mempool size; 0 = ports x queues x descriptors + bursts + cache
     bool promiscuous = true;
     double idle_exit_s = 0;  ///< end of input after this long without a packet (replays); 0 = never
-    uint16_t linktype =
-        1;  ///< link type of the frames (DLT); NICs give Ethernet, a vdev replay may not
+    /// Link type of the frames (DLT); NICs give Ethernet, a vdev replay may not.
+    uint16_t linktype = 1;
+    /// RX queues per port id when an rx-map is given (only those ports are started).
+    std::map<uint16_t, uint16_t> port_queues;
 };
+
+class Worker;
+namespace parse {
+class Decoder;
+}
+
+/// One worker lcore in rx-map mode: the (port, queue) pairs it polls, the
+/// worker whose flow table it updates and its own decoder.
+struct LcoreWork {
+    unsigned lcore = 0;
+    std::vector<std::pair<uint16_t, uint16_t>> queues;
+    Worker* worker = nullptr;
+    parse::Decoder* decoder = nullptr;
+    std::atomic<uint64_t> packets{0};  ///< published once per burst, for idle detection
+};
+
+/// Checks the lcores of an rx-map against the EAL: each enabled, not the
+/// main lcore, and every enabled worker lcore polling something. Throws
+/// std::runtime_error naming rx-map.
+void check_worker_lcores(const std::vector<unsigned>& lcores);
+
+/// Starts each LcoreWork on its lcore (`port` must come from make_dpdk_port).
+/// Each polls its queues in bursts, decodes, updates its worker, frees the
+/// mbufs; when `stop` is set it exports every flow (Worker::finish) and returns.
+void launch_worker_lcores(PortDriver& port, std::vector<std::unique_ptr<LcoreWork>>& work,
+                          const std::atomic<bool>& stop);
+
+/// Waits until every launched lcore has returned.
+void wait_worker_lcores();
 
 /// True when this build has the DPDK driver.
 bool have_dpdk();
