@@ -309,7 +309,7 @@ int run_rx_map(const Options& opts, uint64_t t0, PortDriver& port, std::unique_p
     launch_worker_lcores(port, work, stop);
 
     const uint64_t idle_ns = to_ns(opts.idle_exit);
-    uint64_t last_total = 0, last_change = mono_ns();
+    uint64_t last_total = 0, last_change = mono_ns(), first_seen = 0;
     while (!g_stop_requested.load(std::memory_order_relaxed)) {
         std::this_thread::sleep_for(std::chrono::milliseconds(10));
         uint64_t total = 0;
@@ -318,6 +318,9 @@ int run_rx_map(const Options& opts, uint64_t t0, PortDriver& port, std::unique_p
         }
         uint64_t now = mono_ns();
         if (total != last_total) {
+            if (last_total == 0) {
+                first_seen = now;
+            }
             last_total = total;
             last_change = now;
         } else if (idle_ns != 0 && now - last_change > idle_ns) {
@@ -349,6 +352,9 @@ int run_rx_map(const Options& opts, uint64_t t0, PortDriver& port, std::unique_p
             std::fprintf(stderr, "spate:   lcore %u (worker %zu): packets %" PRIu64 "\n",
                          work[i]->lcore, i, work[i]->packets.load());
         }
+        std::fprintf(stderr,
+                     "spate:   receive span %.6f s (first to last packet seen, 10 ms resolution)\n",
+                     first_seen != 0 ? (last_change - first_seen) / 1e9 : 0.0);
     }
     register_stats_telemetry(nullptr);
     return rc;
