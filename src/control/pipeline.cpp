@@ -309,7 +309,11 @@ int run_rx_map(const Options& opts, uint64_t t0, PortDriver& port, std::unique_p
     launch_worker_lcores(port, work, stop);
 
     const uint64_t idle_ns = to_ns(opts.idle_exit);
-    uint64_t last_total = 0, last_change = mono_ns(), first_seen = 0;
+    uint64_t last_total = 0, last_change = mono_ns(), first_seen = 0, next_publish = 0;
+    const uint64_t stats_every = to_ns(opts.stats_interval);
+    uint64_t next_stats = t0 + stats_every;
+    StatsSnapshot live_snapshot;
+    register_stats_telemetry(&live_snapshot);
     while (!g_stop_requested.load(std::memory_order_relaxed)) {
         std::this_thread::sleep_for(std::chrono::milliseconds(10));
         uint64_t total = 0;
@@ -317,6 +321,39 @@ int run_rx_map(const Options& opts, uint64_t t0, PortDriver& port, std::unique_p
             total += w->packets.load(std::memory_order_relaxed);
         }
         uint64_t now = mono_ns();
+        if (now >= next_publish) {
+            // The lcores' published decoder counters (their full counters are
+            // read only after they stop).
+            parse::DecoderCounters live;
+            uint64_t malformed = 0;
+            for (const auto& w : work) {
+                live.decoded += w->decoded.load(std::memory_order_relaxed);
+                live.non_ip += w->non_ip.load(std::memory_order_relaxed);
+                malformed += w->malformed.load(std::memory_order_relaxed);
+            }
+            next_publish = now + 100'000'000;
+            publish(live_snapshot, port, live, 0, workers, exporter);
+            live_snapshot.malformed.store(malformed, std::memory_order_relaxed);
+            if (stats_every != 0 && now >= next_stats) {
+                next_stats = now + stats_every;
+                const auto rl2 = [](const std::atomic<uint64_t>& a) {
+                    return a.load(std::memory_order_relaxed);
+                };
+                std::fprintf(stderr,
+                             "spate: stats (interval, %.3f s): packets read %" PRIu64
+                             ", decoded %" PRIu64 ", non-ip %" PRIu64 ", malformed %" PRIu64
+                             ", flows created %" PRIu64 ", active %" PRIu64 ", records %" PRIu64
+                             ", rx drops %" PRIu64 "\n",
+                             (now - t0) / 1e9, rl2(live_snapshot.packets_read),
+                             rl2(live_snapshot.decoded), rl2(live_snapshot.non_ip), malformed,
+                             rl2(live_snapshot.flows_created), rl2(live_snapshot.flows_active),
+                             rl2(live_snapshot.records), rl2(live_snapshot.rx_drops));
+                std::string detail = port.detail();
+                if (!detail.empty()) {
+                    std::fprintf(stderr, "spate:   %s", detail.c_str());
+                }
+            }
+        }
         if (total != last_total) {
             if (last_total == 0) {
                 first_seen = now;
@@ -338,9 +375,7 @@ int run_rx_map(const Options& opts, uint64_t t0, PortDriver& port, std::unique_p
     for (const auto& d : decoders) {
         dc += d->counters();
     }
-    StatsSnapshot snapshot;
-    publish(snapshot, port, dc, 0, workers, exporter);
-    register_stats_telemetry(&snapshot);
+    publish(live_snapshot, port, dc, 0, workers, exporter);
     int rc = 0;
     if (!exporter.error().empty()) {
         std::fprintf(stderr, "spate: error: %s\n", exporter.error().c_str());

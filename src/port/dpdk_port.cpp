@@ -551,6 +551,10 @@ int lcore_main(void* arg) {
             total += got;
             work.worker->publish();
             work.packets.store(total, std::memory_order_relaxed);
+            const parse::DecoderCounters& dc = work.decoder->counters();
+            work.decoded.store(dc.decoded, std::memory_order_relaxed);
+            work.non_ip.store(dc.non_ip, std::memory_order_relaxed);
+            work.malformed.store(dc.malformed_total(), std::memory_order_relaxed);
         } else {
             rte_pause();
         }

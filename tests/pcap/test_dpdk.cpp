@@ -305,6 +305,7 @@ TEST(Dpdk, RxMapSigtermDuringInfiniteReplayExportsEveryFlow) {
     fs::path out = dir / "out.jsonl";
     fs::path a = source_root() / "tests" / "data" / "joy__sample.pcap";
     int status = 0;
+    std::string prefix = prefix_of(g_eal_seq);
     std::string e2 =
         "--lcores 0@0,1@1 " + eal("--vdev net_pcap0,rx_pcap=" + a.string() + ",infinite_rx=1");
     pid_t pid = fork();
@@ -318,6 +319,14 @@ TEST(Dpdk, RxMapSigtermDuringInfiniteReplayExportsEveryFlow) {
         _exit(127);
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+    // The lcores' counters reach telemetry while they run.
+    std::string reply = telemetry(prefix, "/spate/stats");
+    simdjson::dom::parser tp;
+    auto tdoc = tp.parse(reply);
+    EXPECT_FALSE(tdoc.error()) << reply;
+    if (!tdoc.error()) {
+        EXPECT_GT(uint64_t(tdoc["/spate/stats"]["decoded"]), 104u) << reply;
+    }
     auto t0 = std::chrono::steady_clock::now();
     ASSERT_EQ(kill(pid, SIGTERM), 0);
     while (waitpid(pid, &status, WNOHANG) == 0 &&

@@ -43,6 +43,10 @@ struct LcoreWork {
     Worker* worker = nullptr;
     parse::Decoder* decoder = nullptr;
     std::atomic<uint64_t> packets{0};  ///< published once per burst, for idle detection
+    /// The lcore's decoder counters, published once per burst for the control thread.
+    std::atomic<uint64_t> decoded{0};
+    std::atomic<uint64_t> non_ip{0};
+    std::atomic<uint64_t> malformed{0};
 };
 
 /// Checks the lcores of an rx-map against the EAL: each enabled, not the
