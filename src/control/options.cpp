@@ -63,6 +63,8 @@ void describe(po::options_description& d, bool for_file) {
         ("rx-queues", po::value<uint32_t>()->default_value(1), "RX queues per port (1..64)")
         ("rx-desc", po::value<uint32_t>()->default_value(1024), "descriptors per RX queue (64..16384)")
         ("mbufs", po::value<uint32_t>()->default_value(0), "mbufs in the RX mempool (0: queues x descriptors + bursts + cache)")
+        ("mtu", po::value<uint32_t>()->default_value(0), "MTU to set on every port (0: the device's default; checked against its range)")
+        ("link-wait", po::value<double>()->default_value(5), "seconds to wait for each port's link to come up (0: do not wait)")
         ("rx-map", po::value<std::string>()->default_value(""),
          "worker lcores polling their own queues: PORT:QUEUE@LCORE, comma-separated, e.g. 0:0@1,0:1@2 "
          "(one worker per lcore; a port's queues 0..N-1 all mapped; RSS with a symmetric key where the device has it)")
@@ -301,6 +303,11 @@ ParseOutcome parse_options(int argc, const char* const* argv, Options& out) {
     out.idle_exit = seconds(vm, "idle-exit");
     out.port_linktype = get<uint32_t>(vm, "port-linktype");
     out.rx_map = parse_rx_map(get<std::string>(vm, "rx-map"));
+    out.mtu = get<uint32_t>(vm, "mtu");
+    if (out.mtu > 65535) {
+        throw UsageError("option '--mtu': must be at most 65535");
+    }
+    out.link_wait = seconds(vm, "link-wait");
     out.snaplen = get<int>(vm, "snaplen");
     out.promiscuous = get<bool>(vm, "promisc");
     out.output = get<std::string>(vm, "output");

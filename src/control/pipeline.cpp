@@ -415,6 +415,8 @@ int run_pipeline(const Options& opts) {
         dc.promiscuous = opts.promiscuous;
         dc.idle_exit_s = opts.idle_exit;
         dc.linktype = static_cast<uint16_t>(opts.port_linktype);
+        dc.mtu = static_cast<uint16_t>(opts.mtu);
+        dc.link_wait_s = opts.link_wait;
         for (const RxMapEntry& m : opts.rx_map) {
             uint16_t& q = dc.port_queues[m.port];
             q = std::max<uint16_t>(q, static_cast<uint16_t>(m.queue + 1));

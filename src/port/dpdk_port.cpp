@@ -441,6 +441,19 @@ private:
             }
             queues_.emplace_back(port, q);
         }
+        if (cfg_.mtu != 0) {
+            if (cfg_.mtu < info.min_mtu || cfg_.mtu > info.max_mtu) {
+                throw std::runtime_error("--mtu: " + std::to_string(cfg_.mtu) + " is outside " +
+                                         name + "'s range " + std::to_string(info.min_mtu) + ".." +
+                                         std::to_string(info.max_mtu));
+            }
+            rc = rte_eth_dev_set_mtu(port, cfg_.mtu);
+            if (rc != 0) {
+                throw std::runtime_error("--mtu: " + name + " refused MTU " +
+                                         std::to_string(cfg_.mtu) + ": " +
+                                         std::string(rte_strerror(-rc)));
+            }
+        }
         rc = rte_eth_dev_start(port);
         if (rc != 0) {
             throw std::runtime_error(name + ": start failed: " + std::string(rte_strerror(-rc)));
@@ -448,6 +461,33 @@ private:
         if (cfg_.promiscuous) {
             rte_eth_promiscuous_enable(port);  // not every vdev supports it; harmless
         }
+        // Wait for the link (with a timeout): a capture port that is down is
+        // worth a warning, not a silent empty run.
+        std::string link_text;
+        if (cfg_.link_wait_s > 0) {
+            rte_eth_link link{};
+            const uint64_t deadline = wall_ns() + static_cast<uint64_t>(cfg_.link_wait_s * 1e9);
+            for (;;) {
+                rte_eth_link_get_nowait(port, &link);
+                if (link.link_status == RTE_ETH_LINK_UP || wall_ns() >= deadline) {
+                    break;
+                }
+                rte_delay_ms(100);
+            }
+            if (link.link_status == RTE_ETH_LINK_UP) {
+                link_text = ", link up " + std::string(rte_eth_link_speed_to_str(link.link_speed));
+            } else {
+                link_text = ", link DOWN";
+                if (log_ != nullptr) {
+                    log_(false, name + ": link still down after " +
+                                    std::to_string(cfg_.link_wait_s) +
+                                    " s (--link-wait); receiving anyway");
+                }
+            }
+        }
+        uint16_t mtu_now = 0;
+        rte_eth_dev_get_mtu(port, &mtu_now);
+        link_text += ", MTU " + std::to_string(mtu_now);
         std::string rss_text;
         if (rss) {
             // An explicit redirection table spread evenly over the queues.
@@ -482,9 +522,10 @@ private:
              << nb_rx << " descriptors requested " << cfg_.rx_desc << ", offloads"
              << ((offloads & RTE_ETH_RX_OFFLOAD_TIMESTAMP) ? " timestamp" : "")
              << ((offloads & RTE_ETH_RX_OFFLOAD_SCATTER) ? " scatter" : "")
+             << (offloads == 0 ? " none" : "")
              << (ts_mult_[port] ? "; capture timestamps from the device"
                                 : "; timestamps from the TSC")
-             << ")";
+             << link_text << rss_text << ")";
     }
 
     DpdkPortConfig cfg_;

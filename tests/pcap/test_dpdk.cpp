@@ -153,6 +153,18 @@ TEST(Dpdk, BadEalArgumentsAndMissingPortsAreErrorsNamingTheKey) {
                   shell_quote(eal("--vdev net_pcap0,rx_pcap=" + a.string())));
     EXPECT_EQ(r.status, 1);
     EXPECT_NE(r.err.find("RX queues requested"), std::string::npos) << r.err;
+    // net_pcap cannot change its MTU: the error names the option.
+    r = run_spate("--driver dpdk --mtu 9000 --eal " +
+                  shell_quote(eal("--vdev net_pcap0,rx_pcap=" + a.string())));
+    EXPECT_EQ(r.status, 1);
+    EXPECT_NE(r.err.find("--mtu"), std::string::npos) << r.err;
+    // The start-up line shows what was granted: queues, descriptors, link, MTU.
+    r = run_spate("--driver dpdk --idle-exit 0.2 --eal " +
+                  shell_quote(eal("--vdev net_pcap0,rx_pcap=" + a.string())));
+    EXPECT_EQ(r.status, 0) << r.err;
+    EXPECT_NE(r.err.find("descriptors requested 1024"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("link up"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("MTU 1500"), std::string::npos) << r.err;
 }
 
 // SIGTERM during an endless replay: out within a second, every flow exported.

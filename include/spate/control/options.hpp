@@ -37,6 +37,8 @@ struct Options {
     uint32_t mbufs = 0;
     double idle_exit = 0;
     uint32_t port_linktype = 1;
+    uint32_t mtu = 0;
+    double link_wait = 5;
     std::vector<RxMapEntry> rx_map;  ///< empty: the main thread polls every queue and dispatches
     int snaplen = 262144;
     bool promiscuous = true;

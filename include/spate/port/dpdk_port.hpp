@@ -24,6 +24,8 @@ struct DpdkPortConfig {
     uint32_t mbufs = 0;       ///< mempool size; 0 = ports x queues x descriptors + bursts + cache
     bool promiscuous = true;
     double idle_exit_s = 0;  ///< end of input after this long without a packet (replays); 0 = never
+    uint16_t mtu = 0;        ///< 0: the device's default; else set (checked against its limits)
+    double link_wait_s = 5;  ///< wait this long for each port's link to come up (0: do not wait)
     /// Link type of the frames (DLT); NICs give Ethernet, a vdev replay may not.
     uint16_t linktype = 1;
     /// RX queues per port id when an rx-map is given (only those ports are started).
