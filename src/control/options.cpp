@@ -60,7 +60,8 @@ void describe(po::options_description& d, bool for_file) {
     dpdk.add_options()
         ("eal", po::value<std::string>()->default_value(""),
          "EAL arguments, e.g. \"--no-huge -m 1024 --no-pci --vdev net_pcap0,rx_pcap=f.pcap\" (config file: args in [eal])")
-        ("rx-queues", po::value<uint32_t>()->default_value(1), "RX queues per port (1..64)")
+        ("rx-queues", po::value<uint32_t>()->default_value(0),
+         "RX queues per port (1..64); 0: as many as --workers, capped at what the device allows")
         ("rx-desc", po::value<uint32_t>()->default_value(1024), "descriptors per RX queue (64..16384)")
         ("mbufs", po::value<uint32_t>()->default_value(0), "mbufs in the RX mempool (0: queues x descriptors + bursts + cache)")
         ("mtu", po::value<uint32_t>()->default_value(0), "MTU to set on every port (0: the device's default; checked against its range)")
@@ -402,8 +403,8 @@ ParseOutcome parse_options(int argc, const char* const* argv, Options& out) {
                 "option '--driver': dpdk takes its ports from the EAL (--eal / [eal] args), not -r "
                 "or -i");
         }
-        if (out.rx_queues < 1 || out.rx_queues > 64) {
-            throw UsageError("option '--rx-queues': must be between 1 and 64");
+        if (out.rx_queues > 64) {
+            throw UsageError("option '--rx-queues': must be between 0 (auto) and 64");
         }
         if (out.rx_desc < 64 || out.rx_desc > 16384) {
             throw UsageError("option '--rx-desc': must be between 64 and 16384");

@@ -410,6 +410,7 @@ int run_pipeline(const Options& opts) {
         DpdkPortConfig dc;
         dc.eal_args = opts.eal_args;
         dc.rx_queues = static_cast<uint16_t>(opts.rx_queues);
+        dc.auto_queues = static_cast<uint16_t>(opts.workers);
         dc.rx_desc = static_cast<uint16_t>(opts.rx_desc);
         dc.mbufs = opts.mbufs;
         dc.promiscuous = opts.promiscuous;

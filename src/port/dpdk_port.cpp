@@ -280,7 +280,10 @@ private:
 
     uint16_t queues_of(uint16_t port) const {
         auto it = cfg_.port_queues.find(port);
-        return it != cfg_.port_queues.end() ? it->second : cfg_.rx_queues;
+        if (it != cfg_.port_queues.end()) {
+            return it->second;
+        }
+        return cfg_.rx_queues != 0 ? cfg_.rx_queues : cfg_.auto_queues;
     }
 
     /// The port's NUMA socket (0 when the device does not say).
@@ -382,6 +385,9 @@ private:
             throw std::runtime_error(name + ": cannot read device info");
         }
         uint16_t queues = queues_of(port);
+        if (cfg_.rx_queues == 0 && cfg_.port_queues.empty() && queues > info.max_rx_queues) {
+            queues = info.max_rx_queues;  // automatic: as many as the device allows
+        }
         if (queues > info.max_rx_queues) {
             throw std::runtime_error(
                 name + " (" + info.driver_name + "): " + std::to_string(queues) +

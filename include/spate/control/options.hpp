@@ -32,7 +32,7 @@ struct Options {
     std::string driver = "pcap";
     // dpdk driver
     std::string eal_args;
-    uint32_t rx_queues = 1;
+    uint32_t rx_queues = 0;  ///< 0: as many as workers
     uint32_t rx_desc = 1024;
     uint32_t mbufs = 0;
     double idle_exit = 0;

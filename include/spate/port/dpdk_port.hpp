@@ -19,9 +19,11 @@ namespace spate {
 struct DpdkPortConfig {
     std::string
         eal_args;  ///< EAL arguments, e.g. "--no-huge -m 1024 --vdev net_pcap0,rx_pcap=f.pcap"
-    uint16_t rx_queues = 1;   ///< RX queues per port
-    uint16_t rx_desc = 1024;  ///< descriptors per RX queue (clamped to the device's limits)
-    uint32_t mbufs = 0;       ///< mempool size; 0 = ports x queues x descriptors + bursts + cache
+    uint16_t rx_queues =
+        1;  ///< RX queues per port; 0 = auto_queues, capped at the device's maximum
+    uint16_t auto_queues = 1;  ///< RX queues per port
+    uint16_t rx_desc = 1024;   ///< descriptors per RX queue (clamped to the device's limits)
+    uint32_t mbufs = 0;        ///< mempool size; 0 = ports x queues x descriptors + bursts + cache
     bool promiscuous = true;
     double idle_exit_s = 0;  ///< end of input after this long without a packet (replays); 0 = never
     uint16_t mtu = 0;        ///< 0: the device's default; else set (checked against its limits)
