@@ -2,17 +2,20 @@
 // Helpers for the whole-program tests: run the spate binary, read its JSON
 // Lines, read the tshark oracle files of ../shared/corpus.
 #include <arpa/inet.h>
+#include <signal.h>
 #include <simdjson.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <array>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace spate_test {
@@ -99,6 +102,45 @@ inline RunResult run_spate(const std::string& args) {
     fs::remove(out);
     fs::remove(err);
     return r;
+}
+
+/// Starts spate with `args` (no shell) and its stderr in `err_path`; the pid.
+inline pid_t spawn_spate(const std::vector<std::string>& args, const fs::path& err_path) {
+    pid_t pid = fork();
+    if (pid == 0) {
+        FILE* f = freopen(err_path.c_str(), "w", stderr);
+        (void)f;
+        std::string bin = spate_bin();
+        std::vector<char*> argv{bin.data()};
+        std::vector<std::string> copy = args;
+        for (auto& a : copy) {
+            argv.push_back(a.data());
+        }
+        argv.push_back(nullptr);
+        execv(bin.c_str(), argv.data());
+        _exit(127);
+    }
+    return pid;
+}
+
+/// Sends SIGTERM and waits for the process, at most `limit_s` (then SIGKILL).
+/// Returns the seconds it took; `status` is the wait status.
+inline double terminate_and_wait(pid_t pid, int& status, double limit_s = 5) {
+    auto t0 = std::chrono::steady_clock::now();
+    auto since = [&] {
+        return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    };
+    kill(pid, SIGTERM);
+    status = 0;
+    while (waitpid(pid, &status, WNOHANG) == 0) {
+        if (since() >= limit_s) {
+            kill(pid, SIGKILL);
+            waitpid(pid, &status, 0);
+            return limit_s;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    return since();
 }
 
 /// "1362692526.869344000" or "1362692526.869344" -> nanoseconds, exactly.

@@ -188,16 +188,9 @@ TEST(Cli, SigtermExportsEveryFlowAndCompletesZstd) {
     fs::path dir = temp_dir();
     fs::path out = dir / "live.jsonl.zst";
     fs::path err = dir / "err";
-    pid_t pid = fork();
-    ASSERT_GE(pid, 0);
-    if (pid == 0) {
-        FILE* e = freopen(err.c_str(), "w", stderr);
-        (void)e;
-        std::string bin = spate_bin(), o = out.string();
-        execl(bin.c_str(), bin.c_str(), "-i", "lo", "--bpf", "udp and port 47809", "--compress",
-              "zstd", "-o", o.c_str(), static_cast<char*>(nullptr));
-        _exit(127);
-    }
+    pid_t pid = spawn_spate(
+        {"-i", "lo", "--bpf", "udp and port 47809", "--compress", "zstd", "-o", out.string()}, err);
+    ASSERT_GT(pid, 0);
     struct KillOnExit {
         pid_t pid;
         bool armed = true;
@@ -222,15 +215,10 @@ TEST(Cli, SigtermExportsEveryFlowAndCompletesZstd) {
         GTEST_SKIP() << "python3 not available to send loopback packets";
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(500));
-    ASSERT_EQ(kill(pid, SIGTERM), 0);
     int status = 0;
-    int waited = 0;
-    while (waitpid(pid, &status, WNOHANG) == 0 && waited < 100) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(100));
-        ++waited;
-    }
-    ASSERT_LT(waited, 100) << "spate did not stop after SIGTERM";
+    double took = terminate_and_wait(pid, status, 10);
     guard.armed = false;
+    ASSERT_LT(took, 10) << "spate did not stop after SIGTERM";
     EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << read_all(err);
     bool complete = false;
     std::string text = zstd_decompress_file(out, &complete);

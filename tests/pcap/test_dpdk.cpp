@@ -176,16 +176,8 @@ TEST(Dpdk, TelemetryDuringInfiniteReplayThenSigtermExitsCleanly) {
     fs::path a = source_root() / "tests" / "data" / "joy__sample.pcap";
     std::string prefix = prefix_of(g_eal_seq);
     std::string e = eal("--vdev net_pcap0,rx_pcap=" + a.string() + ",infinite_rx=1");
-    pid_t pid = fork();
-    ASSERT_GE(pid, 0);
-    if (pid == 0) {
-        FILE* f = freopen(err.c_str(), "w", stderr);
-        (void)f;
-        std::string bin = spate_bin(), o = out.string();
-        execl(bin.c_str(), bin.c_str(), "--driver", "dpdk", "--eal", e.c_str(), "-o", o.c_str(),
-              static_cast<char*>(nullptr));
-        _exit(127);
-    }
+    pid_t pid = spawn_spate({"--driver", "dpdk", "--eal", e, "-o", out.string()}, err);
+    ASSERT_GT(pid, 0);
     std::this_thread::sleep_for(std::chrono::milliseconds(1500));
     // The counters are readable through DPDK telemetry while it runs.
     std::string reply = telemetry(prefix, "/spate/stats");
@@ -196,18 +188,8 @@ TEST(Dpdk, TelemetryDuringInfiniteReplayThenSigtermExitsCleanly) {
         EXPECT_GT(uint64_t(tdoc["/spate/stats"]["packets_read"]), 104u) << reply;
         EXPECT_EQ(uint64_t(tdoc["/spate/stats"]["flows_created"]), 20u) << reply;
     }
-    auto t0 = std::chrono::steady_clock::now();
-    ASSERT_EQ(kill(pid, SIGTERM), 0);
     int status = 0;
-    while (waitpid(pid, &status, WNOHANG) == 0 &&
-           std::chrono::steady_clock::now() - t0 < std::chrono::seconds(5)) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
-    double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    if (took >= 5) {
-        kill(pid, SIGKILL);
-        waitpid(pid, nullptr, 0);
-    }
+    double took = terminate_and_wait(pid, status);
     EXPECT_LT(took, 1.0) << read_all(err);
     EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << read_all(err);
     auto recs = parse_records(read_all(out));
@@ -320,16 +302,9 @@ TEST(Dpdk, RxMapSigtermDuringInfiniteReplayExportsEveryFlow) {
     std::string prefix = prefix_of(g_eal_seq);
     std::string e2 =
         "--lcores 0@0,1@1 " + eal("--vdev net_pcap0,rx_pcap=" + a.string() + ",infinite_rx=1");
-    pid_t pid = fork();
-    ASSERT_GE(pid, 0);
-    if (pid == 0) {
-        FILE* f = freopen((dir / "err").c_str(), "w", stderr);
-        (void)f;
-        std::string bin = spate_bin(), o = out.string();
-        execl(bin.c_str(), bin.c_str(), "--driver", "dpdk", "--rx-map", "0:0@1", "--eal",
-              e2.c_str(), "-o", o.c_str(), static_cast<char*>(nullptr));
-        _exit(127);
-    }
+    pid_t pid = spawn_spate(
+        {"--driver", "dpdk", "--rx-map", "0:0@1", "--eal", e2, "-o", out.string()}, dir / "err");
+    ASSERT_GT(pid, 0);
     std::this_thread::sleep_for(std::chrono::milliseconds(1500));
     // The lcores' counters reach telemetry while they run.
     std::string reply = telemetry(prefix, "/spate/stats");
@@ -339,17 +314,7 @@ TEST(Dpdk, RxMapSigtermDuringInfiniteReplayExportsEveryFlow) {
     if (!tdoc.error()) {
         EXPECT_GT(uint64_t(tdoc["/spate/stats"]["decoded"]), 104u) << reply;
     }
-    auto t0 = std::chrono::steady_clock::now();
-    ASSERT_EQ(kill(pid, SIGTERM), 0);
-    while (waitpid(pid, &status, WNOHANG) == 0 &&
-           std::chrono::steady_clock::now() - t0 < std::chrono::seconds(5)) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
-    double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    if (took >= 5) {
-        kill(pid, SIGKILL);
-        waitpid(pid, nullptr, 0);
-    }
+    double took = terminate_and_wait(pid, status);
     EXPECT_LT(took, 1.0) << read_all(dir / "err");
     EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << read_all(dir / "err");
     auto recs = parse_records(read_all(out));
