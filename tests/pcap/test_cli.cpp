@@ -42,11 +42,48 @@ std::string zstd_decompress_file(const fs::path& p, bool* complete) {
 TEST(Cli, HelpListsEveryOptionWithDefaults) {
     RunResult r = run_spate("--help");
     EXPECT_EQ(r.status, 0);
-    for (const char* opt :
-         {"--read", "--interface", "--bpf", "--output", "--compress", "--rotate-size",
-          "--rotate-interval", "--workers", "--idle-timeout", "--active-timeout", "--max-flows",
-          "--stats-interval", "--config", "--version", "--vlan-in-key", "--no-decap", "--snaplen",
-          "--driver", "--tcp-close-timeout"}) {
+    for (const char* opt : {"--read",
+                            "--interface",
+                            "--bpf",
+                            "--output",
+                            "--compress",
+                            "--rotate-size",
+                            "--rotate-interval",
+                            "--workers",
+                            "--idle-timeout",
+                            "--active-timeout",
+                            "--max-flows",
+                            "--stats-interval",
+                            "--config",
+                            "--version",
+                            "--vlan-in-key",
+                            "--no-decap",
+                            "--snaplen",
+                            "--driver",
+                            "--tcp-close-timeout",
+                            "--features",
+                            "--splt",
+                            "--splt-zero",
+                            "--splt-retrans",
+                            "--bd-bytes",
+                            "--bd-compact-map",
+                            "--idp",
+                            "--ppi",
+                            "--salt",
+                            "--hd",
+                            "--eal",
+                            "--rx-queues",
+                            "--rx-desc",
+                            "--mbufs",
+                            "--idle-exit",
+                            "--port-linktype",
+                            "--mtu",
+                            "--link-wait",
+                            "--rx-map",
+                            "--frag-slots",
+                            "--ring-mb",
+                            "--quiet",
+                            "--promisc"}) {
         EXPECT_NE(r.out.find(opt), std::string::npos) << opt;
     }
     EXPECT_NE(r.out.find("(=15)"), std::string::npos) << "idle timeout default shown";
