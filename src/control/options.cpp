@@ -64,6 +64,8 @@ void describe(po::options_description& d, bool for_file) {
          "RX queues per port (1..64); 0: as many as --workers, capped at what the device allows")
         ("rx-desc", po::value<uint32_t>()->default_value(1024), "descriptors per RX queue (64..16384)")
         ("mbufs", po::value<uint32_t>()->default_value(0), "mbufs in the RX mempool (0: queues x descriptors + bursts + cache)")
+        ("exporter-lcore", po::value<int>()->default_value(-1),
+         "with rx-map: run the exporter on this EAL lcore (-1: an ordinary thread); not the main lcore, not an rx-map lcore")
         ("mtu", po::value<uint32_t>()->default_value(0), "MTU to set on every port (0: the device's default; checked against its range)")
         ("link-wait", po::value<double>()->default_value(5), "seconds to wait for each port's link to come up (0: do not wait)")
         ("rx-map", po::value<std::string>()->default_value(""),
@@ -305,6 +307,11 @@ ParseOutcome parse_options(int argc, const char* const* argv, Options& out) {
     out.port_linktype = get<uint32_t>(vm, "port-linktype");
     out.rx_map = parse_rx_map(get<std::string>(vm, "rx-map"));
     out.mtu = get<uint32_t>(vm, "mtu");
+    out.exporter_lcore = get<int>(vm, "exporter-lcore");
+    if (out.exporter_lcore >= 0 && out.rx_map.empty()) {
+        throw UsageError(
+            "option '--exporter-lcore': needs --rx-map (lcores are used in rx-map mode)");
+    }
     if (out.mtu > 65535) {
         throw UsageError("option '--mtu': must be at most 65535");
     }

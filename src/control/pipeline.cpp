@@ -8,6 +8,7 @@
 #include <cinttypes>
 #include <cstdio>
 #include <cstring>
+#include <functional>
 #include <memory>
 #include <thread>
 #include <vector>
@@ -277,7 +278,7 @@ int run_rx_map(const Options& opts, uint64_t t0, PortDriver& port, std::unique_p
             lcores.push_back(m.lcore);
         }
     }
-    check_worker_lcores(lcores);
+    check_worker_lcores(lcores, opts.exporter_lcore);
     tcfg.max_flows = static_cast<uint32_t>((opts.max_flows + lcores.size() - 1) / lcores.size());
     std::vector<std::unique_ptr<SpscRing>> rec_rings;
     std::vector<SpscRing*> rec_ptrs;
@@ -304,7 +305,13 @@ int run_rx_map(const Options& opts, uint64_t t0, PortDriver& port, std::unique_p
     RecordFormat fmt;
     fmt.nanosecond = port.nanosecond_timestamps();
     Exporter exporter(rec_ptrs, std::move(sink), fmt, feature_set);
-    std::thread exporter_thread([&] { exporter.run(); });
+    std::function<void()> exporter_run = [&] { exporter.run(); };
+    std::thread exporter_thread;
+    if (opts.exporter_lcore >= 0) {
+        launch_on_lcore(static_cast<unsigned>(opts.exporter_lcore), exporter_run);
+    } else {
+        exporter_thread = std::thread(exporter_run);
+    }
     std::atomic<bool> stop{false};
     launch_worker_lcores(port, work, stop);
 
@@ -369,7 +376,9 @@ int run_rx_map(const Options& opts, uint64_t t0, PortDriver& port, std::unique_p
     }
     stop.store(true);
     wait_worker_lcores();  // each lcore exported its flows (Worker::finish)
-    exporter_thread.join();
+    if (exporter_thread.joinable()) {
+        exporter_thread.join();
+    }
 
     parse::DecoderCounters dc;
     for (const auto& d : decoders) {

@@ -19,6 +19,7 @@
 #include <atomic>
 #include <cstring>
 #include <ctime>
+#include <functional>
 #include <map>
 #include <sstream>
 #include <stdexcept>
@@ -612,7 +613,23 @@ int lcore_main(void* arg) {
 
 }  // namespace
 
-void check_worker_lcores(const std::vector<unsigned>& lcores) {
+void check_worker_lcores(const std::vector<unsigned>& lcores, int exporter_lcore) {
+    if (exporter_lcore >= 0) {
+        const auto e = static_cast<unsigned>(exporter_lcore);
+        if (e >= RTE_MAX_LCORE || !rte_lcore_is_enabled(e)) {
+            throw std::runtime_error(
+                "exporter-lcore: lcore " + std::to_string(e) +
+                " is not enabled in the EAL (add it to -l in --eal / [eal] args)");
+        }
+        if (e == rte_get_main_lcore()) {
+            throw std::runtime_error("exporter-lcore: lcore " + std::to_string(e) +
+                                     " is the main lcore, which runs control and statistics");
+        }
+        if (std::find(lcores.begin(), lcores.end(), e) != lcores.end()) {
+            throw std::runtime_error("exporter-lcore: lcore " + std::to_string(e) +
+                                     " is used twice: it also polls queues in rx-map");
+        }
+    }
     for (unsigned l : lcores) {
         if (l >= RTE_MAX_LCORE || !rte_lcore_is_enabled(l)) {
             throw std::runtime_error(
@@ -627,7 +644,8 @@ void check_worker_lcores(const std::vector<unsigned>& lcores) {
     }
     unsigned l = 0;
     RTE_LCORE_FOREACH_WORKER(l) {
-        if (std::find(lcores.begin(), lcores.end(), l) == lcores.end()) {
+        if (std::find(lcores.begin(), lcores.end(), l) == lcores.end() &&
+            static_cast<int>(l) != exporter_lcore) {
             throw std::runtime_error("rx-map: worker lcore " + std::to_string(l) +
                                      " is enabled in the EAL but polls no queue (map a queue to "
                                      "it, or drop it from -l)");
@@ -652,6 +670,19 @@ void launch_worker_lcores(PortDriver& port, std::vector<std::unique_ptr<LcoreWor
 
 void wait_worker_lcores() {
     rte_eal_mp_wait_lcore();
+}
+
+namespace {
+int run_on_lcore(void* arg) {
+    (*static_cast<std::function<void()>*>(arg))();
+    return 0;
+}
+}  // namespace
+
+void launch_on_lcore(unsigned lcore, std::function<void()>& fn) {
+    if (rte_eal_remote_launch(run_on_lcore, &fn, lcore) != 0) {
+        throw std::runtime_error("exporter-lcore: lcore " + std::to_string(lcore) + " is busy");
+    }
 }
 
 std::unique_ptr<PortDriver> make_dpdk_port(const DpdkPortConfig& cfg, PortLogFn log) {

@@ -12,7 +12,11 @@ bool have_dpdk() {
 
 void register_stats_telemetry(const StatsSnapshot*) {}
 
-void check_worker_lcores(const std::vector<unsigned>&) {
+void launch_on_lcore(unsigned, std::function<void()>&) {
+    throw std::runtime_error("exporter-lcore: this build has no DPDK driver");
+}
+
+void check_worker_lcores(const std::vector<unsigned>&, int) {
     throw std::runtime_error("rx-map: this build has no DPDK driver");
 }
 

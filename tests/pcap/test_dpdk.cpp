@@ -321,3 +321,27 @@ TEST(Dpdk, RxMapSigtermDuringInfiniteReplayExportsEveryFlow) {
     EXPECT_EQ(recs.size(), 20u) << read_all(dir / "err");
     fs::remove_all(dir);
 }
+
+// The exporter on its own lcore gives the same records; a lcore used twice,
+// or the main lcore, is refused naming the key.
+TEST(Dpdk, ExporterLcore) {
+    SKIP_WITHOUT_DPDK();
+    fs::path a = source_root() / "tests" / "data" / "joy__sample.pcap";
+    std::string vdev = "--vdev net_pcap0,rx_pcap=" + a.string();
+    RunResult ref = run_spate("-q --idle-timeout 0 -r " + shell_quote(a.string()));
+    RunResult r = run_spate(
+        "-q --idle-timeout 0 --driver dpdk --rx-map 0:0@1 --exporter-lcore 2 --idle-exit 0.3 "
+        "--eal " +
+        shell_quote(std::string(kLcores) + eal(vdev)));
+    ASSERT_EQ(r.status, 0) << r.err;
+    EXPECT_EQ(normalised(r.out), normalised(ref.out));
+    for (const char* lcore : {"1", "0"}) {
+        r = run_spate(std::string("--driver dpdk --rx-map 0:0@1 --exporter-lcore ") + lcore +
+                      " --eal " + shell_quote(std::string(kLcores) + eal(vdev)));
+        EXPECT_EQ(r.status, 1) << r.err;
+        EXPECT_NE(r.err.find("exporter-lcore"), std::string::npos) << r.err;
+    }
+    r = run_spate("--driver dpdk --exporter-lcore 2 --eal " + shell_quote(eal(vdev)));
+    EXPECT_EQ(r.status, 2);
+    EXPECT_NE(r.err.find("exporter-lcore"), std::string::npos) << r.err;
+}

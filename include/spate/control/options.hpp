@@ -38,6 +38,7 @@ struct Options {
     double idle_exit = 0;
     uint32_t port_linktype = 1;
     uint32_t mtu = 0;
+    int exporter_lcore = -1;  ///< rx-map mode: run the exporter on this lcore (-1: a thread)
     double link_wait = 5;
     std::vector<RxMapEntry> rx_map;  ///< empty: the main thread polls every queue and dispatches
     int snaplen = 262144;

@@ -5,6 +5,7 @@
 /// (the shape for devices without RSS, and for every vdev).
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -53,10 +54,14 @@ struct LcoreWork {
     std::atomic<uint64_t> malformed{0};
 };
 
-/// Checks the lcores of an rx-map against the EAL: each enabled, not the
-/// main lcore, and every enabled worker lcore polling something. Throws
-/// std::runtime_error naming rx-map.
-void check_worker_lcores(const std::vector<unsigned>& lcores);
+/// Checks the lcores of an rx-map (and the exporter lcore, -1 for none)
+/// against the EAL: each enabled, not the main lcore, none used twice, and
+/// every enabled worker lcore given work. Throws std::runtime_error naming
+/// rx-map or exporter-lcore.
+void check_worker_lcores(const std::vector<unsigned>& lcores, int exporter_lcore);
+
+/// Runs fn on a worker lcore (the exporter); fn must outlive the run.
+void launch_on_lcore(unsigned lcore, std::function<void()>& fn);
 
 /// Starts each LcoreWork on its lcore (`port` must come from make_dpdk_port).
 /// Each polls its queues in bursts, decodes, updates its worker, frees the
