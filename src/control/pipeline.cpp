@@ -486,11 +486,10 @@ int run_pipeline(const Options& opts) {
     }
     Exporter exporter(rec_ptrs, std::move(sink), fmt, feature_set, write_threshold);
 
-    std::atomic<bool> abort{false};
     std::thread exporter_thread([&] { exporter.run(); });
     std::vector<std::thread> worker_threads;
     for (uint32_t i = 0; i < opts.workers; ++i) {
-        worker_threads.emplace_back([&, i] { workers[i]->run_from_ring(*pkt_rings[i], abort); });
+        worker_threads.emplace_back([&, i] { workers[i]->run_from_ring(*pkt_rings[i]); });
     }
 
     Dispatcher disp(pkt_rings, port->stable_buffers());

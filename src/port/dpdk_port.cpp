@@ -144,7 +144,6 @@ public:
             const auto [port, queue] = queues_[next_queue_];
             next_queue_ = (next_queue_ + 1) % queues_.size();
             got = rte_eth_rx_burst(port, queue, held_, n);
-            current_port_ = port;
         }
         held_count_ = got;
         to_refs(held_, got, pkts, bounce_.data(), bounce_.size(), tsc_ns);
@@ -482,7 +481,10 @@ private:
                 rte_delay_ms(100);
             }
             if (link.link_status == RTE_ETH_LINK_UP) {
-                link_text = ", link up " + std::string(rte_eth_link_speed_to_str(link.link_speed));
+                // (rte_eth_link_speed_to_str is still experimental in 22.11.)
+                link_text = ", link up " + (link.link_speed >= 1000 && link.link_speed % 1000 == 0
+                                                ? std::to_string(link.link_speed / 1000) + " Gbps"
+                                                : std::to_string(link.link_speed) + " Mbps");
             } else {
                 link_text = ", link DOWN";
                 if (log_ != nullptr) {
@@ -540,7 +542,6 @@ private:
     std::vector<uint16_t> ports_;
     std::vector<std::pair<uint16_t, uint16_t>> queues_;
     size_t next_queue_ = 0;
-    uint16_t current_port_ = 0;
     std::map<int, rte_mempool*> pools_;  ///< RX mempool per NUMA socket
     rte_mbuf* held_[kMaxBurst] = {};
     uint16_t held_count_ = 0;

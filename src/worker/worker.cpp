@@ -273,7 +273,7 @@ void Worker::finish() {
     out_.publish();
 }
 
-void Worker::run_from_ring(SpscRing& in, const std::atomic<bool>& abort) {
+void Worker::run_from_ring(SpscRing& in) {
     Backoff idle;
     SpscRing::Message m;
     for (;;) {
@@ -315,10 +315,6 @@ void Worker::run_from_ring(SpscRing& in, const std::atomic<bool>& abort) {
             return;
         }
         if (n == 0) {
-            if (abort.load(std::memory_order_relaxed)) {
-                finish();
-                return;
-            }
             sync_stats();
             idle.wait();
         }

@@ -123,14 +123,24 @@ TEST(Dpdk, VdevPcapReplayEqualsLibpcapDriverOnTheCorpus) {
     EXPECT_GT(files, 50);
 }
 
-TEST(Dpdk, TwoPortsOnTwoWorkersGiveTheSameRecordsAsOne) {
-    SKIP_WITHOUT_DPDK();
+/// The two bundled captures, and what the libpcap driver makes of them read
+/// one after the other. Two unrelated captures read side by side interleave
+/// two timelines, so idle expiry is off: flows and counts must be the same.
+struct TwoCaptures {
     fs::path a = source_root() / "tests" / "data" / "joy__sample.pcap";
     fs::path b = source_root() / "tests" / "data" / "zeek__wikipedia.pcap";
-    // Two unrelated captures read side by side interleave two timelines, so
-    // idle expiry is off here: the flows and their counts must be the same.
-    RunResult one = run_spate("-q --idle-timeout 0 -r " + shell_quote(a.string()) + " -r " +
-                              shell_quote(b.string()));
+    RunResult reference() const {
+        return run_spate("-q --idle-timeout 0 -r " + shell_quote(a.string()) + " -r " +
+                         shell_quote(b.string()));
+    }
+};
+
+TEST(Dpdk, TwoPortsOnTwoWorkersGiveTheSameRecordsAsOne) {
+    SKIP_WITHOUT_DPDK();
+    TwoCaptures c;
+    const fs::path& a = c.a;
+    const fs::path& b = c.b;
+    RunResult one = c.reference();
     ASSERT_EQ(one.status, 0);
     RunResult two =
         run_spate("-q --idle-timeout 0 --driver dpdk --workers 2 --idle-exit 0.3 --eal " +
@@ -251,10 +261,10 @@ const char* kLcores = "--lcores 0@0,1@1,2@1 ";
 // lcores give the same records as the libpcap driver reading both files.
 TEST(Dpdk, RxMapTwoQueuesOnTwoWorkerLcoresGiveTheSameRecordsAsOne) {
     SKIP_WITHOUT_DPDK();
-    fs::path a = source_root() / "tests" / "data" / "joy__sample.pcap";
-    fs::path b = source_root() / "tests" / "data" / "zeek__wikipedia.pcap";
-    RunResult one = run_spate("-q --idle-timeout 0 -r " + shell_quote(a.string()) + " -r " +
-                              shell_quote(b.string()));
+    TwoCaptures c;
+    const fs::path& a = c.a;
+    const fs::path& b = c.b;
+    RunResult one = c.reference();
     ASSERT_EQ(one.status, 0);
     RunResult two =
         run_spate("-q --idle-timeout 0 --driver dpdk --rx-map 0:0@1,0:1@2 --idle-exit 0.3 --eal " +

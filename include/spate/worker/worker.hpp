@@ -45,7 +45,7 @@ public:
     void finish();
 
     /// Runs the dispatch-mode loop on `in` until an `end` message arrives.
-    void run_from_ring(SpscRing& in, const std::atomic<bool>& abort);
+    void run_from_ring(SpscRing& in);
 
     /// Pushes buffered records to the exporter (call once per burst).
     void publish() { out_.publish(); }
