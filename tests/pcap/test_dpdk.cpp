@@ -1,7 +1,11 @@
 // The DPDK driver on virtual devices (no hugepages, no NIC): a capture
 // replayed through net_pcap gives the same records as the libpcap driver.
 #include <gtest/gtest.h>
+#include <linux/if_packet.h>
+#include <net/if.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -354,4 +358,104 @@ TEST(Dpdk, ExporterLcore) {
     r = run_spate("--driver dpdk --exporter-lcore 2 --eal " + shell_quote(eal(vdev)));
     EXPECT_EQ(r.status, 2);
     EXPECT_NE(r.err.find("exporter-lcore"), std::string::npos) << r.err;
+}
+
+namespace {
+
+uint16_t inet_csum(const std::vector<uint8_t>& b, uint32_t sum = 0) {
+    for (size_t i = 0; i + 1 < b.size(); i += 2)
+        sum += static_cast<uint32_t>(b[i] << 8 | b[i + 1]);
+    if (b.size() % 2)
+        sum += static_cast<uint32_t>(b.back() << 8);
+    while (sum >> 16)
+        sum = (sum & 0xffff) + (sum >> 16);
+    return static_cast<uint16_t>(~sum);
+}
+
+/// An Ethernet/IPv4/UDP frame 10.9.0.1:sport -> 10.9.0.2:53 with correct
+/// checksums, or one of them deliberately wrong.
+std::vector<uint8_t> udp_frame(uint16_t sport, bool bad_ip, bool bad_udp) {
+    const std::vector<uint8_t> payload{'s', 'p', 'a', 't', 'e'};
+    std::vector<uint8_t> udp{
+        uint8_t(sport >> 8), uint8_t(sport), 0, 53, 0, uint8_t(8 + payload.size()), 0, 0};
+    udp.insert(udp.end(), payload.begin(), payload.end());
+    std::vector<uint8_t> pseudo{10, 9, 0, 1, 10, 9, 0, 2, 0, 17, 0, uint8_t(udp.size())};
+    pseudo.insert(pseudo.end(), udp.begin(), udp.end());
+    uint16_t uc = inet_csum(pseudo);
+    if (bad_udp)
+        uc ^= 0x1234;
+    udp[6] = uint8_t(uc >> 8);
+    udp[7] = uint8_t(uc);
+    std::vector<uint8_t> ip{
+        0x45, 0, 0, uint8_t(20 + udp.size()), 0, 1, 0, 0, 64, 17, 0, 0, 10, 9, 0, 1, 10, 9, 0, 2};
+    uint16_t ic = inet_csum(ip);
+    if (bad_ip)
+        ic ^= 0x0101;
+    ip[10] = uint8_t(ic >> 8);
+    ip[11] = uint8_t(ic);
+    std::vector<uint8_t> f{2, 2, 2, 2, 2, 2, 4, 4, 4, 4, 4, 4, 0x08, 0x00};
+    f.insert(f.end(), ip.begin(), ip.end());
+    f.insert(f.end(), udp.begin(), udp.end());
+    return f;
+}
+
+}  // namespace
+
+TEST(Dpdk, ChecksumOffloadCountsBadChecksumsOnATapDevice) {
+    SKIP_WITHOUT_DPDK();
+    if (geteuid() != 0 || access("/dev/net/tun", R_OK | W_OK) != 0) {
+        GTEST_SKIP() << "needs root and /dev/net/tun for a net_tap device";
+    }
+    fs::path dir = temp_dir();
+    fs::path out = dir / "out.jsonl";
+    fs::path err = dir / "err";
+    const std::string ifname = "sptap" + std::to_string(getpid() % 100000);
+    pid_t pid = spawn_spate({"--driver", "dpdk", "--eal", eal("--vdev net_tap0,iface=" + ifname),
+                             "--link-wait", "0", "-o", out.string()},
+                            err);
+    ASSERT_GT(pid, 0);
+    // Wait for the interface, bring it up, and send four frames into it.
+    int fd = -1;
+    unsigned idx = 0;
+    for (int i = 0; i < 100 && idx == 0; ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        idx = if_nametoindex(ifname.c_str());
+    }
+    ASSERT_NE(idx, 0u) << read_all(err);
+    fd = socket(AF_PACKET, SOCK_RAW, 0);
+    ASSERT_GE(fd, 0);
+    ifreq ifr{};
+    std::snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname.c_str());
+    ASSERT_EQ(ioctl(fd, SIOCGIFFLAGS, &ifr), 0);
+    ifr.ifr_flags |= IFF_UP;
+    ASSERT_EQ(ioctl(fd, SIOCSIFFLAGS, &ifr), 0);
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    sockaddr_ll sll{};
+    sll.sll_family = AF_PACKET;
+    sll.sll_ifindex = static_cast<int>(idx);
+    sll.sll_halen = 6;
+    for (auto [sport, bad_ip, bad_udp] : {std::tuple{1000, false, false},
+                                          {1001, true, false},
+                                          {1002, false, true},
+                                          {1003, false, false}}) {
+        auto f = udp_frame(static_cast<uint16_t>(sport), bad_ip, bad_udp);
+        ASSERT_EQ(sendto(fd, f.data(), f.size(), 0, reinterpret_cast<sockaddr*>(&sll), sizeof(sll)),
+                  static_cast<ssize_t>(f.size()));
+    }
+    close(fd);
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    int status = 0;
+    terminate_and_wait(pid, status);
+    std::string log = read_all(err);
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << log;
+    EXPECT_NE(log.find("udp-cksum"), std::string::npos) << "offload not requested/granted:\n"
+                                                        << log;
+    EXPECT_NE(log.find("checksums marked bad by the devices: ip 1, l4 1"), std::string::npos)
+        << log;
+    // Bad checksums are counted, not dropped: all four flows are reported.
+    int ours = 0;
+    for (const Flow& f : parse_records(read_all(out)))
+        ours += f.sa == "10.9.0.1" && f.dp == 53;
+    EXPECT_EQ(ours, 4) << log;
+    fs::remove_all(dir);
 }
