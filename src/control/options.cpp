@@ -81,7 +81,7 @@ void describe(po::options_description& d, bool for_file) {
     po::options_description feats("Intraflow features (docs/record-schema.md)");
     feats.add_options()
         ("features", po::value<std::string>()->default_value("none"),
-         "feature units, comma-separated: splt, bd, entropy, idp, ip, tcp, ppi, salt, wht, hd, os, hist; "
+         "feature units, comma-separated: splt, bd, entropy, idp, ip, tcp, ppi, salt, wht, hd, os, hist, tls; "
          "'joy' = splt,bd,entropy,idp,tcp,ip; "
          "'all' = every unit; 'none'")
         ("splt", po::value<uint32_t>()->default_value(50), "splt: packets listed per flow (1..1000)")
@@ -94,7 +94,16 @@ void describe(po::options_description& d, bool for_file) {
          "idp: bytes of each direction's initial data packet (1..1500; turns idp on; 0 = 1500 when idp is listed)")
         ("ppi", po::value<uint32_t>()->default_value(50), "ppi: packets listed per flow (1..1000)")
         ("salt", po::value<uint32_t>()->default_value(50), "salt: TCP packets listed per flow (1..1000)")
-        ("hd", po::value<uint32_t>()->default_value(16), "hd: bytes of each direction's first payload (1..64)");
+        ("hd", po::value<uint32_t>()->default_value(16), "hd: bytes of each direction's first payload (1..64)")
+        ("tls-buffer", po::value<uint32_t>()->default_value(16384),
+         "tls: bytes a handshake message may have to be reassembled, per direction (1024..1048576); larger ones are counted and skipped")
+        ("tls-buffers", po::value<uint32_t>()->default_value(1024),
+         "tls: reassembly buffers per worker (each --tls-buffer + 8 KiB for out-of-order segments); with all in use the oldest is taken back and counted")
+        ("tls-records", po::value<uint32_t>()->default_value(20), "tls: TLS records listed in srlt (0..1000)")
+        ("tls-cert-bytes", po::value<uint32_t>()->default_value(8192),
+         "tls: bytes of flow state for the server's certificate chain (0..65535; fields are cut, and marked, when it is full)")
+        ("fp-db", po::value<std::string>()->default_value(""),
+         "tls: fingerprint database (JSON lines, Joy/mercury fingerprint_db.json format): each TLS client is matched by its tls fingerprint");
     po::options_description control("Control");
     control.add_options()
         ("stats-interval", po::value<double>()->default_value(0), "print counters every SECONDS (0 = only at exit)")
@@ -362,6 +371,23 @@ ParseOutcome parse_options(int argc, const char* const* argv, Options& out) {
     if (idp > 0) {
         out.features += ",idp";
     }
+    out.feature_cfg.tls_buffer = get<uint32_t>(vm, "tls-buffer");
+    if (out.feature_cfg.tls_buffer < 1024 || out.feature_cfg.tls_buffer > (1u << 20)) {
+        throw UsageError("option '--tls-buffer': must be between 1024 and 1048576");
+    }
+    out.feature_cfg.tls_buffers = get<uint32_t>(vm, "tls-buffers");
+    if (out.feature_cfg.tls_buffers < 1 || out.feature_cfg.tls_buffers > (1u << 20)) {
+        throw UsageError("option '--tls-buffers': must be between 1 and 1048576");
+    }
+    out.feature_cfg.tls_records = get<uint32_t>(vm, "tls-records");
+    if (out.feature_cfg.tls_records > 1000) {
+        throw UsageError("option '--tls-records': must be between 0 and 1000");
+    }
+    out.feature_cfg.tls_cert_bytes = get<uint32_t>(vm, "tls-cert-bytes");
+    if (out.feature_cfg.tls_cert_bytes > 65535) {
+        throw UsageError("option '--tls-cert-bytes': must be between 0 and 65535");
+    }
+    out.fp_db = get<std::string>(vm, "fp-db");
     try {
         (void)features::FeatureSet::parse(out.features, out.feature_cfg);
     } catch (const features::FeatureError& e) {

@@ -19,6 +19,7 @@
 #include "spate/parse/decoder.hpp"
 #include "spate/port/dpdk_port.hpp"
 #include "spate/port/pcap_port.hpp"
+#include "spate/proto/fingerprint_db.hpp"
 #include "spate/worker/worker.hpp"
 
 namespace spate {
@@ -463,8 +464,17 @@ int run_pipeline(const Options& opts) {
     tcfg.active_timeout_ns = to_ns(opts.active_timeout);
     tcfg.tcp_close_timeout_ns = to_ns(opts.tcp_close_timeout);
 
-    const features::FeatureSet feature_set =
-        features::FeatureSet::parse(opts.features, opts.feature_cfg);
+    features::FeatureConfig fcfg = opts.feature_cfg;
+    std::unique_ptr<proto::FingerprintDb> fp_db;
+    if (!opts.fp_db.empty()) {
+        try {
+            fp_db = std::make_unique<proto::FingerprintDb>(proto::FingerprintDb::load(opts.fp_db));
+        } catch (const std::exception& e) {
+            throw std::runtime_error(std::string("--fp-db: ") + e.what());
+        }
+        fcfg.fp_db = fp_db.get();
+    }
+    const features::FeatureSet feature_set = features::FeatureSet::parse(opts.features, fcfg);
     if (!opts.rx_map.empty()) {
         return run_rx_map(opts, t0, *port, std::move(sink), dcfg, tcfg, feature_set);
     }

@@ -4,6 +4,7 @@
 #include <tuple>
 #include <utility>
 
+#include "spate/features/scratch.hpp"
 #include "spate/features/units.hpp"
 
 namespace spate::features {
@@ -12,7 +13,7 @@ namespace {
 
 // The registration list: one line per unit. Order = order in the record.
 using Units =
-    std::tuple<Splt, ByteCounts, Idp, IpInfo, TcpInfo, Ppi, Salt, Wht, Hd, ProbableOs, Hist>;
+    std::tuple<Splt, ByteCounts, Idp, IpInfo, TcpInfo, Ppi, Salt, Wht, Hd, ProbableOs, Hist, Tls>;
 constexpr size_t kUnits = std::tuple_size_v<Units>;
 static_assert(kUnits <= FeatureSet::kMaxUnits);
 
@@ -136,6 +137,26 @@ void FeatureSet::update(uint8_t* block, const PacketView& p) const {
          ...);
     }
     (std::make_index_sequence<kUnits>{});
+}
+
+void FeatureSet::release(uint8_t* block, WorkerScratch* scratch) const {
+    [&]<size_t... I>(std::index_sequence<I...>) {
+        (
+            [&] {
+                using U = std::tuple_element_t<I, Units>;
+                if constexpr (requires { U::release(block, scratch); }) {
+                    if (mask_ & (1u << I)) {
+                        U::release(block + offset_[I], scratch);
+                    }
+                }
+            }(),
+            ...);
+    }
+    (std::make_index_sequence<kUnits>{});
+}
+
+std::unique_ptr<WorkerScratch> FeatureSet::make_scratch() const {
+    return std::make_unique<WorkerScratch>(cfg_);
 }
 
 void FeatureSet::write_json(const uint8_t* block, const FlowData& f, JsonWriter& w) const {

@@ -3,6 +3,7 @@
 #include <cstring>
 
 #include "spate/core/backoff.hpp"
+#include "spate/features/scratch.hpp"
 
 namespace spate {
 
@@ -75,9 +76,12 @@ Worker::Worker(uint32_t id, const FlowTableConfig& table_cfg, SpscRing& records_
     : id_(id),
       table_(with_feature_state(table_cfg, features)),
       out_(records_out),
-      features_(features) {}
+      features_(features),
+      scratch_(features.empty() ? nullptr : features.make_scratch()) {}
 
-void Worker::emit(const FlowTable::Entry& e) {
+Worker::~Worker() = default;
+
+void Worker::emit(FlowTable::Entry& e) {
     const FlowData& f = e.data;
     if (f.dir[0].pkts + f.dir[1].pkts == 0) {
         return;  // a flow reset by the active timeout that saw nothing since
@@ -94,6 +98,7 @@ void Worker::emit(const FlowTable::Entry& e) {
     }
     std::memcpy(slot, &f, sizeof(FlowData));
     std::memcpy(static_cast<uint8_t*>(slot) + sizeof(FlowData), e.extra(), features_.state_bytes());
+    features_.release(e.extra(), scratch_.get());
     bump(stats_.records);
 }
 
@@ -225,6 +230,8 @@ void Worker::on_packet(const parse::DecodedPacket& pkt, uint64_t hash, const uin
         v.dir_first = dir_first;
         v.seg = seg;
         v.prev_ts_ns = prev_ts;
+        v.flow_start_ns = f.first_ns;
+        v.scratch = scratch_.get();
         features_.update(e->extra(), v);
     }
     table_.touch(e);

@@ -61,6 +61,7 @@ struct Options {
     // features
     std::string features = "none";
     features::FeatureConfig feature_cfg;
+    std::string fp_db;  ///< --fp-db FILE: fingerprint database ("" = none)
     // control
     double stats_interval = 0;
     bool quiet = false;

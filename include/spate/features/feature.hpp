@@ -20,6 +20,10 @@
 #include "spate/flow/flow.hpp"
 #include "spate/parse/decoder.hpp"
 
+namespace spate::proto {
+class FingerprintDb;
+}
+
 namespace spate::features {
 
 constexpr std::array<uint8_t, 256> default_compact_map() {
@@ -44,7 +48,19 @@ struct FeatureConfig {
     uint32_t ppi_n = 50;          ///< --ppi N (1..1000)
     uint32_t salt_n = 50;         ///< --salt N (1..1000)
     uint32_t hd_n = 16;           ///< --hd N (1..64)
+    uint32_t tls_buffer = 16384;  ///< --tls-buffer N: bytes per direction to reassemble a message
+    uint32_t tls_buffers = 1024;  ///< --tls-buffers N: reassembly buffers per worker
+    uint32_t tls_records = 20;    ///< --tls-records N: TLS records listed in srlt (0..1000)
+    uint32_t tls_cert_bytes = 8192;  ///< --tls-cert-bytes N: per flow, for the certificate chain
+    /// Fingerprint database (--fp-db FILE), loaded once at start; nullptr: none.
+    const proto::FingerprintDb* fp_db = nullptr;
 };
+
+/// Per-worker working memory of the units (reassembly buffers, crypto
+/// contexts, counters): made once per worker by FeatureSet::make_scratch(),
+/// used only by that worker's thread. Flow state refers to it by index, never
+/// by pointer.
+struct WorkerScratch;
 
 /// How a TCP segment with payload relates to what its direction sent before.
 enum class SegClass : uint8_t { none = 0, in_order, retrans, out_of_order };
@@ -60,6 +76,8 @@ struct PacketView {
     bool dir_first;          ///< first packet of this direction
     SegClass seg;            ///< TCP only
     uint64_t prev_ts_ns;     ///< previous packet of the flow (its own ts when flow_first)
+    uint64_t flow_start_ns;  ///< the flow's (record's) first packet
+    WorkerScratch* scratch;  ///< this worker's working memory
 };
 
 }  // namespace spate::features

@@ -2,6 +2,7 @@
 /// The enabled feature units of a run and where each keeps its state.
 #include <array>
 #include <cstdint>
+#include <memory>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -36,6 +37,10 @@ public:
     void init(uint8_t* block) const;
     void update(uint8_t* block, const PacketView& p) const;
     void write_json(const uint8_t* block, const FlowData& f, JsonWriter& w) const;
+    /// The flow's record was sent: units give back what they hold in `scratch`.
+    void release(uint8_t* block, WorkerScratch* scratch) const;
+    /// A worker's working memory for the enabled units.
+    std::unique_ptr<WorkerScratch> make_scratch() const;
 
     static constexpr size_t kMaxUnits = 16;
 

@@ -41,6 +41,19 @@ SPATE_FEATURE_UNIT(ProbableOs, "os");
 /// Log2 histograms of sizes and inter-packet times, and bursts, per direction.
 SPATE_FEATURE_UNIT(Hist, "hist");
 
+/// TLS over TCP and inside QUIC Initials: hellos, certificates, record
+/// lengths and times, fingerprints. Holds reassembly buffers leased from the
+/// worker's pool, given back by release() when the flow's record is sent.
+struct Tls {
+    static constexpr std::string_view kName = "tls";
+    static size_t state_size(const FeatureConfig& c);
+    static void init(uint8_t* s, const FeatureConfig& c);
+    static void update(uint8_t* s, const PacketView& p, const FeatureConfig& c);
+    static void write_json(const uint8_t* s, const FlowData& f, JsonWriter& w,
+                           const FeatureConfig& c);
+    static void release(uint8_t* s, WorkerScratch* scratch);
+};
+
 #undef SPATE_FEATURE_UNIT
 
 }  // namespace spate::features

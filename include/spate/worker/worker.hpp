@@ -34,6 +34,7 @@ public:
     /// `features` must outlive the worker (it is shared read-only by all workers).
     Worker(uint32_t id, const FlowTableConfig& table_cfg, SpscRing& records_out,
            const features::FeatureSet& features);
+    ~Worker();
 
     /// Handles one packet. `hash` is symmetric_hash(pkt.key); `data` the frame.
     void on_packet(const parse::DecodedPacket& pkt, uint64_t hash, const uint8_t* data);
@@ -55,7 +56,7 @@ public:
     uint32_t id() const { return id_; }
 
 private:
-    void emit(const FlowTable::Entry& e);
+    void emit(FlowTable::Entry& e);
     void restart(FlowTable::Entry& e, uint64_t ts);
     void sync_stats();
 
@@ -63,6 +64,7 @@ private:
     FlowTable table_;
     SpscRing& out_;
     const features::FeatureSet& features_;
+    std::unique_ptr<features::WorkerScratch> scratch_;  ///< units' working memory
     uint64_t now_ns_ = 0;
     uint64_t last_expire_ns_ = 0;
     WorkerStats stats_;
