@@ -161,6 +161,8 @@ uint64_t rl(const std::atomic<uint64_t>& a) {
 struct WorkerTotals {
     uint64_t created = 0, active = 0, evicted = 0, records = 0, rec_waits = 0, idle = 0, act = 0,
              tcp = 0;
+    uint64_t tls_messages = 0, tls_too_big = 0, tls_gaps = 0, tls_ooo = 0, tls_malformed = 0,
+             tls_stolen = 0, quic_ok = 0, quic_failed = 0;
 };
 
 WorkerTotals sum_workers(const std::vector<std::unique_ptr<Worker>>& workers) {
@@ -175,6 +177,14 @@ WorkerTotals sum_workers(const std::vector<std::unique_ptr<Worker>>& workers) {
         t.idle += rl(s.expired_idle);
         t.act += rl(s.expired_active);
         t.tcp += rl(s.tcp_ended);
+        t.tls_messages += rl(s.tls_messages);
+        t.tls_too_big += rl(s.tls_too_big);
+        t.tls_gaps += rl(s.tls_gaps);
+        t.tls_ooo += rl(s.tls_ooo_held);
+        t.tls_malformed += rl(s.tls_malformed);
+        t.tls_stolen += rl(s.tls_buffers_stolen);
+        t.quic_ok += rl(s.quic_initials);
+        t.quic_failed += rl(s.quic_failed);
     }
     return t;
 }
@@ -245,6 +255,15 @@ void print_stats(const char* when, const PortDriver& port, const parse::DecoderC
                  "); ring-full waits: packets %" PRIu64 ", records %" PRIu64 "\n",
                  t.created, t.active, t.evicted, t.idle, t.act, t.tcp, t.records, rl(es.records),
                  rl(es.bytes_in), rl(es.bytes_out), pkt_waits, t.rec_waits);
+    if (t.tls_messages + t.tls_gaps + t.tls_too_big + t.quic_ok + t.quic_failed > 0) {
+        std::fprintf(stderr,
+                     "spate:   tls: handshake messages %" PRIu64 ", too big %" PRIu64
+                     ", gaps %" PRIu64 ", out-of-order held %" PRIu64 ", malformed %" PRIu64
+                     ", buffers taken back %" PRIu64 "; quic initials decrypted %" PRIu64
+                     ", not decrypted %" PRIu64 "\n",
+                     t.tls_messages, t.tls_too_big, t.tls_gaps, t.tls_ooo, t.tls_malformed,
+                     t.tls_stolen, t.quic_ok, t.quic_failed);
+    }
     std::string detail = port.detail();
     size_t pos = 0;
     while (pos < detail.size()) {

@@ -700,8 +700,11 @@ void update_quic(Ctx& c) {
         // resumption attempt: keep looking for a few packets.)
         if (d.mode != kModeUnknown || !proto::looks_like_quic_initial(p.payload, p.payload_cap)) {
             if (++st.quic_packets >= kMaxQuicPackets) {
-                st.dir[0].mode = st.dir[0].mode == kModeUnknown ? kModeNotTls : st.dir[0].mode;
-                st.dir[1].mode = st.dir[1].mode == kModeUnknown ? kModeNotTls : st.dir[1].mode;
+                for (DirState& x : st.dir) {
+                    if (x.mode == kModeUnknown) {
+                        x.mode = kModeNotTls;
+                    }
+                }
             }
             return;
         }

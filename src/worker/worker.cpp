@@ -264,6 +264,17 @@ void Worker::sync_stats() {
     stats_.expired_idle.store(c.expired_idle, std::memory_order_relaxed);
     stats_.expired_active.store(c.expired_active, std::memory_order_relaxed);
     stats_.tcp_ended.store(c.tcp_ended, std::memory_order_relaxed);
+    if (scratch_ != nullptr) {
+        const features::TlsCounters& t = scratch_->tls;
+        stats_.tls_messages.store(t.handshake_messages, std::memory_order_relaxed);
+        stats_.tls_too_big.store(t.message_too_big, std::memory_order_relaxed);
+        stats_.tls_gaps.store(t.gaps, std::memory_order_relaxed);
+        stats_.tls_ooo_held.store(t.out_of_order_held, std::memory_order_relaxed);
+        stats_.tls_malformed.store(t.malformed, std::memory_order_relaxed);
+        stats_.tls_buffers_stolen.store(scratch_->tls_pool.stolen, std::memory_order_relaxed);
+        stats_.quic_initials.store(t.quic_initials, std::memory_order_relaxed);
+        stats_.quic_failed.store(t.quic_failed, std::memory_order_relaxed);
+    }
 }
 
 void Worker::finish() {

@@ -302,3 +302,94 @@ TEST(TlsCorpus, HandshakeFieldsAndFingerprintsEqualTheOracle) {
     EXPECT_GT(files, 25);
     EXPECT_GE(quic, 25);
 }
+
+// ---- without the corpus: the bundled TLS and QUIC captures ----
+
+namespace {
+
+fs::path data(const std::string& name) {
+    return source_root() / "tests" / "data" / name;
+}
+
+}  // namespace
+
+TEST(TlsCli, FingerprintDatabaseMatchAndUnknown) {
+    fs::path dir = temp_dir();
+    // The client's normalized fingerprint, as spate writes it.
+    RunResult first = run_spate("-q --features tls -r " + shell_quote(data("joy__tls12.pcap")));
+    ASSERT_EQ(first.status, 0) << first.err;
+    simdjson::dom::parser p;
+    auto rec = p.parse(first.out.substr(0, first.out.find('\n')));
+    ASSERT_FALSE(rec.error());
+    const std::string fp = std::string(std::string_view(rec["fingerprints"]["tls"]));
+    ASSERT_EQ(fp.rfind("(0303)(c030c02c", 0), 0u) << fp;
+    {
+        std::ofstream db(dir / "db.json");
+        db << R"J({"str_repr": "(0301)(0005)()", "process_info": [{"process": "other", "count": 1}]})J"
+           << "\n"
+           << R"J({"str_repr": ")J" << fp
+           << R"J(", "total_count": 10, "process_info": [{"process": "openssl", "application_category": "utility", "count": 8, "os_info": {"(Linux)": 8}}, {"process": "curl", "count": 2}]})J"
+           << "\n";
+    }
+    RunResult r = run_spate("-q --features tls --fp-db " + shell_quote((dir / "db.json").string()) +
+                            " -r " + shell_quote(data("joy__tls12.pcap")) + " -r " +
+                            shell_quote(data("ipfixprobe__quic_initial-sample.pcap")));
+    ASSERT_EQ(r.status, 0) << r.err;
+    int matched = 0;
+    int unknown = 0;
+    std::istringstream in(r.out);
+    std::string line;
+    while (std::getline(in, line)) {
+        auto j = p.parse(line);
+        ASSERT_FALSE(j.error());
+        auto m = j["fingerprint_match"];
+        if (m.error()) {
+            continue;
+        }
+        if (!m["unknown"].error()) {
+            ++unknown;  // the QUIC client is not in the database
+            EXPECT_EQ(std::string_view(j["tls"]["sni"]), "www.google.com");
+            EXPECT_EQ(std::string_view(j["quic"]["version"]), "ff00001d");
+        } else {
+            ++matched;
+            EXPECT_EQ(std::string_view(m["process"]), "openssl");
+            EXPECT_EQ(std::string_view(m["category"]), "utility");
+            EXPECT_EQ(std::string_view(m["os"]), "(Linux)");
+            EXPECT_NEAR(double(m["prevalence"]), 0.8, 1e-9);
+        }
+    }
+    EXPECT_EQ(matched, 1);
+    EXPECT_EQ(unknown, 1);
+    fs::remove_all(dir);
+}
+
+TEST(TlsCli, BadFingerprintDatabaseIsAnErrorNamingTheOptionAndLine) {
+    fs::path dir = temp_dir();
+    {
+        std::ofstream db(dir / "bad.json");
+        db << R"J({"str_repr": "(0301)(0005)()", "process_info": []})J"
+           << "\n{not json\n";
+    }
+    RunResult r =
+        run_spate("-q --features tls --fp-db " + shell_quote((dir / "bad.json").string()) + " -r " +
+                  shell_quote(data("joy__tls12.pcap")));
+    EXPECT_NE(r.status, 0);
+    EXPECT_NE(r.err.find("--fp-db"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("bad.json:2"), std::string::npos) << r.err;
+    RunResult missing = run_spate("-q --features tls --fp-db /nonexistent/db.json -r " +
+                                  shell_quote(data("joy__tls12.pcap")));
+    EXPECT_NE(missing.status, 0);
+    EXPECT_NE(missing.err.find("/nonexistent/db.json"), std::string::npos) << missing.err;
+    fs::remove_all(dir);
+}
+
+TEST(TlsCli, TlsOptionsAreChecked) {
+    for (const char* bad :
+         {"--tls-buffer 10", "--tls-buffers 0", "--tls-records 5000", "--tls-cert-bytes 70000"}) {
+        RunResult r = run_spate(std::string("-q --features tls ") + bad + " -r " +
+                                shell_quote(data("joy__tls12.pcap")));
+        EXPECT_EQ(r.status, 2) << bad;
+        std::string opt = std::string(bad).substr(0, std::string(bad).find(' '));
+        EXPECT_NE(r.err.find(opt), std::string::npos) << r.err;
+    }
+}

@@ -27,6 +27,15 @@ struct alignas(kCacheLine) WorkerStats {
     std::atomic<uint64_t> expired_idle{0};
     std::atomic<uint64_t> expired_active{0};
     std::atomic<uint64_t> tcp_ended{0};
+    // tls unit (see features::TlsCounters)
+    std::atomic<uint64_t> tls_messages{0};
+    std::atomic<uint64_t> tls_too_big{0};
+    std::atomic<uint64_t> tls_gaps{0};
+    std::atomic<uint64_t> tls_ooo_held{0};
+    std::atomic<uint64_t> tls_malformed{0};
+    std::atomic<uint64_t> tls_buffers_stolen{0};
+    std::atomic<uint64_t> quic_initials{0};
+    std::atomic<uint64_t> quic_failed{0};
 };
 
 class Worker {
