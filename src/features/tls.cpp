@@ -97,6 +97,9 @@ struct Writer {
             n = len < cap ? cap - len : 0;
             cut = true;
         }
+        if (n == 0) {
+            return;
+        }
         std::memcpy(out + len, p, n);
         len += n;
     }
@@ -254,8 +257,9 @@ void store_certificate(TlsState& st, const proto::CertView& v, const FeatureConf
         w.u16(static_cast<uint16_t>(n));
         w.bytes(f.p, n);
     }
-    auto* hp = reinterpret_cast<CertHeader*>(certs + at);
-    hp->total = static_cast<uint16_t>(w.len);
+    // (Entries are not aligned: the header is written and read by copy.)
+    h.total = static_cast<uint16_t>(w.len);
+    std::memcpy(certs + at, &h, sizeof(h));
     st.cert_len = static_cast<uint16_t>(at + w.len);
     ++st.cert_count;
 }
@@ -475,6 +479,13 @@ void consume_records(Ctx& c, const uint8_t* data, uint32_t len) {
                 d.hs_len = rec_len + 2;
                 d.hs_got = 0;
                 d.hs_skip = 0;
+                if (d.hs_len > c.cfg.tls_buffer) {
+                    d.hs_skip = 1;  // bounded like any other message
+                    d.flags |= kDirTooBig;
+                    if (c.scratch != nullptr) {
+                        ++c.scratch->tls.message_too_big;
+                    }
+                }
                 d.rec_type = kSslv2Hello;
                 d.rec_left = rec_len - 3;  // 3 body bytes already in the header
                 feed_handshake(c, d.rec_hdr, 5);
@@ -739,12 +750,18 @@ void update_quic(Ctx& c) {
             st.flags |= kQuic | kIsTls;
             st.quic_version = hdr.version;
             st.quic_dcid_len = static_cast<uint8_t>(std::min<uint32_t>(hdr.dcid.n, 20));
-            std::memcpy(st.quic_dcid, hdr.dcid.p, st.quic_dcid_len);
+            if (st.quic_dcid_len > 0) {
+                std::memcpy(st.quic_dcid, hdr.dcid.p, st.quic_dcid_len);
+            }
             st.quic_scid_len = static_cast<uint8_t>(std::min<uint32_t>(hdr.scid.n, 20));
-            std::memcpy(st.quic_scid, hdr.scid.p, st.quic_scid_len);
+            if (st.quic_scid_len > 0) {
+                std::memcpy(st.quic_scid, hdr.scid.p, st.quic_scid_len);
+            }
         } else if (server && st.quic_server_scid_len == 0) {
             st.quic_server_scid_len = static_cast<uint8_t>(std::min<uint32_t>(hdr.scid.n, 20));
-            std::memcpy(st.quic_server_scid, hdr.scid.p, st.quic_server_scid_len);
+            if (st.quic_server_scid_len > 0) {
+                std::memcpy(st.quic_server_scid, hdr.scid.p, st.quic_server_scid_len);
+            }
         }
     } else if (status == proto::QuicStatus::decrypt_failed) {
         ++c.scratch->tls.quic_failed;
