@@ -1,6 +1,6 @@
 #include "spate/features/scratch.hpp"
 
-#include "spate/features/tls_state.hpp"
+#include "spate/features/stream.hpp"
 
 namespace spate::features {
 
@@ -45,6 +45,6 @@ void BufferPool::release(Lease l) {
 }
 
 WorkerScratch::WorkerScratch(const FeatureConfig& c)
-    : tls_pool(c.tls_buffers, c.tls_buffer + tls_state::kOooBytes) {}
+    : pool(c.tls_buffers, c.tls_buffer + kOooBytes) {}
 
 }  // namespace spate::features

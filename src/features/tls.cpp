@@ -45,40 +45,25 @@ struct Ctx {
     DirState& d() { return st.dir[dir]; }
 };
 
-void release_lease(Ctx& c, DirState& d) {
-    if (d.lease_tag != 0 && c.scratch != nullptr) {
-        c.scratch->tls_pool.release(BufferPool::Lease{d.lease_slot, d.lease_tag});
-    }
-    d.lease_tag = 0;
-    d.ooo_count = 0;
-    d.ooo_used = 0;
+BufferPool* pool_of(Ctx& c) {
+    return c.scratch != nullptr ? &c.scratch->pool : nullptr;
 }
 
 /// Ends parsing in this direction (not TLS, lost sync, or finished).
 void stop_dir(Ctx& c, uint8_t mode) {
     DirState& d = c.d();
     d.mode = mode;
-    release_lease(c, d);
+    stream_release(d.stream, pool_of(c));
 }
 
-/// The direction's buffer (message area, then the out-of-order area);
-/// acquired on first need. nullptr when none could be had, or it was taken
-/// back by the pool (the message is then incomplete).
+/// The direction's buffer: the message area (--tls-buffer bytes), then the
+/// stream's out-of-order area. nullptr when none could be had, or the pool
+/// took it back (the message is then incomplete).
 uint8_t* buffer(Ctx& c) {
     DirState& d = c.d();
-    if (c.scratch == nullptr) {
-        return nullptr;
-    }
-    BufferPool& pool = c.scratch->tls_pool;
-    if (d.lease_tag == 0) {
-        BufferPool::Lease l = pool.acquire();
-        d.lease_slot = l.slot;
-        d.lease_tag = l.tag;
-    }
-    uint8_t* b = pool.get(BufferPool::Lease{d.lease_slot, d.lease_tag});
+    uint8_t* b = stream_buffer(d.stream, pool_of(c));
     if (b == nullptr) {
         d.flags |= kDirBufferLost;
-        d.lease_tag = 0;
     }
     return b;
 }
@@ -546,76 +531,22 @@ void consume(Ctx& c, const uint8_t* data, uint32_t len) {
     }
 }
 
-/// Bytes at stream position `seq` (TCP sequence number or CRYPTO offset):
-/// in order -> consumed, then any held segments that now follow; ahead ->
-/// held in the out-of-order area; behind -> the new part only.
+bool dir_active(const DirState& d);
+
+/// Bytes at stream position `seq` (TCP sequence number or CRYPTO offset).
 void feed_stream(Ctx& c, uint32_t seq, const uint8_t* data, uint32_t len) {
     DirState& d = c.d();
-    if (!d.started) {
-        d.started = 1;
-        d.next = seq;
-    }
-    int32_t diff = static_cast<int32_t>(seq - d.next);
-    if (diff < 0) {
-        const uint32_t old = static_cast<uint32_t>(-static_cast<int64_t>(diff));
-        if (old >= len) {
-            return;  // a retransmission of bytes already consumed
-        }
-        data += old;
-        len -= old;
-        diff = 0;
-    }
-    if (diff > 0) {
-        uint8_t* b = buffer(c);
-        if (b == nullptr || d.ooo_count == kMaxOoo || d.ooo_used + len > kOooBytes ||
-            static_cast<uint32_t>(diff) > 4 * kOooBytes) {
-            d.flags |= kDirGap;
-            if (c.scratch != nullptr) {
-                ++c.scratch->tls.gaps;
-            }
-            stop_dir(c, kModeLost);
-            return;
-        }
-        std::memcpy(b + c.cfg.tls_buffer + d.ooo_used, data, len);
-        d.ooo[d.ooo_count++] = OooSeg{seq, d.ooo_used, static_cast<uint16_t>(len)};
-        d.ooo_used = static_cast<uint16_t>(d.ooo_used + len);
+    const StreamFeed r = stream_feed(
+        d.stream, pool_of(c), c.cfg.tls_buffer, seq, data, len,
+        [&](const uint8_t* p, uint32_t n) { consume(c, p, n); }, [&] { return dir_active(d); });
+    if (r == StreamFeed::held && c.scratch != nullptr) {
+        ++c.scratch->tls.out_of_order_held;
+    } else if (r == StreamFeed::gap && dir_active(d)) {
+        d.flags |= d.stream.buffer_lost ? kDirBufferLost : kDirGap;
         if (c.scratch != nullptr) {
-            ++c.scratch->tls.out_of_order_held;
+            ++c.scratch->tls.gaps;
         }
-        return;
-    }
-    d.next += len;
-    consume(c, data, len);
-    // Held segments that now continue the stream.
-    bool progress = true;
-    while (progress && d.ooo_count > 0 && d.mode != kModeNotTls && d.mode != kModeLost &&
-           d.mode != kModeDone) {
-        progress = false;
-        for (uint8_t i = 0; i < d.ooo_count; ++i) {
-            OooSeg s = d.ooo[i];
-            const int32_t ahead = static_cast<int32_t>(s.seq - d.next);
-            if (ahead > 0) {
-                continue;
-            }
-            d.ooo[i] = d.ooo[--d.ooo_count];
-            const uint32_t skip = static_cast<uint32_t>(-static_cast<int64_t>(ahead));
-            if (skip < s.len) {
-                uint8_t* b = buffer(c);
-                if (b == nullptr) {
-                    stop_dir(c, kModeLost);
-                    return;
-                }
-                // Copy out first: consuming may reuse the buffer's message area only.
-                const uint8_t* src = b + c.cfg.tls_buffer + s.off + skip;
-                d.next += s.len - skip;
-                consume(c, src, s.len - skip);
-            }
-            progress = true;
-            break;
-        }
-    }
-    if (d.ooo_count == 0) {
-        d.ooo_used = 0;
+        stop_dir(c, kModeLost);
     }
 }
 
@@ -656,9 +587,8 @@ void Tls::update(uint8_t* s, const PacketView& p, const FeatureConfig& cfg) {
                 st.syn_window = pkt.tcp_window;
                 st.flags |= kSynSeen;
             }
-            if (!d.started) {
-                d.started = 1;
-                d.next = pkt.tcp_seq + 1;
+            if (!d.stream.started) {
+                stream_start(d.stream, pkt.tcp_seq + 1);
             }
             if (p.payload_cap == 0) {
                 return;
@@ -688,10 +618,7 @@ void Tls::update(uint8_t* s, const PacketView& p, const FeatureConfig& cfg) {
 void Tls::release(uint8_t* s, WorkerScratch* scratch) {
     auto& st = *reinterpret_cast<TlsState*>(s);
     for (DirState& d : st.dir) {
-        if (d.lease_tag != 0 && scratch != nullptr) {
-            scratch->tls_pool.release(BufferPool::Lease{d.lease_slot, d.lease_tag});
-        }
-        d.lease_tag = 0;
+        stream_release(d.stream, scratch != nullptr ? &scratch->pool : nullptr);
     }
 }
 
@@ -737,8 +664,7 @@ void update_quic(Ctx& c) {
             DirState& dd = st.dir[c.dir];
             if (dd.mode == kModeUnknown) {
                 dd.mode = kModeQuic;
-                dd.started = 1;  // CRYPTO offsets start at 0
-                dd.next = 0;
+                stream_start(dd.stream, 0);  // CRYPTO offsets start at 0
             }
             if (dd.mode == kModeQuic) {
                 feed_stream(c, static_cast<uint32_t>(off), data.p, data.n);

@@ -271,7 +271,7 @@ void Worker::sync_stats() {
         stats_.tls_gaps.store(t.gaps, std::memory_order_relaxed);
         stats_.tls_ooo_held.store(t.out_of_order_held, std::memory_order_relaxed);
         stats_.tls_malformed.store(t.malformed, std::memory_order_relaxed);
-        stats_.tls_buffers_stolen.store(scratch_->tls_pool.stolen, std::memory_order_relaxed);
+        stats_.tls_buffers_stolen.store(scratch_->pool.stolen, std::memory_order_relaxed);
         stats_.quic_initials.store(t.quic_initials, std::memory_order_relaxed);
         stats_.quic_failed.store(t.quic_failed, std::memory_order_relaxed);
     }

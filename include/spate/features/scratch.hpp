@@ -62,7 +62,7 @@ struct TlsCounters {
 struct WorkerScratch {
     explicit WorkerScratch(const FeatureConfig& c);
 
-    BufferPool tls_pool;
+    BufferPool pool;  ///< reassembly buffers shared by the units that follow streams
     TlsCounters tls;
     proto::QuicInitialDecryptor quic;
 };

@@ -4,11 +4,11 @@
 /// its tests.
 #include <cstdint>
 
+#include "spate/features/stream.hpp"
+
 namespace spate::features::tls_state {
 
-constexpr uint32_t kMaxOoo = 16;      ///< out-of-order segments held per direction
-constexpr uint32_t kOooBytes = 8192;  ///< bytes of out-of-order data held per direction
-constexpr uint32_t kMaxCerts = 4;     ///< certificates of a chain kept
+constexpr uint32_t kMaxCerts = 4;  ///< certificates of a chain kept
 constexpr uint32_t kCertFieldMax =
     1024;  ///< bytes kept of one certificate field (SAN: all that fits)
 constexpr uint32_t kCertFields =
@@ -34,33 +34,21 @@ constexpr uint16_t kDirTooBig = 1 << 4;      ///< a message larger than --tls-bu
 constexpr uint16_t kDirBufferLost = 1 << 5;  ///< the reassembly buffer was taken back
 constexpr uint16_t kDirLostSync = 1 << 6;    ///< a record header that made no sense
 
-struct OooSeg {
-    uint32_t seq;
-    uint16_t off;
-    uint16_t len;
-};
-
 struct DirState {
-    uint32_t next;      ///< next expected stream position
-    uint32_t rec_left;  ///< body bytes left in the current record
-    uint32_t hs_len;    ///< current handshake message length
-    uint32_t hs_got;    ///< bytes of it seen
-    uint32_t lease_slot;
-    uint32_t lease_tag;  ///< 0: no buffer
-    OooSeg ooo[kMaxOoo];
-    uint16_t ooo_used;
+    StreamState stream;  ///< the bytes in order; its buffer also assembles messages
+    uint32_t rec_left;   ///< body bytes left in the current record
+    uint32_t hs_len;     ///< current handshake message length
+    uint32_t hs_got;     ///< bytes of it seen
     uint16_t flags;
-    uint8_t started;
     uint8_t mode;
     uint8_t rec_have;
     uint8_t hs_have;
     uint8_t rec_type;
     uint8_t hs_type;
     uint8_t hs_skip;
-    uint8_t ooo_count;
     uint8_t rec_hdr[5];
     uint8_t hs_hdr[4];
-    uint8_t pad[3];
+    uint8_t pad[1];
 };
 
 // TlsState::flags
