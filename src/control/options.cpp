@@ -81,7 +81,7 @@ void describe(po::options_description& d, bool for_file) {
     po::options_description feats("Intraflow features (docs/record-schema.md)");
     feats.add_options()
         ("features", po::value<std::string>()->default_value("none"),
-         "feature units, comma-separated: splt, bd, entropy, idp, ip, tcp, ppi, salt, wht, hd, os, hist, tls; "
+         "feature units, comma-separated: splt, bd, entropy, idp, ip, tcp, ppi, salt, wht, hd, os, hist, tls, dns, http, ssh, dhcp, ike; "
          "'joy' = splt,bd,entropy,idp,tcp,ip,tls; "
          "'all' = every unit; 'none'")
         ("splt", po::value<uint32_t>()->default_value(50), "splt: packets listed per flow (1..1000)")
@@ -102,6 +102,14 @@ void describe(po::options_description& d, bool for_file) {
         ("tls-records", po::value<uint32_t>()->default_value(20), "tls: TLS records listed in srlt (0..1000)")
         ("tls-cert-bytes", po::value<uint32_t>()->default_value(8192),
          "tls: bytes of flow state for the server's certificate chain (0..65535; fields are cut, and marked, when it is full)")
+        ("dns-bytes", po::value<uint32_t>()->default_value(4096),
+         "dns: bytes of flow state for the flow's DNS messages (512..65535); later messages are counted and left out")
+        ("http-bytes", po::value<uint32_t>()->default_value(4096),
+         "http: bytes of flow state for the flow's HTTP request and response heads (512..65535)")
+        ("http-headers", po::value<std::string>()->default_value(""),
+         "http: header names to report, comma-separated, case-insensitive (default: every header)")
+        ("ssh-bytes", po::value<uint32_t>()->default_value(4096),
+         "ssh: bytes of flow state for the banners and KEXINIT algorithm lists (512..65535)")
         ("fp-db", po::value<std::string>()->default_value(""),
          "tls: fingerprint database (JSON lines, Joy/mercury fingerprint_db.json format): each TLS client is matched by its tls fingerprint");
     po::options_description control("Control");
@@ -386,6 +394,21 @@ ParseOutcome parse_options(int argc, const char* const* argv, Options& out) {
     out.feature_cfg.tls_cert_bytes = get<uint32_t>(vm, "tls-cert-bytes");
     if (out.feature_cfg.tls_cert_bytes > 65535) {
         throw UsageError("option '--tls-cert-bytes': must be between 0 and 65535");
+    }
+    auto bounded = [&](const char* name, uint32_t lo, uint32_t hi) {
+        uint32_t v = get<uint32_t>(vm, name);
+        if (v < lo || v > hi) {
+            throw UsageError(std::string("option '--") + name + "': must be between " +
+                             std::to_string(lo) + " and " + std::to_string(hi));
+        }
+        return v;
+    };
+    out.feature_cfg.dns_bytes = bounded("dns-bytes", 512, 65535);
+    out.feature_cfg.http_bytes = bounded("http-bytes", 512, 65535);
+    out.feature_cfg.ssh_bytes = bounded("ssh-bytes", 512, 65535);
+    out.feature_cfg.http_headers = get<std::string>(vm, "http-headers");
+    for (char& ch : out.feature_cfg.http_headers) {
+        ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
     }
     out.fp_db = get<std::string>(vm, "fp-db");
     try {

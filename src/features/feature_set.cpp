@@ -12,8 +12,8 @@ namespace spate::features {
 namespace {
 
 // The registration list: one line per unit. Order = order in the record.
-using Units =
-    std::tuple<Splt, ByteCounts, Idp, IpInfo, TcpInfo, Ppi, Salt, Wht, Hd, ProbableOs, Hist, Tls>;
+using Units = std::tuple<Splt, ByteCounts, Idp, IpInfo, TcpInfo, Ppi, Salt, Wht, Hd, ProbableOs,
+                         Hist, Tls, Dns, Http, Ssh, Dhcp, Ike>;
 constexpr size_t kUnits = std::tuple_size_v<Units>;
 static_assert(kUnits <= FeatureSet::kMaxUnits);
 

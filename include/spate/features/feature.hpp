@@ -14,6 +14,7 @@
 /// are direct, not virtual.
 #include <array>
 #include <cstdint>
+#include <string>
 #include <string_view>
 
 #include "spate/export/json_writer.hpp"
@@ -52,6 +53,11 @@ struct FeatureConfig {
     uint32_t tls_buffers = 1024;  ///< --tls-buffers N: reassembly buffers per worker
     uint32_t tls_records = 20;    ///< --tls-records N: TLS records listed in srlt (0..1000)
     uint32_t tls_cert_bytes = 8192;  ///< --tls-cert-bytes N: per flow, for the certificate chain
+    uint32_t dns_bytes = 4096;       ///< --dns-bytes N: per flow, DNS messages kept (512..65535)
+    uint32_t http_bytes = 4096;  ///< --http-bytes N: per flow, HTTP header bytes kept (512..65535)
+    /// --http-headers LIST: header names reported (lowercase, comma-separated); empty = all.
+    std::string http_headers;
+    uint32_t ssh_bytes = 4096;  ///< --ssh-bytes N: per flow, SSH banners + KEXINIT lists kept
     /// Fingerprint database (--fp-db FILE), loaded once at start; nullptr: none.
     const proto::FingerprintDb* fp_db = nullptr;
 };

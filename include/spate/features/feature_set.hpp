@@ -42,7 +42,7 @@ public:
     /// A worker's working memory for the enabled units.
     std::unique_ptr<WorkerScratch> make_scratch() const;
 
-    static constexpr size_t kMaxUnits = 16;
+    static constexpr size_t kMaxUnits = 32;
 
 private:
     FeatureConfig cfg_;

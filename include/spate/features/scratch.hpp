@@ -59,11 +59,24 @@ struct TlsCounters {
     uint64_t quic_failed = 0;         ///< QUIC Initial packets that did not decrypt
 };
 
+/// Counters of an application unit (dns, http, ssh, dhcp, ike), per worker.
+struct AppCounters {
+    uint64_t messages = 0;   ///< messages parsed
+    uint64_t malformed = 0;  ///< messages or streams that failed to parse
+    uint64_t truncated = 0;  ///< a bound was hit (flow state full, line too long, ...)
+    uint64_t gaps = 0;       ///< a TCP stream stopped at a hole
+};
+
 struct WorkerScratch {
     explicit WorkerScratch(const FeatureConfig& c);
 
     BufferPool pool;  ///< reassembly buffers shared by the units that follow streams
     TlsCounters tls;
+    AppCounters dns;
+    AppCounters http;
+    AppCounters ssh;
+    AppCounters dhcp;
+    AppCounters ike;
     proto::QuicInitialDecryptor quic;
 };
 

@@ -54,6 +54,31 @@ struct Tls {
     static void release(uint8_t* s, WorkerScratch* scratch);
 };
 
+/// The application units below follow TCP streams (StreamState, with
+/// buffers leased from the worker's pool) and give them back in release().
+#define SPATE_STREAM_UNIT(Type, name)                                                \
+    struct Type {                                                                    \
+        static constexpr std::string_view kName = name;                              \
+        static size_t state_size(const FeatureConfig& c);                            \
+        static void init(uint8_t* s, const FeatureConfig& c);                        \
+        static void update(uint8_t* s, const PacketView& p, const FeatureConfig& c); \
+        static void write_json(const uint8_t* s, const FlowData& f, JsonWriter& w,   \
+                               const FeatureConfig& c);                              \
+        static void release(uint8_t* s, WorkerScratch* scratch);                     \
+    }
+
+/// DNS messages over UDP and TCP (mDNS, LLMNR included).
+SPATE_STREAM_UNIT(Dns, "dns");
+/// HTTP/1.x requests and responses.
+SPATE_STREAM_UNIT(Http, "http");
+/// SSH banners, KEXINIT algorithm lists, HASSH.
+SPATE_STREAM_UNIT(Ssh, "ssh");
+/// DHCP and DHCPv6 messages.
+SPATE_STREAM_UNIT(Dhcp, "dhcp");
+/// IKEv1/IKEv2 headers and payload types.
+SPATE_STREAM_UNIT(Ike, "ike");
+
+#undef SPATE_STREAM_UNIT
 #undef SPATE_FEATURE_UNIT
 
 }  // namespace spate::features
