@@ -103,6 +103,24 @@ bool opaque_extension(uint16_t type) {
            type == 0xfe0d /* encrypted_client_hello */ || type == 35 /* session_ticket */;
 }
 
+/// Appends one extension; false (nothing written) when it does not fit.
+bool put_extension(Writer& w, uint16_t type, const uint8_t* data, uint32_t n) {
+    if (!w.room(4 + n)) {
+        return false;
+    }
+    w.u16(type);
+    w.u16(static_cast<uint16_t>(n));
+    w.bytes(data, n);
+    return true;
+}
+
+/// Fills in the 2-byte length of the extensions block that starts at `at`.
+void close_extensions(Writer& w, uint32_t at) {
+    const uint32_t n = w.len - at - 2;
+    w.out[at] = uint8_t(n >> 8);
+    w.out[at + 1] = uint8_t(n);
+}
+
 /// The ClientHello re-encoded compactly: same structure (so the same parser
 /// reads it back), with opaque extension data dropped and key shares reduced
 /// to their groups. Extensions that do not fit are left out (flagged).
@@ -153,17 +171,12 @@ void store_client_hello(TlsState& st, const proto::ClientHello& ch) {
         } else if (opaque_extension(e.type)) {
             n = 0;
         }
-        if (!w.room(4 + n)) {
+        if (!put_extension(w, e.type, data, n)) {
             st.flags |= kChTruncated;
             break;
         }
-        w.u16(e.type);
-        w.u16(static_cast<uint16_t>(n));
-        w.bytes(data, n);
     }
-    const uint32_t ext_len = w.len - ext_len_at - 2;
-    st.ch[ext_len_at] = uint8_t(ext_len >> 8);
-    st.ch[ext_len_at + 1] = uint8_t(ext_len);
+    close_extensions(w, ext_len_at);
     st.ch_len = static_cast<uint16_t>(w.len);
 }
 
@@ -185,17 +198,12 @@ void store_server_hello(TlsState& st, const proto::ServerHello& sh) {
         } else if (opaque_extension(e.type)) {
             n = 0;
         }
-        if (!w.room(4 + n)) {
+        if (!put_extension(w, e.type, e.data.p, n)) {
             st.flags |= kShTruncated;
             break;
         }
-        w.u16(e.type);
-        w.u16(static_cast<uint16_t>(n));
-        w.bytes(e.data.p, n);
     }
-    const uint32_t ext_len = w.len - ext_len_at - 2;
-    st.sh[ext_len_at] = uint8_t(ext_len >> 8);
-    st.sh[ext_len_at + 1] = uint8_t(ext_len);
+    close_extensions(w, ext_len_at);
     st.sh_len = static_cast<uint16_t>(w.len);
 }
 
