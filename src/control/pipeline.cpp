@@ -273,6 +273,12 @@ void print_stats(const char* when, const PortDriver& port, const parse::DecoderC
     }
 }
 
+uint64_t thread_cpu_ns() {
+    timespec t{};
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+    return uint64_t(t.tv_sec) * 1'000'000'000ULL + uint64_t(t.tv_nsec);
+}
+
 }  // namespace
 
 void install_signal_handlers() {
@@ -427,15 +433,24 @@ int run_rx_map(const Options& opts, uint64_t t0, PortDriver& port, std::unique_p
 }  // namespace
 
 int run_pipeline(const Options& opts) {
+    return run_pipeline(opts, nullptr, nullptr);
+}
+
+int run_pipeline(const Options& opts, std::unique_ptr<PortDriver> given_port, RunReport* report) {
     const uint64_t t0 = mono_ns();
+    const uint64_t cpu0 = thread_cpu_ns();
     PcapPortConfig pc;
     pc.files = opts.read_files;
     pc.interface = opts.interface;
     pc.bpf = opts.bpf;
     pc.snaplen = opts.snaplen;
     pc.promiscuous = opts.promiscuous;
-    std::unique_ptr<PortDriver> port;
-    if (opts.driver == "dpdk") {
+    std::unique_ptr<PortDriver> port = std::move(given_port);
+    if (port != nullptr) {
+        if (!opts.quiet) {
+            std::fprintf(stderr, "spate: %s\n", port->describe().c_str());
+        }
+    } else if (opts.driver == "dpdk") {
         DpdkPortConfig dc;
         dc.eal_args = opts.eal_args;
         dc.rx_queues = static_cast<uint16_t>(opts.rx_queues);
@@ -515,11 +530,21 @@ int run_pipeline(const Options& opts) {
     }
     Exporter exporter(rec_ptrs, std::move(sink), fmt, feature_set, write_threshold);
 
-    std::thread exporter_thread([&] { exporter.run(); });
+    uint64_t exporter_cpu = 0;
+    std::vector<uint64_t> worker_cpu(opts.workers, 0);
+    std::thread exporter_thread([&] {
+        exporter.run();
+        exporter_cpu = thread_cpu_ns();
+    });
     std::vector<std::thread> worker_threads;
     for (uint32_t i = 0; i < opts.workers; ++i) {
-        worker_threads.emplace_back([&, i] { workers[i]->run_from_ring(*pkt_rings[i]); });
+        worker_threads.emplace_back([&, i] {
+            workers[i]->run_from_ring(*pkt_rings[i]);
+            worker_cpu[i] = thread_cpu_ns();
+        });
     }
+    uint64_t max_active = 0;
+    uint64_t max_backlog = 0;
 
     Dispatcher disp(pkt_rings, port->stable_buffers());
     PacketRef burst[kBurst];
@@ -553,6 +578,10 @@ int run_pipeline(const Options& opts) {
         if (n > 0 && last_rx >= next_publish) {
             next_publish = last_rx + 100'000'000;
             publish(snapshot, *port, decoder.counters(), disp.ring_full_waits(), workers, exporter);
+            const WorkerTotals t = sum_workers(workers);
+            max_active = std::max(max_active, t.active);
+            const uint64_t written = rl(exporter.stats().records);
+            max_backlog = std::max(max_backlog, t.records > written ? t.records - written : 0);
         }
         if (stats_every != 0) {
             uint64_t now = mono_ns();
@@ -570,10 +599,16 @@ int run_pipeline(const Options& opts) {
     if (g_stop_requested.load()) {
         std::fprintf(stderr, "spate: stop requested: exporting every active flow\n");
     }
+    const uint64_t reader_cpu = thread_cpu_ns() - cpu0;
+    {
+        const WorkerTotals t = sum_workers(workers);
+        max_active = std::max(max_active, t.active);
+    }
     disp.end();
     for (auto& t : worker_threads) {
         t.join();
     }
+    const uint64_t workers_done = mono_ns();
     exporter_thread.join();
 
     int rc = 0;
@@ -590,6 +625,30 @@ int run_pipeline(const Options& opts) {
                     (mono_ns() - t0) / 1e9);
         std::fprintf(stderr, "spate:   receive span %.6f s (first to last packet received)\n",
                      (last_rx - first_rx) / 1e9);
+    }
+    if (report != nullptr) {
+        const PortStats ps = port->stats();
+        const WorkerTotals t = sum_workers(workers);
+        report->packets = ps.packets;
+        report->wire_bytes = ps.bytes;
+        report->rx_span_ns = last_rx - first_rx;
+        report->process_span_ns = first_rx != 0 ? workers_done - first_rx : 0;
+        report->wall_ns = mono_ns() - t0;
+        report->reader_cpu_ns = reader_cpu;
+        report->exporter_cpu_ns = exporter_cpu;
+        report->records_written = rl(exporter.stats().records);
+        report->bytes_written = rl(exporter.stats().bytes_out);
+        report->packet_ring_full_waits = disp.ring_full_waits();
+        report->record_ring_full_waits = t.rec_waits;
+        report->max_flows_active = std::max(max_active, t.active);
+        report->max_exporter_backlog = max_backlog;
+        report->flows_evicted = t.evicted;
+        report->workers.clear();
+        for (uint32_t i = 0; i < opts.workers; ++i) {
+            const WorkerStats& ws = workers[i]->stats();
+            report->workers.push_back(RunReport::WorkerFigures{
+                rl(ws.packets), rl(ws.records), rl(ws.flows_created), worker_cpu[i]});
+        }
     }
     return rc;
 }

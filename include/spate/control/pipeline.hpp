@@ -2,7 +2,10 @@
 /// Wires a port driver, the decoder/dispatcher, the workers and the exporter
 /// together and runs them to the end of input or a stop request.
 #include <atomic>
+#include <cstdint>
+#include <memory>
 #include <string>
+#include <vector>
 
 #include "spate/control/options.hpp"
 
@@ -20,5 +23,36 @@ void install_signal_handlers();
 /// Throws std::runtime_error for start-up failures (message names the file,
 /// interface or path), which the caller reports with exit status 1.
 int run_pipeline(const Options& opts);
+
+class PortDriver;
+
+/// What a run did, for the bench harness (dispatcher mode).
+struct RunReport {
+    struct WorkerFigures {
+        uint64_t packets = 0;
+        uint64_t records = 0;
+        uint64_t flows_created = 0;
+        uint64_t cpu_ns = 0;  ///< the worker thread's CPU time
+    };
+    uint64_t packets = 0;          ///< read from the port
+    uint64_t wire_bytes = 0;       ///< their length on the wire
+    uint64_t rx_span_ns = 0;       ///< first to last burst received
+    uint64_t process_span_ns = 0;  ///< first burst received to every worker done
+    uint64_t wall_ns = 0;          ///< start to end, draining included
+    uint64_t reader_cpu_ns = 0;    ///< the reading / decoding / dispatching thread
+    uint64_t exporter_cpu_ns = 0;
+    uint64_t records_written = 0;
+    uint64_t bytes_written = 0;
+    uint64_t packet_ring_full_waits = 0;
+    uint64_t record_ring_full_waits = 0;
+    uint64_t max_flows_active = 0;      ///< sampled every 100 ms
+    uint64_t max_exporter_backlog = 0;  ///< records made but not yet written, sampled
+    uint64_t flows_evicted = 0;
+    std::vector<WorkerFigures> workers;
+};
+
+/// Runs with a given port (the bench harness's memory replay) instead of the
+/// one the options name, and fills `report` when not null.
+int run_pipeline(const Options& opts, std::unique_ptr<PortDriver> port, RunReport* report);
 
 }  // namespace spate

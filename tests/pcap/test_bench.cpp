@@ -1,0 +1,143 @@
+// spate-bench as a tool: what it replays and counts (packets, records,
+// loops with shifted addresses, synthetic flows), its JSON, --compare and
+// --plot, and its usage errors. No figure here is a speed: speeds are
+// measured with the tool, never asserted in a test.
+#include <gtest/gtest.h>
+
+#include "harness.hpp"
+
+using namespace spate_test;
+
+namespace {
+
+std::string bench_bin() {
+    return env_or("SPATE_BENCH_BIN", "spate-bench");
+}
+
+RunResult run_bench(const std::string& args) {
+    fs::path dir = temp_dir();
+    fs::path out = dir / "out";
+    fs::path err = dir / "err";
+    std::string cmd = shell_quote(bench_bin()) + " " + args + " >" + shell_quote(out.string()) +
+                      " 2>" + shell_quote(err.string());
+    RunResult r;
+    int st = std::system(cmd.c_str());
+    r.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+    r.out = read_all(out);
+    r.err = read_all(err);
+    fs::remove_all(dir);
+    return r;
+}
+
+fs::path data(const std::string& name) {
+    return source_root() / "tests" / "data" / name;
+}
+
+uint64_t records_of_spate(const fs::path& pcap) {
+    RunResult r = run_spate("-q -r " + shell_quote(pcap.string()));
+    return static_cast<uint64_t>(std::count(r.out.begin(), r.out.end(), '\n'));
+}
+
+}  // namespace
+
+TEST(Bench, ReplaysLoopsWithNewFlowsAndWritesJson) {
+    fs::path dir = temp_dir();
+    fs::path json = dir / "now.json";
+    const fs::path pcap = data("joy__sample.pcap");
+    RunResult r = run_bench(shell_quote(pcap.string()) +
+                            " --loops 3 --runs 2 --workers 1,2 --features basic,joy --json " +
+                            shell_quote(json.string()));
+    ASSERT_EQ(r.status, 0) << r.err << r.out;
+    simdjson::dom::parser p;
+    auto doc = p.load(json.string());
+    ASSERT_FALSE(doc.error()) << read_all(json);
+    EXPECT_EQ(std::string_view(doc["tool"]), "spate-bench");
+    EXPECT_EQ(uint64_t(doc["runs"]), 2u);
+    auto configs = doc["configs"].get_array();
+    ASSERT_EQ(configs.size(), 4u);
+    // Every loop shifts the addresses: three loops make three times the records.
+    const uint64_t per_loop = records_of_spate(pcap);
+    ASSERT_GT(per_loop, 0u);
+    std::set<std::string> seen;
+    for (auto c : configs) {
+        seen.insert(std::to_string(uint64_t(c["workers"])) + "/" +
+                    std::string(std::string_view(c["features"])));
+        EXPECT_EQ(double(c["packets"]["median"]), 3 * 104.0);
+        EXPECT_EQ(double(c["records"]["median"]), double(3 * per_loop));
+        for (const char* f : {"mpps", "gbps", "cycles_per_packet", "packets_per_cpu_second",
+                              "records_per_second"}) {
+            EXPECT_GT(double(c[f]["median"]), 0) << f;
+            EXPECT_LE(double(c[f]["min"]), double(c[f]["median"])) << f;
+            EXPECT_GE(double(c[f]["max"]), double(c[f]["median"])) << f;
+        }
+        EXPECT_EQ(c["worker_mpps_per_cpu_second"].get_array().size(), uint64_t(c["workers"]));
+    }
+    EXPECT_EQ(seen, (std::set<std::string>{"1/basic", "2/basic", "1/joy", "2/joy"}));
+    // The table names each configuration.
+    EXPECT_NE(r.out.find("joy"), std::string::npos) << r.out;
+
+    // --compare: ratios against the file just written; counts are equal.
+    RunResult c = run_bench(shell_quote(pcap.string()) +
+                            " --loops 3 --runs 1 --workers 1 --features basic --compare " +
+                            shell_quote(json.string()));
+    ASSERT_EQ(c.status, 0) << c.err;
+    EXPECT_NE(c.out.find("compared with"), std::string::npos) << c.out;
+    EXPECT_NE(c.out.find("1.00x"), std::string::npos) << "packets and records ratios:\n" << c.out;
+    fs::remove_all(dir);
+}
+
+TEST(Bench, SyntheticConcurrentFlows) {
+    fs::path dir = temp_dir();
+    fs::path json = dir / "flows.json";
+    RunResult r = run_bench("--flows 500,2000 --packets-per-flow 6 --runs 1 --json " +
+                            shell_quote(json.string()));
+    ASSERT_EQ(r.status, 0) << r.err << r.out;
+    simdjson::dom::parser p;
+    auto doc = p.load(json.string());
+    ASSERT_FALSE(doc.error());
+    std::map<uint64_t, std::pair<double, double>> got;
+    for (auto c : doc["configs"].get_array()) {
+        got[uint64_t(c["flows"])] = {double(c["packets"]["median"]),
+                                     double(c["records"]["median"])};
+    }
+    EXPECT_EQ(got[500], (std::pair<double, double>{3000, 500}));
+    EXPECT_EQ(got[2000], (std::pair<double, double>{12000, 2000}));
+    fs::remove_all(dir);
+}
+
+TEST(Bench, PlotRendersAPng) {
+    if (std::system("command -v gnuplot >/dev/null 2>&1") != 0) {
+        GTEST_SKIP() << "gnuplot is not installed (scripts/bootstrap installs gnuplot-nox)";
+    }
+    fs::path dir = temp_dir();
+    fs::path png = dir / "workers.png";
+    RunResult r = run_bench(shell_quote(data("joy__sample.pcap").string()) +
+                            " --loops 2 --runs 1 --workers 1,2 --features basic,joy --plot " +
+                            shell_quote(png.string()));
+    ASSERT_EQ(r.status, 0) << r.err;
+    std::string bytes = read_all(png);
+    ASSERT_GT(bytes.size(), 1000u);
+    EXPECT_EQ(bytes.substr(0, 8), std::string("\x89PNG\r\n\x1a\n", 8));
+    fs::remove_all(dir);
+}
+
+TEST(Bench, UsageErrorsExit2AndNameTheOption) {
+    RunResult none = run_bench("--runs 1");
+    EXPECT_EQ(none.status, 2);
+    EXPECT_NE(none.err.find("no input"), std::string::npos) << none.err;
+    RunResult bad = run_bench("--flows 10 --workers 1,x");
+    EXPECT_EQ(bad.status, 2);
+    EXPECT_NE(bad.err.find("--workers"), std::string::npos) << bad.err;
+    RunResult both = run_bench(shell_quote(data("joy__sample.pcap").string()) + " --flows 10");
+    EXPECT_EQ(both.status, 2);
+    RunResult missing = run_bench("/nonexistent.pcap --runs 1");
+    EXPECT_EQ(missing.status, 1);
+    EXPECT_NE(missing.err.find("/nonexistent.pcap"), std::string::npos) << missing.err;
+    RunResult help = run_bench("--help");
+    EXPECT_EQ(help.status, 0);
+    for (const char* opt :
+         {"--flows", "--loops", "--duration", "--rate-pps", "--rate-gbps", "--speed", "--workers",
+          "--features", "--runs", "--json", "--compare", "--plot"}) {
+        EXPECT_NE(help.out.find(opt), std::string::npos) << opt;
+    }
+}
