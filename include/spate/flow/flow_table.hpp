@@ -55,6 +55,22 @@ public:
     /// Size of an entry rounded to 8 bytes: where its feature state starts.
     static constexpr size_t kEntryBytes = (sizeof(Entry) + 7) & ~size_t{7};
 
+    /// Batch hints, a few packets ahead of find(): first the probe's slot,
+    /// then (once the slot is in cache) the entry it points to.
+    void prefetch_slot(uint64_t hash) const {
+        __builtin_prefetch(&slots_[static_cast<uint32_t>(hash) & slot_mask_]);
+    }
+    void prefetch_entry(uint64_t hash) const {
+        const Slot& slot = slots_[static_cast<uint32_t>(hash) & slot_mask_];
+        if (slot.tag == tag_of(hash)) {
+            const uint8_t* e = pool_.get() + size_t{slot.idx} * stride_;
+            __builtin_prefetch(e);
+            __builtin_prefetch(e + 64);
+            __builtin_prefetch(e + 128);
+            __builtin_prefetch(e + 192);
+        }
+    }
+
     /// Finds the flow of a packet, or nullptr. `reverse` is set when the
     /// packet travels responder -> initiator.
     Entry* find(const FlowKey& k, uint64_t hash, bool& reverse);
