@@ -48,7 +48,7 @@ FlowTable::FlowTable(const FlowTableConfig& cfg) : cfg_(cfg) {
     while (nslots < 2 * static_cast<uint64_t>(cap_)) {
         nslots <<= 1;
     }
-    slots_.assign(nslots, Slot{0, 0});
+    slots_.assign(nslots, Slot{0, 0, 0});
     slot_mask_ = nslots - 1;
     free_head_ = kNil;
     next_unused_ = 0;
@@ -156,7 +156,7 @@ void FlowTable::slot_erase(const Entry& e, uint32_t idx) {
         if (slots_[j].tag == 0) {
             break;
         }
-        uint32_t home = static_cast<uint32_t>(at(slots_[j].idx).hash) & slot_mask_;
+        uint32_t home = slots_[j].home & slot_mask_;
         // Move j into the hole when its home is not cyclically in (hole, j].
         bool in_range = hole <= j ? (home > hole && home <= j) : (home > hole || home <= j);
         if (!in_range) {
@@ -164,7 +164,7 @@ void FlowTable::slot_erase(const Entry& e, uint32_t idx) {
             hole = j;
         }
     }
-    slots_[hole] = Slot{0, 0};
+    slots_[hole] = Slot{0, 0, 0};
 }
 
 void FlowTable::remove(Entry* e) {

@@ -109,8 +109,9 @@ public:
 
 private:
     struct Slot {
-        uint32_t tag;  ///< upper hash bits (0 never used as a valid tag)
-        uint32_t idx;  ///< pool index
+        uint32_t tag;   ///< upper hash bits (0 never used as a valid tag)
+        uint32_t idx;   ///< pool index
+        uint32_t home;  ///< lower hash bits: the home slot, without reading the entry
     };
     struct List {
         uint32_t head = kNil, tail = kNil;
@@ -188,7 +189,7 @@ FlowTable::Entry* FlowTable::insert(const FlowKey& k, uint64_t hash, Evict&& evi
     while (slots_[s].tag != 0) {
         s = (s + 1) & slot_mask_;
     }
-    slots_[s] = Slot{tag, idx};
+    slots_[s] = Slot{tag, idx, static_cast<uint32_t>(hash)};
     ++size_;
     ++counters_.created;
     if (size_ > counters_.max_active) {
