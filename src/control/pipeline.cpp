@@ -163,6 +163,7 @@ struct WorkerTotals {
              tcp = 0;
     uint64_t tls_messages = 0, tls_too_big = 0, tls_gaps = 0, tls_ooo = 0, tls_malformed = 0,
              tls_stolen = 0, quic_ok = 0, quic_failed = 0;
+    uint64_t app[5][4] = {};
 };
 
 WorkerTotals sum_workers(const std::vector<std::unique_ptr<Worker>>& workers) {
@@ -185,6 +186,11 @@ WorkerTotals sum_workers(const std::vector<std::unique_ptr<Worker>>& workers) {
         t.tls_stolen += rl(s.tls_buffers_stolen);
         t.quic_ok += rl(s.quic_initials);
         t.quic_failed += rl(s.quic_failed);
+        for (int a = 0; a < 5; ++a) {
+            for (int k = 0; k < 4; ++k) {
+                t.app[a][k] += rl(s.app[a][k]);
+            }
+        }
     }
     return t;
 }
@@ -263,6 +269,15 @@ void print_stats(const char* when, const PortDriver& port, const parse::DecoderC
                      ", not decrypted %" PRIu64 "\n",
                      t.tls_messages, t.tls_too_big, t.tls_gaps, t.tls_ooo, t.tls_malformed,
                      t.tls_stolen, t.quic_ok, t.quic_failed);
+    }
+    static const char* const kApps[5] = {"dns", "http", "ssh", "dhcp", "ike"};
+    for (int a = 0; a < 5; ++a) {
+        if (t.app[a][0] + t.app[a][1] + t.app[a][2] + t.app[a][3] > 0) {
+            std::fprintf(stderr,
+                         "spate:   %s: messages %" PRIu64 ", malformed %" PRIu64
+                         ", bound hit %" PRIu64 ", gaps %" PRIu64 "\n",
+                         kApps[a], t.app[a][0], t.app[a][1], t.app[a][2], t.app[a][3]);
+        }
     }
     std::string detail = port.detail();
     size_t pos = 0;

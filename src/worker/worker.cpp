@@ -274,6 +274,14 @@ void Worker::sync_stats() {
         stats_.tls_buffers_stolen.store(scratch_->pool.stolen, std::memory_order_relaxed);
         stats_.quic_initials.store(t.quic_initials, std::memory_order_relaxed);
         stats_.quic_failed.store(t.quic_failed, std::memory_order_relaxed);
+        const features::AppCounters* apps[5] = {&scratch_->dns, &scratch_->http, &scratch_->ssh,
+                                                &scratch_->dhcp, &scratch_->ike};
+        for (int i = 0; i < 5; ++i) {
+            stats_.app[i][0].store(apps[i]->messages, std::memory_order_relaxed);
+            stats_.app[i][1].store(apps[i]->malformed, std::memory_order_relaxed);
+            stats_.app[i][2].store(apps[i]->truncated, std::memory_order_relaxed);
+            stats_.app[i][3].store(apps[i]->gaps, std::memory_order_relaxed);
+        }
     }
 }
 

@@ -36,6 +36,8 @@ struct alignas(kCacheLine) WorkerStats {
     std::atomic<uint64_t> tls_buffers_stolen{0};
     std::atomic<uint64_t> quic_initials{0};
     std::atomic<uint64_t> quic_failed{0};
+    /// dns, http, ssh, dhcp, ike: messages, malformed, truncated, gaps (features::AppCounters).
+    std::atomic<uint64_t> app[5][4] = {};
 };
 
 class Worker {
