@@ -216,6 +216,39 @@ void JsonWriter::value(int64_t v) {
     need_comma_ = true;
 }
 
+void JsonWriter::hex(const uint8_t* p, size_t n) {
+    static constexpr char kHex[] = "0123456789abcdef";
+    comma();
+    const size_t at = out_.size();
+    out_.resize(at + 2 * n + 2);
+    char* o = out_.data() + at;
+    *o++ = '"';
+    for (size_t i = 0; i < n; ++i) {
+        *o++ = kHex[p[i] >> 4];
+        *o++ = kHex[p[i] & 15];
+    }
+    *o = '"';
+    need_comma_ = true;
+}
+
+void JsonWriter::uint_array(const uint64_t* v, size_t n) {
+    comma();
+    const size_t at = out_.size();
+    out_.resize(at + 2 + n * 21);  // 20 digits + a comma each, at most
+    char* o = out_.data() + at;
+    char* const end = out_.data() + out_.size();
+    *o++ = '[';
+    for (size_t i = 0; i < n; ++i) {
+        if (i != 0) {
+            *o++ = ',';
+        }
+        o = std::to_chars(o, end, v[i]).ptr;
+    }
+    *o++ = ']';
+    out_.resize(static_cast<size_t>(o - out_.data()));
+    need_comma_ = true;
+}
+
 void JsonWriter::value(bool b) {
     comma();
     if (b) {

@@ -50,11 +50,7 @@ void ByteCounts::write_json(const uint8_t* s, const FlowData&, JsonWriter& w,
     const auto* st = reinterpret_cast<const ByteState*>(s);
     if (c.bd_fields) {
         w.key("byte_dist");
-        w.begin_array();
-        for (uint64_t v : st->counts) {
-            w.value(v);
-        }
-        w.end_array();
+        w.uint_array(st->counts, 256);
         double mean = 0, var = 0;
         if (st->total > 0) {
             double sum = 0;
@@ -78,11 +74,7 @@ void ByteCounts::write_json(const uint8_t* s, const FlowData&, JsonWriter& w,
         for (int i = 0; i < 256; ++i) {
             compact[c.compact_map[i] & 15] += st->counts[i];
         }
-        w.begin_array();
-        for (uint64_t v : compact) {
-            w.value(v);
-        }
-        w.end_array();
+        w.uint_array(compact, 16);
         if (st->truncated) {
             w.key("byte_dist_truncated");
             w.value(true);

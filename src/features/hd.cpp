@@ -18,7 +18,6 @@ size_t bytes_at(const FeatureConfig& c, int dir) {
     return 2 * sizeof(HdDir) + size_t(dir) * c.hd_n;
 }
 
-constexpr char kHex[] = "0123456789abcdef";
 constexpr uint32_t kMaxHd = 64;
 
 }  // namespace
@@ -52,20 +51,14 @@ void Hd::write_json(const uint8_t* s, const FlowData&, JsonWriter& w, const Feat
     if (!dirs[0].have && !dirs[1].have) {
         return;
     }
-    char hex[2 * kMaxHd];
     w.key("hd");
     w.begin_object();
     for (int dir = 0; dir < 2; ++dir) {
         if (!dirs[dir].have) {
             continue;
         }
-        const uint8_t* b = s + bytes_at(c, dir);
-        for (uint32_t i = 0; i < dirs[dir].len; ++i) {
-            hex[2 * i] = kHex[b[i] >> 4];
-            hex[2 * i + 1] = kHex[b[i] & 15];
-        }
         w.key(dir == 0 ? "out" : "in");
-        w.value(std::string_view(hex, 2 * size_t{dirs[dir].len}));
+        w.hex(s + bytes_at(c, dir), dirs[dir].len);
     }
     w.end_object();
 }

@@ -18,8 +18,6 @@ size_t bytes_at(const FeatureConfig& c, int dir) {
     return 2 * sizeof(IdpDir) + size_t(dir) * c.idp_n;
 }
 
-constexpr char kHex[] = "0123456789abcdef";
-
 }  // namespace
 
 size_t Idp::state_size(const FeatureConfig& c) {
@@ -50,18 +48,12 @@ void Idp::update(uint8_t* s, const PacketView& p, const FeatureConfig& c) {
 void Idp::write_json(const uint8_t* s, const FlowData&, JsonWriter& w, const FeatureConfig& c) {
     const auto* dirs = reinterpret_cast<const IdpDir*>(s);
     static const char* const kKeys[2][2] = {{"idp_out", "idp_len_out"}, {"idp_in", "idp_len_in"}};
-    char hex[2 * 1500];
     for (int dir = 0; dir < 2; ++dir) {
         if (!dirs[dir].have) {
             continue;
         }
-        const uint8_t* b = s + bytes_at(c, dir);
-        for (uint16_t i = 0; i < dirs[dir].len; ++i) {
-            hex[2 * i] = kHex[b[i] >> 4];
-            hex[2 * i + 1] = kHex[b[i] & 15];
-        }
         w.key(kKeys[dir][0]);
-        w.value(std::string_view(hex, 2 * size_t{dirs[dir].len}));
+        w.hex(s + bytes_at(c, dir), dirs[dir].len);
         w.key(kKeys[dir][1]);
         w.value(uint64_t{dirs[dir].len});
     }

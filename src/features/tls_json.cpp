@@ -25,13 +25,7 @@ void hex16(JsonWriter& w, uint16_t v) {
 }
 
 void hex_bytes(JsonWriter& w, const uint8_t* p, uint32_t n) {
-    char buf[2 * 1024];
-    n = std::min<uint32_t>(n, sizeof(buf) / 2);
-    for (uint32_t i = 0; i < n; ++i) {
-        buf[2 * i] = kHex[p[i] >> 4];
-        buf[2 * i + 1] = kHex[p[i] & 15];
-    }
-    w.value(std::string_view(buf, 2 * size_t{n}));
+    w.hex(p, n);
 }
 
 /// A list of 2-byte values as 4-hex-digit strings.

@@ -27,6 +27,10 @@ public:
     void value(bool b);
     void value_double(double v, int decimals);  ///< fixed notation; NaN/inf -> null
     void null();
+    /// Lowercase hex of n bytes as a string value (no escaping needed).
+    void hex(const uint8_t* p, size_t n);
+    /// An array of unsigned integers, formatted in one pass.
+    void uint_array(const uint64_t* v, size_t n);
     /// Appends pre-formatted JSON (a number or literal) as a value.
     void raw(std::string_view json);
     /// Epoch nanoseconds as seconds with 9 (nanosecond) or 6 decimals, as a JSON number.
