@@ -723,5 +723,25 @@ TEST(JsonWriter, NoAllocationOnceTheBufferHasGrown) {
     EXPECT_EQ(buf.capacity(), cap);
 }
 
+TEST(JsonWriter, HexAndIntegerArrays) {
+    std::string buf;
+    JsonWriter w(buf);
+    w.begin_object();
+    w.key("h");
+    const uint8_t bytes[] = {0x00, 0x0f, 0xa5, 0xff};
+    w.hex(bytes, sizeof(bytes));
+    w.key("e");
+    w.hex(bytes, 0);
+    w.key("a");
+    const uint64_t v[] = {0, 7, 18446744073709551615ULL, 42};
+    w.uint_array(v, 4);
+    w.key("z");
+    w.uint_array(v, 0);
+    w.key("n");
+    w.value(uint64_t{1});
+    w.end_object();
+    EXPECT_EQ(buf, R"({"h":"000fa5ff","e":"","a":[0,7,18446744073709551615,42],"z":[],"n":1})");
+}
+
 }  // namespace
 }  // namespace spate
