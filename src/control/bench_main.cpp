@@ -56,7 +56,7 @@ std::string expand_set(const std::string& s) {
         return "none";
     }
     if (s == "joy-parity") {
-        return "joy,dns,http";
+        return "joy";
     }
     if (s == "everything") {
         return "all";
@@ -411,7 +411,7 @@ int main(int argc, char** argv) {
         ("workers", po::value<std::string>(&workers)->default_value("1"), "worker counts to sweep, e.g. 1,2,4")
         ("features", po::value<std::string>(&features)->default_value("none"),
          "feature sets to sweep, comma-separated; '+' joins units inside a set (splt+bd); "
-         "named sets: basic (no units), joy (splt,bd,entropy,idp,tcp,ip,tls), joy-parity (joy + dns + http), everything")
+         "named sets: basic (no units), joy or joy-parity (splt,bd,entropy,idp,tcp,ip,tls,dns,http), everything")
         ("runs", po::value<uint32_t>(&a.runs)->default_value(3), "runs per configuration (medians and min..max reported)")
         ("output,o", po::value<std::string>(&a.output)->default_value("/dev/null"), "where the records go")
         ("json", po::value<std::string>(&a.json), "write the figures as JSON to FILE (schema: docs/bench.md)")

@@ -82,7 +82,7 @@ void describe(po::options_description& d, bool for_file) {
     feats.add_options()
         ("features", po::value<std::string>()->default_value("none"),
          "feature units, comma-separated: splt, bd, entropy, idp, ip, tcp, ppi, salt, wht, hd, os, hist, tls, dns, http, ssh, dhcp, ike; "
-         "'joy' = splt,bd,entropy,idp,tcp,ip,tls; "
+         "'joy' = splt,bd,entropy,idp,tcp,ip,tls,dns,http (Joy's set); "
          "'all' = every unit; 'none'")
         ("splt", po::value<uint32_t>()->default_value(50), "splt: packets listed per flow (1..1000)")
         ("splt-zero", po::value<bool>()->default_value(false)->implicit_value(true), "splt: list zero-payload packets too")

@@ -18,7 +18,7 @@ constexpr size_t kUnits = std::tuple_size_v<Units>;
 static_assert(kUnits <= FeatureSet::kMaxUnits);
 
 // Names accepted in --features that are not a unit of their own.
-constexpr const char* kJoySet = "splt,bd,entropy,idp,tcp,ip,tls";
+constexpr const char* kJoySet = "splt,bd,entropy,idp,tcp,ip,tls,dns,http";
 
 template <size_t... I>
 int index_of(std::string_view name, std::index_sequence<I...>) {

@@ -216,7 +216,7 @@ TEST(Allocations, NonePerPacketInSteadyStateWithTheJoyParityUnits) {
     ASSERT_FALSE(quic.empty()) << "QUIC seed not found under SPATE_SOURCE_ROOT";
     features::FeatureConfig cfg;
     cfg.tls_buffers = 8;  // fewer buffers than flows in flight: leases are taken back too
-    const features::FeatureSet fs = features::FeatureSet::parse("joy,dns,http", cfg);
+    const features::FeatureSet fs = features::FeatureSet::parse("joy", cfg);
     SpscRing ring(64 << 20);
     FlowTableConfig tc;
     tc.max_flows = 128;  // fewer than a round's flows: evictions emit records

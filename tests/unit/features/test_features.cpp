@@ -47,7 +47,7 @@ TEST(Features, UnknownUnitIsAnErrorNamingIt) {
         EXPECT_NE(std::string(e.what()).find("nope"), std::string::npos);
     }
     auto fs = features::FeatureSet::parse("joy", {});
-    EXPECT_EQ(fs.enabled().size(), 7u);  // splt bd idp ip tcp tls + entropy
+    EXPECT_EQ(fs.enabled().size(), 9u);  // splt bd idp ip tcp tls dns http + entropy
     EXPECT_TRUE(features::FeatureSet::parse("none", {}).empty());
     EXPECT_EQ(features::FeatureSet::parse("none", {}).state_bytes(), 0u);
 }
