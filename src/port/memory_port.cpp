@@ -259,18 +259,23 @@ public:
         pace(now);
         n = std::min<uint16_t>(n, kBurstMax);
         uint16_t got = 0;
+        const bool paced = cfg_.rate_pps > 0 || cfg_.rate_gbps > 0 || cfg_.speed > 0;
+        const uint64_t burst_now = paced ? mono_ns() : 0;
         while (got < n && (cfg_.loops == 0 || loop_ < cfg_.loops)) {
+            if (paced && got > 0 && due_ns() > burst_now) {
+                break;  // the rest of the burst is not due yet
+            }
             PacketRef& r = pkts[got];
             store_->materialise(index_, loop_, bounce_.data() + size_t{got} * kMaxFrame, kMaxFrame,
                                 r, true);
             bytes_ += r.wirelen;
             ++got;
+            ++packets_;
             if (++index_ == store_->size()) {
                 index_ = 0;
                 ++loop_;
             }
         }
-        packets_ += got;
         return got;
     }
 
@@ -309,8 +314,9 @@ public:
 private:
     static constexpr uint16_t kBurstMax = 64;
 
-    /// Waits until the next packet is due (rate modes).
-    void pace(uint64_t now) {
+    /// When the next packet is due (rate modes), in ns of the monotonic
+    /// clock; 0 when the replay is not paced.
+    uint64_t due_ns() const {
         double due_s = 0;
         if (cfg_.rate_pps > 0) {
             due_s = double(packets_) / cfg_.rate_pps;
@@ -322,10 +328,15 @@ private:
                 (store_->synthetic_flows() != 0 ? double(index_) * 100 : double(ts_of(index_)));
             due_s = cap_ns / 1e9 / cfg_.speed;
         } else {
-            return;
+            return 0;
         }
-        const uint64_t due = start_ns_ + uint64_t(due_s * 1e9);
-        while (now < due && !stop_.load(std::memory_order_relaxed)) {
+        return start_ns_ + uint64_t(due_s * 1e9);
+    }
+
+    /// Waits until the next packet is due (rate modes).
+    void pace(uint64_t now) {
+        const uint64_t due = due_ns();
+        while (due != 0 && now < due && !stop_.load(std::memory_order_relaxed)) {
             if (due - now > 200'000) {
                 std::this_thread::sleep_for(std::chrono::nanoseconds(due - now - 100'000));
             }

@@ -141,3 +141,30 @@ TEST(Bench, UsageErrorsExit2AndNameTheOption) {
         EXPECT_NE(help.out.find(opt), std::string::npos) << opt;
     }
 }
+
+TEST(Bench, RateModesPaceTheReplay) {
+    // Pacing can only slow a replay down: at 1000 packets per second, 104
+    // packets cannot take less than ~0.1 s, so the measured rate stays
+    // below 1100 pps whatever the machine. (Same for Gbps and --speed.)
+    fs::path dir = temp_dir();
+    const std::string pcap = shell_quote(data("joy__sample.pcap").string());
+    struct Mode {
+        std::string args;
+        double max_mpps;
+    };
+    // joy__sample.pcap: 104 packets, 21,161 wire bytes over 20.03 s.
+    for (const Mode& m : {Mode{"--rate-pps 1000", 0.0011}, Mode{"--rate-gbps 0.001", 0.0011},
+                          Mode{"--speed 200", 0.0011}}) {
+        fs::path json = dir / "rate.json";
+        RunResult r =
+            run_bench(pcap + " --runs 1 " + m.args + " --json " + shell_quote(json.string()));
+        ASSERT_EQ(r.status, 0) << m.args << ": " << r.err;
+        simdjson::dom::parser p;
+        auto doc = p.load(json.string());
+        ASSERT_FALSE(doc.error());
+        const double mpps = double(doc["configs"].at(0)["mpps"]["median"]);
+        EXPECT_GT(mpps, 0) << m.args;
+        EXPECT_LT(mpps, m.max_mpps) << m.args << ": the replay was not paced";
+    }
+    fs::remove_all(dir);
+}
