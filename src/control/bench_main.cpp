@@ -47,6 +47,7 @@ struct BenchArgs {
     std::string compare;
     std::string plot;
     std::vector<std::string> spate_args;  ///< after "--": spate options for every run
+    bool direct = false;                  ///< workers read their own share (no dispatcher)
 };
 
 /// Named feature sets of the harness ("basic" has no units; "joy-parity" is
@@ -162,7 +163,26 @@ Sample run_one(const BenchArgs& a, const Config& c, std::shared_ptr<const Packet
     mc.rate_gbps = a.rate_gbps;
     mc.speed = a.speed;
     RunReport r;
-    const int rc = run_pipeline(opts, make_memory_port(std::move(store), mc), &r);
+    int rc = 0;
+    if (a.direct) {
+        // Each worker's share, split once per input and worker count.
+        static std::map<std::pair<const PacketStore*, uint32_t>,
+                        std::vector<std::shared_ptr<const PacketStore>>>
+            shares;
+        auto& share = shares[{store.get(), c.workers}];
+        if (share.empty()) {
+            for (uint32_t i = 0; i < c.workers; ++i) {
+                share.push_back(store->subset(c.workers, i));
+            }
+        }
+        std::vector<std::unique_ptr<PortDriver>> ports;
+        for (uint32_t i = 0; i < c.workers; ++i) {
+            ports.push_back(make_memory_port(share[i], mc));
+        }
+        rc = run_direct(opts, std::move(ports), &r);
+    } else {
+        rc = run_pipeline(opts, make_memory_port(std::move(store), mc), &r);
+    }
     if (rc != 0) {
         throw std::runtime_error("the pipeline failed (exit status " + std::to_string(rc) + ")");
     }
@@ -413,6 +433,9 @@ int main(int argc, char** argv) {
          "feature sets to sweep, comma-separated; '+' joins units inside a set (splt+bd); "
          "named sets: basic (no units), joy or joy-parity (splt,bd,entropy,idp,tcp,ip,tls,dns,http), everything")
         ("runs", po::value<uint32_t>(&a.runs)->default_value(3), "runs per configuration (medians and min..max reported)")
+        ("direct", po::bool_switch(&a.direct),
+         "each worker reads its own share of the flows (split by flow hash), as workers polling their own "
+         "NIC RSS queues do (--rx-map); default: one reader decodes and dispatches to the workers")
         ("output,o", po::value<std::string>(&a.output)->default_value("/dev/null"), "where the records go")
         ("json", po::value<std::string>(&a.json), "write the figures as JSON to FILE (schema: docs/bench.md)")
         ("compare", po::value<std::string>(&a.compare), "print each figure's ratio to a baseline written by --json")

@@ -447,8 +447,157 @@ int run_rx_map(const Options& opts, uint64_t t0, PortDriver& port, std::unique_p
 
 }  // namespace
 
+namespace {
+
+/// The run's feature units, with the fingerprint database they may use.
+features::FeatureSet make_feature_set(const Options& opts,
+                                      std::unique_ptr<proto::FingerprintDb>& fp_db) {
+    features::FeatureConfig fcfg = opts.feature_cfg;
+    if (!opts.fp_db.empty()) {
+        try {
+            fp_db = std::make_unique<proto::FingerprintDb>(proto::FingerprintDb::load(opts.fp_db));
+        } catch (const std::exception& e) {
+            throw std::runtime_error(std::string("--fp-db: ") + e.what());
+        }
+        fcfg.fp_db = fp_db.get();
+    }
+    return features::FeatureSet::parse(opts.features, fcfg);
+}
+
+SinkConfig sink_config(const Options& opts) {
+    SinkConfig sc;
+    sc.path = opts.output;
+    sc.zstd = opts.zstd;
+    sc.zstd_level = opts.zstd_level;
+    sc.rotate_bytes = opts.rotate_bytes;
+    sc.rotate_seconds = opts.rotate_seconds;
+    return sc;
+}
+
+}  // namespace
+
 int run_pipeline(const Options& opts) {
     return run_pipeline(opts, nullptr, nullptr);
+}
+
+int run_direct(const Options& opts, std::vector<std::unique_ptr<PortDriver>> ports,
+               RunReport* report) {
+    const uint64_t t0 = mono_ns();
+    const auto n = static_cast<uint32_t>(ports.size());
+    std::unique_ptr<proto::FingerprintDb> fp_db;
+    const features::FeatureSet feature_set = make_feature_set(opts, fp_db);
+    parse::DecoderConfig dcfg;
+    dcfg.decap = opts.decap;
+    dcfg.vlan_in_key = opts.vlan_in_key;
+    dcfg.frag_slots = opts.frag_slots;
+    FlowTableConfig tcfg;
+    tcfg.max_flows = static_cast<uint32_t>((opts.max_flows + n - 1) / n);
+    tcfg.idle_timeout_ns = to_ns(opts.idle_timeout);
+    tcfg.active_timeout_ns = to_ns(opts.active_timeout);
+    tcfg.tcp_close_timeout_ns = to_ns(opts.tcp_close_timeout);
+    std::vector<std::unique_ptr<SpscRing>> rec_rings;
+    std::vector<SpscRing*> rec_ptrs;
+    std::vector<std::unique_ptr<Worker>> workers;
+    for (uint32_t i = 0; i < n; ++i) {
+        rec_rings.push_back(std::make_unique<SpscRing>(size_t{4} << 20));
+        rec_ptrs.push_back(rec_rings.back().get());
+        workers.push_back(std::make_unique<Worker>(i, tcfg, *rec_rings.back(), feature_set));
+    }
+    RecordFormat fmt;
+    fmt.nanosecond = n > 0 && ports[0]->nanosecond_timestamps();
+    Exporter exporter(rec_ptrs, make_sink(sink_config(opts)), fmt, feature_set);
+    uint64_t exporter_cpu = 0;
+    std::thread exporter_thread([&] {
+        exporter.run();
+        exporter_cpu = thread_cpu_ns();
+    });
+    // Each worker reads its own input (as from its own RSS queue), decodes
+    // and updates its flow table: no dispatcher, no packet ring.
+    std::vector<uint64_t> worker_cpu(n, 0);
+    std::vector<uint64_t> worker_first(n, 0), worker_done(n, 0);
+    std::vector<std::thread> threads;
+    for (uint32_t i = 0; i < n; ++i) {
+        threads.emplace_back([&, i] {
+            parse::Decoder dec(dcfg);
+            parse::DecodedPacket d;
+            PacketRef burst[kBurst];
+            RxStatus st = RxStatus::ok;
+            while (st == RxStatus::ok && !g_stop_requested.load(std::memory_order_relaxed)) {
+                const uint16_t got = ports[i]->rx_burst(burst, kBurst, st);
+                if (got > 0 && worker_first[i] == 0) {
+                    worker_first[i] = mono_ns();
+                }
+                for (uint16_t k = 0; k < got; ++k) {
+                    if (dec.decode(burst[k], d) == parse::DecodeStatus::ok) {
+                        workers[i]->on_packet(d, symmetric_hash(d.key), burst[k].data);
+                    }
+                }
+                workers[i]->publish();
+            }
+            worker_done[i] = mono_ns();
+            workers[i]->finish();
+            worker_cpu[i] = thread_cpu_ns();
+        });
+    }
+    uint64_t max_active = 0;
+    uint64_t max_backlog = 0;
+    for (auto& t : threads) {
+        while (t.joinable()) {
+            // Sample occupancy and backlog while the workers run.
+            const WorkerTotals tot = sum_workers(workers);
+            max_active = std::max(max_active, tot.active);
+            const uint64_t written = rl(exporter.stats().records);
+            max_backlog = std::max(max_backlog, tot.records > written ? tot.records - written : 0);
+            bool all_done = true;
+            for (uint64_t v : worker_done) {
+                all_done &= v != 0;
+            }
+            if (all_done) {
+                t.join();
+                break;
+            }
+            std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        }
+    }
+    exporter_thread.join();
+    int rc = exporter.error().empty() ? 0 : 1;
+    if (rc != 0) {
+        std::fprintf(stderr, "spate: error: %s\n", exporter.error().c_str());
+    }
+    PortStats ps;
+    for (const auto& p : ports) {
+        const PortStats q = p->stats();
+        ps.packets += q.packets;
+        ps.bytes += q.bytes;
+    }
+    if (report != nullptr) {
+        const WorkerTotals t = sum_workers(workers);
+        const uint64_t first =
+            *std::min_element(worker_first.begin(), worker_first.end(),
+                              [](uint64_t a, uint64_t b) { return a != 0 && (b == 0 || a < b); });
+        const uint64_t done = *std::max_element(worker_done.begin(), worker_done.end());
+        report->packets = ps.packets;
+        report->wire_bytes = ps.bytes;
+        report->rx_span_ns = first != 0 ? done - first : 0;
+        report->process_span_ns = report->rx_span_ns;
+        report->wall_ns = mono_ns() - t0;
+        report->reader_cpu_ns = 0;  // the workers read
+        report->exporter_cpu_ns = exporter_cpu;
+        report->records_written = rl(exporter.stats().records);
+        report->bytes_written = rl(exporter.stats().bytes_out);
+        report->packet_ring_full_waits = 0;
+        report->record_ring_full_waits = t.rec_waits;
+        report->max_flows_active = max_active;
+        report->max_exporter_backlog = max_backlog;
+        report->flows_evicted = t.evicted;
+        report->workers.clear();
+        for (uint32_t i = 0; i < n; ++i) {
+            const WorkerStats& ws = workers[i]->stats();
+            report->workers.push_back(RunReport::WorkerFigures{
+                rl(ws.packets), rl(ws.records), rl(ws.flows_created), worker_cpu[i]});
+        }
+    }
+    return rc;
 }
 
 int run_pipeline(const Options& opts, std::unique_ptr<PortDriver> given_port, RunReport* report) {
@@ -493,13 +642,7 @@ int run_pipeline(const Options& opts, std::unique_ptr<PortDriver> given_port, Ru
         ~ClearActivePort() { g_active_port.store(nullptr); }
     } clear_active_port;
 
-    SinkConfig sc;
-    sc.path = opts.output;
-    sc.zstd = opts.zstd;
-    sc.zstd_level = opts.zstd_level;
-    sc.rotate_bytes = opts.rotate_bytes;
-    sc.rotate_seconds = opts.rotate_seconds;
-    std::unique_ptr<Sink> sink = make_sink(sc);
+    std::unique_ptr<Sink> sink = make_sink(sink_config(opts));
 
     parse::DecoderConfig dcfg;
     dcfg.decap = opts.decap;
@@ -513,17 +656,8 @@ int run_pipeline(const Options& opts, std::unique_ptr<PortDriver> given_port, Ru
     tcfg.active_timeout_ns = to_ns(opts.active_timeout);
     tcfg.tcp_close_timeout_ns = to_ns(opts.tcp_close_timeout);
 
-    features::FeatureConfig fcfg = opts.feature_cfg;
     std::unique_ptr<proto::FingerprintDb> fp_db;
-    if (!opts.fp_db.empty()) {
-        try {
-            fp_db = std::make_unique<proto::FingerprintDb>(proto::FingerprintDb::load(opts.fp_db));
-        } catch (const std::exception& e) {
-            throw std::runtime_error(std::string("--fp-db: ") + e.what());
-        }
-        fcfg.fp_db = fp_db.get();
-    }
-    const features::FeatureSet feature_set = features::FeatureSet::parse(opts.features, fcfg);
+    const features::FeatureSet feature_set = make_feature_set(opts, fp_db);
     if (!opts.rx_map.empty()) {
         return run_rx_map(opts, t0, *port, std::move(sink), dcfg, tcfg, feature_set);
     }

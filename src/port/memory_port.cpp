@@ -12,6 +12,7 @@
 #include <stdexcept>
 #include <thread>
 
+#include "spate/flow/flow_key.hpp"
 #include "spate/parse/decoder.hpp"
 #include "spate/port/capture_file.hpp"
 
@@ -94,9 +95,12 @@ std::shared_ptr<PacketStore> PacketStore::load(const std::vector<std::string>& f
             p.ts_ns = std::max(ts, last);
             last = p.ts_ns;
             ref.caplen = p.caplen;
-            if (dec.decode(ref, d) == parse::DecodeStatus::ok && d.l3_off + 20u <= p.caplen) {
-                p.ip_off = d.l3_off;
-                p.ip_version = d.key.ip_version;
+            if (dec.decode(ref, d) == parse::DecodeStatus::ok) {
+                p.flow_hash = static_cast<uint32_t>(symmetric_hash(d.key));
+                if (d.l3_off + 20u <= p.caplen) {
+                    p.ip_off = d.l3_off;
+                    p.ip_version = d.key.ip_version;
+                }
             }
             s->bytes_.insert(s->bytes_.end(), ref.data, ref.data + p.caplen);
             s->bytes_total_ += p.wirelen;
@@ -144,6 +148,36 @@ std::shared_ptr<PacketStore> PacketStore::synthetic(uint64_t flows, uint32_t pac
     return s;
 }
 
+std::shared_ptr<PacketStore> PacketStore::subset(uint32_t parts, uint32_t part) const {
+    auto s = std::make_shared<PacketStore>(*this);
+    if (parts <= 1) {
+        return s;
+    }
+    if (synthetic_flows_ != 0) {
+        s->synthetic_flows_ = synthetic_flows_ / parts + (part < synthetic_flows_ % parts ? 1 : 0);
+        s->synthetic_stride_ = synthetic_stride_ * parts;
+        s->synthetic_offset_ = synthetic_offset_ + part * synthetic_stride_;
+        s->bytes_total_ = bytes_total_ / parts;
+        s->duration_ns_ = s->synthetic_packets() * 100;
+        return s;
+    }
+    s->bytes_.clear();
+    s->packets_.clear();
+    s->bytes_total_ = 0;
+    for (const Packet& p : packets_) {
+        if (p.flow_hash % parts != part) {
+            continue;
+        }
+        Packet q = p;
+        q.offset = s->bytes_.size();
+        s->bytes_.insert(s->bytes_.end(), bytes_.begin() + long(p.offset),
+                         bytes_.begin() + long(p.offset + p.caplen));
+        s->bytes_total_ += p.wirelen;
+        s->packets_.push_back(q);
+    }
+    return s;
+}
+
 void PacketStore::materialise(uint64_t i, uint64_t loop, uint8_t* out, uint32_t cap, PacketRef& ref,
                               bool may_alias) const {
     const uint16_t shift = loop_shift(loop);
@@ -176,7 +210,7 @@ void PacketStore::materialise(uint64_t i, uint64_t loop, uint8_t* out, uint32_t 
         return;
     }
     // Synthetic: flow f, step s of its exchange.
-    const uint64_t f = i % synthetic_flows_;
+    const uint64_t f = (i % synthetic_flows_) * synthetic_stride_ + synthetic_offset_;
     const uint32_t step = static_cast<uint32_t>(i / synthetic_flows_);
     const uint32_t last = synthetic_ppf_ - 1;
     const bool from_server =
@@ -252,7 +286,7 @@ public:
             status = RxStatus::end;
             return 0;
         }
-        if (cfg_.loops != 0 && loop_ >= cfg_.loops) {
+        if ((cfg_.loops != 0 && loop_ >= cfg_.loops) || store_->size() == 0) {
             status = RxStatus::end;
             return 0;
         }

@@ -55,4 +55,10 @@ struct RunReport {
 /// one the options name, and fills `report` when not null.
 int run_pipeline(const Options& opts, std::unique_ptr<PortDriver> port, RunReport* report);
 
+/// Runs one worker per port, each reading, decoding and updating its own
+/// flow table (as workers polling their own RSS queues do): no dispatcher
+/// and no packet rings. Every flow must come from one port only.
+int run_direct(const Options& opts, std::vector<std::unique_ptr<PortDriver>> ports,
+               RunReport* report);
+
 }  // namespace spate

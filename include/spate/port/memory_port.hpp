@@ -30,6 +30,11 @@ public:
     static std::shared_ptr<PacketStore> synthetic(uint64_t flows, uint32_t packets_per_flow = 8,
                                                   uint32_t payload = 64);
 
+    /// The packets of every flow whose symmetric hash is `part` modulo
+    /// `parts` (for synthetic stores: every parts-th flow): one worker's share
+    /// when workers read their own input, as with NIC RSS queues.
+    std::shared_ptr<PacketStore> subset(uint32_t parts, uint32_t part) const;
+
     struct Packet {
         uint64_t offset;  ///< into bytes()
         uint32_t caplen;
@@ -38,6 +43,7 @@ public:
         uint16_t linktype;
         uint16_t ip_off;  ///< keying IP header (0xffff: none, not rewritten)
         uint8_t ip_version;
+        uint32_t flow_hash;  ///< symmetric hash of the flow key (subset())
     };
 
     uint64_t size() const { return synthetic_flows_ != 0 ? synthetic_packets() : packets_.size(); }
@@ -66,6 +72,8 @@ private:
     uint64_t synthetic_flows_ = 0;
     uint32_t synthetic_ppf_ = 0;
     uint32_t synthetic_payload_ = 0;
+    uint32_t synthetic_stride_ = 1;  ///< flow f of this store is flow f * stride + offset
+    uint32_t synthetic_offset_ = 0;
     std::string description_;
 };
 
