@@ -396,4 +396,8 @@ void Dhcp::write_json(const uint8_t* s, const FlowData&, JsonWriter& w, const Fe
     }
 }
 
+size_t Dhcp::used_bytes(const uint8_t*, const FeatureConfig& c) {
+    return state_size(c);
+}
+
 }  // namespace spate::features

@@ -726,4 +726,8 @@ void Dns::release(uint8_t* s, WorkerScratch* scratch) {
     }
 }
 
+size_t Dns::used_bytes(const uint8_t* s, const FeatureConfig&) {
+    return sizeof(DnsState) + reinterpret_cast<const DnsState*>(s)->used;
+}
+
 }  // namespace spate::features

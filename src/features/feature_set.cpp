@@ -1,5 +1,7 @@
 #include "spate/features/feature_set.hpp"
 
+#include <cstdlib>
+#include <cstring>
 #include <sstream>
 #include <tuple>
 #include <utility>
@@ -159,12 +161,75 @@ std::unique_ptr<WorkerScratch> FeatureSet::make_scratch() const {
     return std::make_unique<WorkerScratch>(cfg_);
 }
 
-void FeatureSet::write_json(const uint8_t* block, const FlowData& f, JsonWriter& w) const {
+namespace {
+
+template <size_t I>
+size_t used_of(const uint8_t* state, const FeatureConfig& c) {
+    using U = std::tuple_element_t<I, Units>;
+    if constexpr (requires { U::used_bytes(state, c); }) {
+        return U::used_bytes(state, c);
+    } else {
+        return U::state_size(c);
+    }
+}
+
+}  // namespace
+
+size_t FeatureSet::packed_size(const uint8_t* block) const {
+    size_t n = 0;
     [&]<size_t... I>(std::index_sequence<I...>) {
-        ((mask_ & (1u << I)
-              ? std::tuple_element_t<I, Units>::write_json(block + offset_[I], f, w, cfg_)
-              : void()),
-         ...);
+        ((mask_ & (1u << I) ? (n += 4 + align8(used_of<I>(block + offset_[I], cfg_)), 0) : 0), ...);
+    }
+    (std::make_index_sequence<kUnits>{});
+    return n;
+}
+
+void FeatureSet::pack(const uint8_t* block, uint8_t* out) const {
+    [&]<size_t... I>(std::index_sequence<I...>) {
+        (
+            [&] {
+                if (mask_ & (1u << I)) {
+                    const auto n = static_cast<uint32_t>(used_of<I>(block + offset_[I], cfg_));
+                    std::memcpy(out, &n, 4);
+                    std::memcpy(out + 4, block + offset_[I], n);
+                    out += 4 + align8(n);
+                }
+            }(),
+            ...);
+    }
+    (std::make_index_sequence<kUnits>{});
+}
+
+void FeatureSet::write_json(const uint8_t* packed, const FlowData& f, JsonWriter& w) const {
+    // Each unit's bytes go back to their place in a full-size block (one per
+    // thread, sized once); units read only what they had in use.
+    thread_local std::vector<uint8_t> block;
+    if (block.size() < state_bytes_) {
+        block.resize(state_bytes_);
+    }
+    // Tests set SPATE_POISON_UNUSED: the part of each state that was not sent
+    // is filled with garbage, so a unit that reads past its used_bytes()
+    // shows up as wrong output instead of reading a previous record's bytes.
+    static const bool poison = std::getenv("SPATE_POISON_UNUSED") != nullptr;
+    [&]<size_t... I>(std::index_sequence<I...>) {
+        (
+            [&] {
+                if (mask_ & (1u << I)) {
+                    uint32_t n = 0;
+                    std::memcpy(&n, packed, 4);
+                    std::memcpy(block.data() + offset_[I], packed + 4, n);
+                    if (poison) {
+                        const size_t full = size_of<I>(cfg_);
+                        if (n < full) {
+                            std::memset(block.data() + offset_[I] + n, 0xa5, full - n);
+                        }
+                    }
+                    packed += 4 + align8(n);
+                    std::tuple_element_t<I, Units>::write_json(block.data() + offset_[I], f, w,
+                                                               cfg_);
+                }
+            }(),
+            ...);
     }
     (std::make_index_sequence<kUnits>{});
 }

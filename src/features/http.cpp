@@ -984,4 +984,8 @@ void Http::write_json(const uint8_t* s, const FlowData&, JsonWriter& w, const Fe
     }
 }
 
+size_t Http::used_bytes(const uint8_t* s, const FeatureConfig&) {
+    return sizeof(HttpState) + reinterpret_cast<const HttpState*>(s)->used;
+}
+
 }  // namespace spate::features

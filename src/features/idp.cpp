@@ -59,4 +59,12 @@ void Idp::write_json(const uint8_t* s, const FlowData&, JsonWriter& w, const Fea
     }
 }
 
+size_t Idp::used_bytes(const uint8_t* s, const FeatureConfig& c) {
+    const auto* dirs = reinterpret_cast<const IdpDir*>(s);
+    if (dirs[1].have) {
+        return bytes_at(c, 1) + dirs[1].len;
+    }
+    return bytes_at(c, 0) + (dirs[0].have ? dirs[0].len : 0);
+}
+
 }  // namespace spate::features

@@ -254,4 +254,8 @@ void Ike::write_json(const uint8_t* s, const FlowData&, JsonWriter& w, const Fea
     }
 }
 
+size_t Ike::used_bytes(const uint8_t*, const FeatureConfig& c) {
+    return state_size(c);
+}
+
 }  // namespace spate::features

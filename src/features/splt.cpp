@@ -70,4 +70,9 @@ void Splt::write_json(const uint8_t* s, const FlowData&, JsonWriter& w, const Fe
     }
 }
 
+size_t Splt::used_bytes(const uint8_t* s, const FeatureConfig&) {
+    const auto* st = reinterpret_cast<const SpltState*>(s);
+    return offsetof(SpltState, e) + sizeof(SpltEntry) * st->count;
+}
+
 }  // namespace spate::features

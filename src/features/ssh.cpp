@@ -499,4 +499,8 @@ void Ssh::write_json(const uint8_t* s, const FlowData&, JsonWriter& w, const Fea
     w.end_object();
 }
 
+size_t Ssh::used_bytes(const uint8_t*, const FeatureConfig& c) {
+    return state_size(c);
+}
+
 }  // namespace spate::features

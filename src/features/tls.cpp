@@ -704,4 +704,24 @@ void update_quic(Ctx& c) {
 
 }  // namespace
 
+size_t Tls::used_bytes(const uint8_t* s, const FeatureConfig& c) {
+    // The areas are laid out ClientHello, ServerHello, srlt, certificates:
+    // everything up to the end of the last one in use.
+    const auto& st = *reinterpret_cast<const TlsState*>(s);
+    const size_t srlt_at = sizeof(TlsState);
+    if (st.cert_len != 0) {
+        return srlt_at + size_t{c.tls_records} * sizeof(SrltEntry) + st.cert_len;
+    }
+    if (st.srlt_count != 0) {
+        return srlt_at + size_t{st.srlt_count} * sizeof(SrltEntry);
+    }
+    if (st.sh_len != 0) {
+        return offsetof(TlsState, sh) + st.sh_len;
+    }
+    if (st.ch_len != 0) {
+        return offsetof(TlsState, ch) + st.ch_len;
+    }
+    return offsetof(TlsState, ch);
+}
+
 }  // namespace spate::features

@@ -86,7 +86,7 @@ void Worker::emit(FlowTable::Entry& e) {
     if (f.dir[0].pkts + f.dir[1].pkts == 0) {
         return;  // a flow reset by the active timeout that saw nothing since
     }
-    const size_t len = sizeof(FlowData) + features_.state_bytes();
+    const size_t len = sizeof(FlowData) + features_.packed_size(e.extra());
     void* slot = out_.try_reserve(static_cast<uint32_t>(MsgType::record), len);
     if (slot == nullptr) {
         out_.publish();
@@ -97,7 +97,7 @@ void Worker::emit(FlowTable::Entry& e) {
         }
     }
     std::memcpy(slot, &f, sizeof(FlowData));
-    std::memcpy(static_cast<uint8_t*>(slot) + sizeof(FlowData), e.extra(), features_.state_bytes());
+    features_.pack(e.extra(), static_cast<uint8_t*>(slot) + sizeof(FlowData));
     features_.release(e.extra(), scratch_.get());
     bump(stats_.records);
 }

@@ -36,7 +36,15 @@ public:
 
     void init(uint8_t* block) const;
     void update(uint8_t* block, const PacketView& p) const;
-    void write_json(const uint8_t* block, const FlowData& f, JsonWriter& w) const;
+    /// Writes the units' fields from a packed record (see pack()).
+    void write_json(const uint8_t* packed, const FlowData& f, JsonWriter& w) const;
+    /// Bytes pack() writes for this flow's state.
+    size_t packed_size(const uint8_t* block) const;
+    /// Copies the part of each unit's state that is in use (units with a
+    /// used_bytes() say how much; the others copy all of it) as
+    /// [u32 length][bytes] per enabled unit: what the record message carries,
+    /// so a flow whose large units stayed empty costs little to send.
+    void pack(const uint8_t* block, uint8_t* out) const;
     /// The flow's record was sent: units give back what they hold in `scratch`.
     void release(uint8_t* block, WorkerScratch* scratch) const;
     /// A worker's working memory for the enabled units.

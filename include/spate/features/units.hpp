@@ -18,12 +18,25 @@ namespace spate::features {
                                const FeatureConfig& c);                              \
     }
 
+/// Units whose state is mostly room for later data also say how much of it
+/// is in use (used_bytes): only that part travels in the record.
+#define SPATE_PACKED_UNIT(Type, name)                                                \
+    struct Type {                                                                    \
+        static constexpr std::string_view kName = name;                              \
+        static size_t state_size(const FeatureConfig& c);                            \
+        static void init(uint8_t* s, const FeatureConfig& c);                        \
+        static void update(uint8_t* s, const PacketView& p, const FeatureConfig& c); \
+        static void write_json(const uint8_t* s, const FlowData& f, JsonWriter& w,   \
+                               const FeatureConfig& c);                              \
+        static size_t used_bytes(const uint8_t* s, const FeatureConfig& c);          \
+    }
+
 /// Sequence of packet lengths and times (Joy "packets").
-SPATE_FEATURE_UNIT(Splt, "splt");
+SPATE_PACKED_UNIT(Splt, "splt");
 /// Byte value counts over the payload: byte_dist (unit "bd") and entropy (unit "entropy").
 SPATE_FEATURE_UNIT(ByteCounts, "bd");
 /// Initial data packet per direction.
-SPATE_FEATURE_UNIT(Idp, "idp");
+SPATE_PACKED_UNIT(Idp, "idp");
 /// Minimum TTL and first IP ids per direction.
 SPATE_FEATURE_UNIT(IpInfo, "ip");
 /// TCP details: first sequence number, window, options, retransmissions.
@@ -52,6 +65,7 @@ struct Tls {
     static void write_json(const uint8_t* s, const FlowData& f, JsonWriter& w,
                            const FeatureConfig& c);
     static void release(uint8_t* s, WorkerScratch* scratch);
+    static size_t used_bytes(const uint8_t* s, const FeatureConfig& c);
 };
 
 /// The application units below follow TCP streams (StreamState, with
@@ -65,6 +79,7 @@ struct Tls {
         static void write_json(const uint8_t* s, const FlowData& f, JsonWriter& w,   \
                                const FeatureConfig& c);                              \
         static void release(uint8_t* s, WorkerScratch* scratch);                     \
+        static size_t used_bytes(const uint8_t* s, const FeatureConfig& c);          \
     }
 
 /// DNS messages over UDP and TCP (mDNS, LLMNR included).
@@ -79,6 +94,7 @@ SPATE_STREAM_UNIT(Dhcp, "dhcp");
 SPATE_STREAM_UNIT(Ike, "ike");
 
 #undef SPATE_STREAM_UNIT
+#undef SPATE_PACKED_UNIT
 #undef SPATE_FEATURE_UNIT
 
 }  // namespace spate::features
