@@ -519,18 +519,32 @@ int run_direct(const Options& opts, std::vector<std::unique_ptr<PortDriver>> por
     for (uint32_t i = 0; i < n; ++i) {
         threads.emplace_back([&, i] {
             parse::Decoder dec(dcfg);
-            parse::DecodedPacket d;
             PacketRef burst[kBurst];
+            std::vector<parse::DecodedPacket> dp(kBurst);
+            uint64_t hashes[kBurst];
+            const uint8_t* data[kBurst];
             RxStatus st = RxStatus::ok;
             while (st == RxStatus::ok && !g_stop_requested.load(std::memory_order_relaxed)) {
                 const uint16_t got = ports[i]->rx_burst(burst, kBurst, st);
                 if (got > 0 && worker_first[i] == 0) {
                     worker_first[i] = mono_ns();
                 }
+                // Decode the burst first, then update the flows with the
+                // flow-table prefetches a few packets ahead (see run_from_ring).
+                uint16_t ok = 0;
                 for (uint16_t k = 0; k < got; ++k) {
-                    if (dec.decode(burst[k], d) == parse::DecodeStatus::ok) {
-                        workers[i]->on_packet(d, symmetric_hash(d.key), burst[k].data);
+                    if (dec.decode(burst[k], dp[ok]) == parse::DecodeStatus::ok) {
+                        hashes[ok] = symmetric_hash(dp[ok].key);
+                        data[ok] = burst[k].data;
+                        workers[i]->prefetch_slot(hashes[ok]);
+                        ++ok;
                     }
+                }
+                for (uint16_t k = 0; k < ok; ++k) {
+                    if (k + 4 < ok) {
+                        workers[i]->prefetch_entry(hashes[k + 4]);
+                    }
+                    workers[i]->on_packet(dp[k], hashes[k], data[k]);
                 }
                 workers[i]->publish();
             }

@@ -295,13 +295,20 @@ public:
         uint16_t got = 0;
         const bool paced = cfg_.rate_pps > 0 || cfg_.rate_gbps > 0 || cfg_.speed > 0;
         const uint64_t burst_now = paced ? mono_ns() : 0;
-        while (got < n && (cfg_.loops == 0 || loop_ < cfg_.loops)) {
+        // Rewritten packets are packed one after the other (64-byte aligned),
+        // as a NIC fills its buffers, not at a fixed 64 KiB stride.
+        size_t used = 0;
+        while (got < n && (cfg_.loops == 0 || loop_ < cfg_.loops) &&
+               used + kMaxFrame <= bounce_.size()) {
             if (paced && got > 0 && due_ns() > burst_now) {
                 break;  // the rest of the burst is not due yet
             }
             PacketRef& r = pkts[got];
-            store_->materialise(index_, loop_, bounce_.data() + size_t{got} * kMaxFrame, kMaxFrame,
-                                r, true);
+            uint8_t* at = bounce_.data() + used;
+            store_->materialise(index_, loop_, at, kMaxFrame, r, true);
+            if (r.data == at) {
+                used += (r.caplen + 63) & ~size_t{63};
+            }
             bytes_ += r.wirelen;
             ++got;
             ++packets_;

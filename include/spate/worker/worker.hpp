@@ -50,6 +50,10 @@ public:
     /// Handles one packet. `hash` is symmetric_hash(pkt.key); `data` the frame.
     void on_packet(const parse::DecodedPacket& pkt, uint64_t hash, const uint8_t* data);
 
+    /// Flow-table prefetch hints for a packet a few packets ahead.
+    void prefetch_slot(uint64_t hash) const { table_.prefetch_slot(hash); }
+    void prefetch_entry(uint64_t hash) const { table_.prefetch_entry(hash); }
+
     /// Capture time has reached now_ns: export what is due.
     void advance(uint64_t now_ns);
 
