@@ -23,6 +23,7 @@
 #include "spate/control/options.hpp"
 #include "spate/control/pipeline.hpp"
 #include "spate/export/json_writer.hpp"
+#include "spate/port/dpdk_port.hpp"
 #include "spate/port/memory_port.hpp"
 
 namespace po = boost::program_options;
@@ -48,6 +49,8 @@ struct BenchArgs {
     std::string plot;
     std::vector<std::string> spate_args;  ///< after "--": spate options for every run
     bool direct = false;                  ///< workers read their own share (no dispatcher)
+    std::string driver = "memory";        ///< memory, or dpdk (mbufs from a mempool, net_pcap)
+    std::string eal;                      ///< EAL arguments for --driver dpdk
 };
 
 /// Named feature sets of the harness ("basic" has no units; "joy-parity" is
@@ -140,6 +143,58 @@ double tsc_ghz() {
     return double(c1 - c0) / ns;
 }
 
+/// One run's view of a DPDK port that lives for the whole process (the EAL
+/// starts once): it ends the run after a packet budget or a duration.
+class BudgetPort final : public PortDriver {
+public:
+    BudgetPort(PortDriver& inner, uint64_t packets, double seconds)
+        : inner_(inner), budget_(packets), seconds_(seconds) {}
+
+    uint16_t rx_burst(PacketRef* pkts, uint16_t n, RxStatus& status) override {
+        status = RxStatus::ok;
+        timespec t{};
+        clock_gettime(CLOCK_MONOTONIC, &t);
+        const double now = double(t.tv_sec) + double(t.tv_nsec) / 1e9;
+        if (start_ == 0) {
+            start_ = now;
+        }
+        if ((budget_ != 0 && packets_ >= budget_) || (seconds_ > 0 && now - start_ >= seconds_)) {
+            status = RxStatus::end;
+            return 0;
+        }
+        if (budget_ != 0 && budget_ - packets_ < n) {
+            n = static_cast<uint16_t>(budget_ - packets_);
+        }
+        const uint16_t got = inner_.rx_burst(pkts, n, status);
+        for (uint16_t i = 0; i < got; ++i) {
+            bytes_ += pkts[i].wirelen;
+        }
+        packets_ += got;
+        return got;
+    }
+    bool nanosecond_timestamps() const override { return inner_.nanosecond_timestamps(); }
+    void request_stop() override { budget_ = packets_ == 0 ? 1 : packets_; }
+    PortStats stats() const override {
+        PortStats s;
+        s.packets = packets_;
+        s.bytes = bytes_;
+        return s;
+    }
+    std::string describe() const override { return inner_.describe(); }
+
+private:
+    PortDriver& inner_;
+    uint64_t budget_;
+    double seconds_;
+    double start_ = 0;
+    uint64_t packets_ = 0;
+    uint64_t bytes_ = 0;
+};
+
+void dpdk_log(bool is_error, const std::string& m) {
+    std::fprintf(stderr, "spate-bench: dpdk: %s%s\n", is_error ? "error: " : "", m.c_str());
+}
+
 Sample run_one(const BenchArgs& a, const Config& c, std::shared_ptr<const PacketStore> store,
                double ghz) {
     std::vector<std::string> args{"spate-bench", "-q",
@@ -164,7 +219,23 @@ Sample run_one(const BenchArgs& a, const Config& c, std::shared_ptr<const Packet
     mc.speed = a.speed;
     RunReport r;
     int rc = 0;
-    if (a.direct) {
+    if (a.driver == "dpdk") {
+        // The capture replayed by net_pcap from mbufs it loaded into its
+        // mempool at start (infinite_rx): the DPDK driver's path, through the
+        // dispatcher. One port for the whole process; each run takes its
+        // packet budget (loops x capture) or its duration from it.
+        static std::unique_ptr<PortDriver> dpdk;
+        if (dpdk == nullptr) {
+            DpdkPortConfig dc;
+            dc.eal_args = a.eal;
+            dc.link_wait_s = 0;
+            // net_pcap's infinite_rx keeps the whole capture in mbufs.
+            dc.mbufs = static_cast<uint32_t>(store->size() + 16384);
+            dpdk = make_dpdk_port(dc, dpdk_log);
+        }
+        rc = run_pipeline(
+            opts, std::make_unique<BudgetPort>(*dpdk, a.loops * store->size(), a.duration), &r);
+    } else if (a.direct) {
         // Each worker's share, split once per input and worker count.
         static std::map<std::pair<const PacketStore*, uint32_t>,
                         std::vector<std::shared_ptr<const PacketStore>>>
@@ -433,6 +504,12 @@ int main(int argc, char** argv) {
          "feature sets to sweep, comma-separated; '+' joins units inside a set (splt+bd); "
          "named sets: basic (no units), joy or joy-parity (splt,bd,entropy,idp,tcp,ip,tls,dns,http), everything")
         ("runs", po::value<uint32_t>(&a.runs)->default_value(3), "runs per configuration (medians and min..max reported)")
+        ("driver", po::value<std::string>(&a.driver)->default_value("memory"),
+         "memory (a packed buffer, addresses shifted each loop), or dpdk: the capture loaded into mbufs "
+         "by net_pcap (infinite_rx) and read through the DPDK driver (same flows every loop)")
+        ("eal", po::value<std::string>(&a.eal),
+         "with --driver dpdk: EAL arguments (default: --no-huge -m 1024 --no-pci --no-shconf and a "
+         "net_pcap vdev replaying the first capture)")
         ("direct", po::bool_switch(&a.direct),
          "each worker reads its own share of the flows (split by flow hash), as workers polling their own "
          "NIC RSS queues do (--rx-map); default: one reader decodes and dispatches to the workers")
@@ -492,6 +569,30 @@ int main(int argc, char** argv) {
         }
         if (a.loops == 0 && a.duration <= 0) {
             throw std::runtime_error("--loops 0 needs --duration");
+        }
+        if (a.driver != "memory" && a.driver != "dpdk") {
+            throw std::runtime_error("--driver: expected memory or dpdk, got '" + a.driver + "'");
+        }
+        if (a.driver == "dpdk") {
+            if (!have_dpdk()) {
+                throw std::runtime_error("--driver dpdk: this build has no DPDK driver");
+            }
+            if (a.captures.size() != 1 || !a.flows.empty()) {
+                throw std::runtime_error("--driver dpdk: give exactly one capture (no --flows)");
+            }
+            if (a.direct || a.rate_pps > 0 || a.rate_gbps > 0 || a.speed > 0) {
+                throw std::runtime_error(
+                    "--driver dpdk: --direct and the rate options are for the memory driver");
+            }
+            if (a.eal.empty()) {
+                // Memory for the capture in mbufs (2.2 KB each) and the rest.
+                const uint64_t mb = 1024 + PacketStore::load(a.captures)->size() * 2700 / (1 << 20);
+                a.eal = "--no-huge -m " + std::to_string(mb) +
+                        " --no-pci --no-shconf --log-level=error --file-prefix "
+                        "spate-bench-" +
+                        std::to_string(getpid()) + " --vdev net_pcap0,rx_pcap=" + a.captures[0] +
+                        ",infinite_rx=1";
+            }
         }
     } catch (const std::exception& e) {
         std::fprintf(stderr, "spate-bench: %s\n", e.what());

@@ -191,3 +191,34 @@ TEST(Bench, DirectModeSplitsFlowsAcrossWorkersAndCountsTheSame) {
     ASSERT_EQ(synth.status, 0) << synth.err;
     fs::remove_all(dir);
 }
+
+TEST(Bench, DpdkDriverReplaysMbufsFromTheMempool) {
+    // --driver dpdk: the capture loaded into mbufs by net_pcap (infinite_rx)
+    // and read through spate's DPDK driver; the packet budget is loops x
+    // capture, the same flows every loop.
+    const std::string pcap = shell_quote(data("zeek__wikipedia.pcap").string());
+    fs::path dir = temp_dir();
+    fs::path json = dir / "dpdk.json";
+    RunResult r = run_bench(pcap + " --driver dpdk --loops 3 --runs 2 --workers 1,2 --json " +
+                            shell_quote(json.string()));
+    if (r.status != 0 && (r.err.find("no DPDK driver") != std::string::npos ||
+                          r.err.find("EAL") != std::string::npos)) {
+        GTEST_SKIP() << "the DPDK driver is not in this build, or the EAL cannot start: " << r.err;
+    }
+    ASSERT_EQ(r.status, 0) << r.err << r.out;
+    simdjson::dom::parser p;
+    auto doc = p.load(json.string());
+    ASSERT_FALSE(doc.error());
+    RunResult count = run_spate("-r " + pcap + " -o /dev/null");
+    const auto pos = count.err.find("packets read ");
+    ASSERT_NE(pos, std::string::npos) << count.err;
+    const double per_loop = std::stod(count.err.substr(pos + 13));
+    for (auto c : doc["configs"].get_array()) {
+        EXPECT_EQ(double(c["packets"]["median"]), 3 * per_loop);
+        EXPECT_GT(double(c["records"]["median"]), 0);
+    }
+    RunResult bad = run_bench(pcap + " --driver dpdk --direct --runs 1");
+    EXPECT_EQ(bad.status, 2);
+    EXPECT_NE(bad.err.find("--driver dpdk"), std::string::npos) << bad.err;
+    fs::remove_all(dir);
+}
