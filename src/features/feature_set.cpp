@@ -178,55 +178,56 @@ size_t used_of(const uint8_t* state, const FeatureConfig& c) {
 size_t FeatureSet::packed_size(const uint8_t* block) const {
     size_t n = 0;
     [&]<size_t... I>(std::index_sequence<I...>) {
-        ((mask_ & (1u << I) ? (n += 4 + align8(used_of<I>(block + offset_[I], cfg_)), 0) : 0), ...);
+        ((mask_ & (1u << I) ? (n += 8 + align8(used_of<I>(block + offset_[I], cfg_)), 0) : 0), ...);
     }
     (std::make_index_sequence<kUnits>{});
     return n;
 }
 
-void FeatureSet::pack(const uint8_t* block, uint8_t* out) const {
+size_t FeatureSet::pack(const uint8_t* block, uint8_t* out) const {
+    uint8_t* const start = out;
     [&]<size_t... I>(std::index_sequence<I...>) {
         (
             [&] {
                 if (mask_ & (1u << I)) {
-                    const auto n = static_cast<uint32_t>(used_of<I>(block + offset_[I], cfg_));
-                    std::memcpy(out, &n, 4);
-                    std::memcpy(out + 4, block + offset_[I], n);
-                    out += 4 + align8(n);
+                    const uint64_t n = used_of<I>(block + offset_[I], cfg_);
+                    std::memcpy(out, &n, 8);
+                    std::memcpy(out + 8, block + offset_[I], n);
+                    out += 8 + align8(n);
                 }
             }(),
             ...);
     }
     (std::make_index_sequence<kUnits>{});
+    return static_cast<size_t>(out - start);
 }
 
 void FeatureSet::write_json(const uint8_t* packed, const FlowData& f, JsonWriter& w) const {
-    // Each unit's bytes go back to their place in a full-size block (one per
-    // thread, sized once); units read only what they had in use.
+    // Each unit reads its state in place: the packed bytes are 8-byte
+    // aligned like the flow-table entry. Tests set SPATE_POISON_UNUSED: then
+    // each state goes back to a full-size block whose part that was not sent
+    // is filled with garbage, so a unit that reads past its used_bytes()
+    // shows up as wrong output instead of reading the next unit's bytes.
+    static const bool poison = std::getenv("SPATE_POISON_UNUSED") != nullptr;
     thread_local std::vector<uint8_t> block;
-    if (block.size() < state_bytes_) {
+    if (poison && block.size() < state_bytes_) {
         block.resize(state_bytes_);
     }
-    // Tests set SPATE_POISON_UNUSED: the part of each state that was not sent
-    // is filled with garbage, so a unit that reads past its used_bytes()
-    // shows up as wrong output instead of reading a previous record's bytes.
-    static const bool poison = std::getenv("SPATE_POISON_UNUSED") != nullptr;
     [&]<size_t... I>(std::index_sequence<I...>) {
         (
             [&] {
                 if (mask_ & (1u << I)) {
-                    uint32_t n = 0;
-                    std::memcpy(&n, packed, 4);
-                    std::memcpy(block.data() + offset_[I], packed + 4, n);
+                    uint64_t n = 0;
+                    std::memcpy(&n, packed, 8);
+                    const uint8_t* state = packed + 8;
                     if (poison) {
-                        const size_t full = size_of<I>(cfg_);
-                        if (n < full) {
-                            std::memset(block.data() + offset_[I] + n, 0xa5, full - n);
-                        }
+                        uint8_t* b = block.data() + offset_[I];
+                        std::memcpy(b, state, n);
+                        std::memset(b + n, 0xa5, size_of<I>(cfg_) - n);
+                        state = b;
                     }
-                    packed += 4 + align8(n);
-                    std::tuple_element_t<I, Units>::write_json(block.data() + offset_[I], f, w,
-                                                               cfg_);
+                    packed += 8 + align8(n);
+                    std::tuple_element_t<I, Units>::write_json(state, f, w, cfg_);
                 }
             }(),
             ...);

@@ -1,5 +1,6 @@
 #include "spate/worker/worker.hpp"
 
+#include <cassert>
 #include <cstring>
 
 #include "spate/core/backoff.hpp"
@@ -81,6 +82,10 @@ Worker::Worker(uint32_t id, const FlowTableConfig& table_cfg, SpscRing& records_
 
 Worker::~Worker() = default;
 
+// Records carry the units' states right after FlowData, read in place by the
+// exporter: they must stay 8-byte aligned like the flow-table entry.
+static_assert(sizeof(FlowData) % 8 == 0);
+
 void Worker::emit(FlowTable::Entry& e) {
     const FlowData& f = e.data;
     if (f.dir[0].pkts + f.dir[1].pkts == 0) {
@@ -97,7 +102,9 @@ void Worker::emit(FlowTable::Entry& e) {
         }
     }
     std::memcpy(slot, &f, sizeof(FlowData));
-    features_.pack(e.extra(), static_cast<uint8_t*>(slot) + sizeof(FlowData));
+    const size_t packed = features_.pack(e.extra(), static_cast<uint8_t*>(slot) + sizeof(FlowData));
+    assert(packed + sizeof(FlowData) == len && "pack() and packed_size() disagree");
+    (void)packed;
     features_.release(e.extra(), scratch_.get());
     bump(stats_.records);
 }

@@ -9,17 +9,8 @@
 // shared by consecutive inputs) make every limit reachable. The input is
 // also fed whole as one DNS message (UDP on 53 and 8053) and to the parser
 // directly, so raw messages from the seeds reach it.
-#include <cstddef>
-#include <cstdint>
-#include <cstdlib>
-#include <memory>
-#include <string>
-#include <vector>
-
-#include "spate/export/json_writer.hpp"
-#include "spate/features/feature_set.hpp"
-#include "spate/features/scratch.hpp"
 #include "spate/proto/dns.hpp"
+#include "unit_fuzz.hpp"
 
 namespace {
 
@@ -33,101 +24,61 @@ features::FeatureConfig config() {
     return c;
 }
 
-struct Harness {
-    features::FeatureSet fs = features::FeatureSet::parse("dns", config());
-    std::unique_ptr<features::WorkerScratch> scratch = fs.make_scratch();
-    std::vector<uint8_t> state = std::vector<uint8_t>(fs.state_bytes() + 8);
-    std::string json;
-};
-
-Harness& harness() {
-    static Harness h;
+fuzz::UnitHarness& harness() {
+    static fuzz::UnitHarness h("dns", config());
     return h;
 }
 
-void segment(Harness& h, uint8_t* st, bool udp, uint16_t port, uint8_t dir, bool syn, uint32_t seq,
+void segment(fuzz::UnitHarness& h, bool udp, uint16_t port, uint8_t dir, bool syn, uint32_t seq,
              const uint8_t* data, uint32_t len, uint64_t ts, bool first) {
-    parse::DecodedPacket p;
-    p.key.proto = udp ? 17 : 6;
-    p.key.sport = dir == 0 ? 40000 : port;
-    p.key.dport = dir == 0 ? port : 40000;
-    p.ts_ns = ts;
-    p.tcp_flags = udp ? 0 : (syn ? 0x02 : 0x18);
-    p.tcp_seq = seq;
-    p.payload_len = len;
-    p.cap_len = len;
-    features::PacketView v{};
-    v.pkt = &p;
-    v.frame = nullptr;
-    v.payload = len > 0 ? data : nullptr;
-    v.payload_cap = len;
-    v.dir = dir;
-    v.flow_first = first;
-    v.prev_ts_ns = ts;
-    v.flow_start_ns = 1;
-    v.scratch = h.scratch.get();
-    h.fs.update(st, v);
+    fuzz::Packet k;
+    k.proto = udp ? 17 : 6;
+    k.sport = dir == 0 ? 40000 : port;
+    k.dport = dir == 0 ? port : 40000;
+    k.tcp_flags = udp ? 0 : fuzz::tcp_flags(syn);
+    k.seq = seq;
+    k.ts = ts;
+    k.dir = dir;
+    k.first = first;
+    fuzz::feed(h, k, data, len);
 }
 
-void finish(Harness& h, uint8_t* st, uint16_t port) {
+void finish(fuzz::UnitHarness& h, uint16_t port) {
     FlowData f{};
     f.key.sport = 40000;
     f.key.dport = port;
-    h.json.clear();
-    JsonWriter w(h.json);
-    w.begin_object();
-    h.fs.write_json(st, f, w);
-    w.end_object();
-    if (h.json.empty() || h.json.front() != '{' || h.json.back() != '}') {
-        std::abort();
-    }
-    h.fs.release(st, h.scratch.get());
+    fuzz::finish(h, f);
 }
 
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-    Harness& h = harness();
-    uint8_t* st = h.state.data();
+    fuzz::UnitHarness& h = harness();
     const uint32_t n = static_cast<uint32_t>(size > 65535 ? 65535 : size);
     // 1. As a segment list.
     {
-        h.fs.init(st);
-        uint32_t seq[2] = {1000, 900000};
-        uint64_t ts = 1'000'000'000;
-        bool first = true;
+        h.init();
         const bool udp = size > 0 && (data[0] & 4) != 0;
         const uint16_t port = size > 0 && (data[0] & 8) != 0 ? 53 : 8053;
-        size_t i = 0;
-        while (i + 5 <= size) {
-            const uint8_t flags = data[i];
-            const uint32_t delta = uint32_t(data[i + 1] << 8 | data[i + 2]);
-            uint32_t len = uint32_t(data[i + 3] << 8 | data[i + 4]);
-            i += 5;
-            if (len > size - i) {
-                len = static_cast<uint32_t>(size - i);
-            }
-            const uint8_t dir = flags & 1;
-            const uint32_t s =
-                (delta & 0x8000) != 0 ? seq[dir] - (delta & 0x7fff) : seq[dir] + delta;
-            segment(h, st, udp, port, dir, (flags & 2) != 0, s, data + i, len, ts += 1000, first);
-            first = false;
-            seq[dir] = s + len;
-            i += len;
-        }
-        finish(h, st, port);
+        fuzz::for_each_segment(data, size,
+                               [&](uint8_t flags, uint32_t seq, const uint8_t* bytes, uint32_t len,
+                                   uint64_t ts, bool first) {
+                                   segment(h, udp, port, flags & 1, (flags & 2) != 0, seq, bytes,
+                                           len, ts, first);
+                               });
+        finish(h, port);
     }
     // 2. Whole, as one datagram on the DNS port, on mDNS, and off the ports;
     // and as a TCP stream on port 53.
     for (uint16_t port : {uint16_t(53), uint16_t(5353), uint16_t(8053)}) {
-        h.fs.init(st);
-        segment(h, st, true, port, 0, false, 0, data, n, 1000, true);
-        segment(h, st, true, port, 1, false, 0, data, n, 2000, false);
-        finish(h, st, port);
+        h.init();
+        segment(h, true, port, 0, false, 0, data, n, 1000, true);
+        segment(h, true, port, 1, false, 0, data, n, 2000, false);
+        finish(h, port);
     }
-    h.fs.init(st);
-    segment(h, st, false, 53, 0, false, 1, data, n, 1000, true);
-    finish(h, st, 53);
+    h.init();
+    segment(h, false, 53, 0, false, 1, data, n, 1000, true);
+    finish(h, 53);
     // 3. The parser directly.
     proto::dns_validate(data, n);
     proto::dns_looks_like(data, n);

@@ -12,7 +12,7 @@
 #include <map>
 #include <set>
 
-#include "harness.hpp"
+#include "oracle.hpp"
 
 using namespace spate_test;
 
@@ -26,28 +26,8 @@ const std::map<std::string, std::string> kKnownDifferences = {
      "messages cut (\"cut\": true) where tshark decodes the reassembled datagram"},
 };
 
-using Key = std::tuple<int, std::string, int, std::string, int>;
-
-Key key_of(int proto, std::string a, int ap, std::string b, int bp) {
-    if (std::tie(b, bp) < std::tie(a, ap)) {
-        std::swap(a, b);
-        std::swap(ap, bp);
-    }
-    return {proto, a, ap, b, bp};
-}
-
-std::string s(simdjson::dom::element e) {
-    if (e.is_string()) {
-        return std::string(std::string_view(e));
-    }
-    if (e.is_null()) {
-        return "null";
-    }
-    return simdjson::minify(e);
-}
-
 std::string field(simdjson::simdjson_result<simdjson::dom::element> e) {
-    return e.error() ? "absent" : s(e.value());
+    return field_or(e, "absent");
 }
 
 /// spate's type mnemonics as the numbers the oracle prints.
@@ -225,103 +205,78 @@ TEST(DnsCorpus, MessagesEqualTheOracle) {
     int tcp_flows = 0;
     int dialect_flows = 0;
     std::set<std::string> seen;
-    for (const auto& entry : fs::directory_iterator(corpus_dir() / "oracle")) {
-        const fs::path o = entry.path();
-        if (o.extension() != ".jsonl") {
-            continue;
-        }
-        const std::string name = o.stem().string();
-        const std::string oracle_text = read_all(o);
-        if (oracle_text.find("\"dns\"") == std::string::npos) {
-            continue;
-        }
+    for (const OracleFile& file : oracle_files_with({"\"dns\""})) {
+        const std::string& name = file.name;
         ++files;
         seen.insert(name);
-        RunResult r = run_spate(
-            "-q --features dns --dns-bytes 65535 --idle-timeout 0 --active-timeout 0 -r " +
-            shell_quote((corpus_dir() / "pcaps" / name).string()));
+        RunResult r = run_on_capture("dns --dns-bytes 65535", name);
         ASSERT_EQ(r.status, 0) << name << ": " << r.err;
         // spate's messages per 5-tuple, records of one 5-tuple concatenated.
-        simdjson::dom::parser rp;
         std::map<Key, std::vector<std::string>> got_msgs;
-        std::istringstream rin(r.out);
-        std::string line;
-        while (std::getline(rin, line)) {
-            auto rec = rp.parse(line);
-            ASSERT_FALSE(rec.error()) << name << ": invalid JSON: " << line;
-            if (rec["dns"].error()) {
-                continue;
-            }
-            Key k = key_of(int(int64_t(rec["pr"])), s(rec["sa"].value()), int(int64_t(rec["sp"])),
-                           s(rec["da"].value()), int(int64_t(rec["dp"])));
-            // A record of the same 5-tuple in the other orientation (a
-            // reused 5-tuple): its directions are flipped.
-            const bool flipped =
-                std::get<1>(k) != s(rec["sa"].value()) || std::get<2>(k) != int(int64_t(rec["sp"]));
-            for (auto m : rec["dns"].get_array()) {
-                std::string text = simdjson::minify(m);
-                if (flipped) {
-                    text = "F" + text;
-                }
-                got_msgs[k].push_back(text);
-            }
-        }
+        ASSERT_TRUE(
+            for_each_unit_record(r.out, "dns",
+                                 [&](const Key& k, simdjson::dom::element rec, const std::string&) {
+                                     // A record of the same 5-tuple in the other orientation (a
+                                     // reused 5-tuple): its directions are flipped.
+                                     const bool flipped = std::get<1>(k) != s(rec["sa"].value()) ||
+                                                          std::get<2>(k) != int(int64_t(rec["sp"]));
+                                     for (auto m : rec["dns"].get_array()) {
+                                         std::string text = simdjson::minify(m);
+                                         if (flipped) {
+                                             text = "F" + text;
+                                         }
+                                         got_msgs[k].push_back(text);
+                                     }
+                                 }))
+            << name;
         int file_diffs = 0;
         std::string report;
-        simdjson::dom::parser op;
-        std::istringstream oin(oracle_text);
         std::set<Key> oracle_keys;
-        while (std::getline(oin, line)) {
-            auto flow = op.parse(line);
-            ASSERT_FALSE(flow.error());
-            if (flow["dns"].error()) {
-                continue;
-            }
-            ++flows;
-            const std::string sa = s(flow["src_ip"].value());
-            const int sp = int(int64_t(flow["src_port"]));
-            Key k = key_of(int(int64_t(flow["proto"])), sa, sp, s(flow["dst_ip"].value()),
-                           int(int64_t(flow["dst_port"])));
-            oracle_keys.insert(k);
-            const bool oracle_flipped = std::get<1>(k) != sa || std::get<2>(k) != sp;
-            std::vector<std::string> want;
-            std::vector<std::string> got;
-            auto omsgs = flow["dns"].get_array();
-            const auto& gm = got_msgs[k];
-            size_t i = 0;
-            simdjson::dom::parser gp;
-            for (auto m : omsgs) {
-                std::vector<std::string> w = oracle_view(m);
-                want.insert(want.end(), w.begin(), w.end());
-                if (i < gm.size()) {
-                    std::string text = gm[i];
-                    bool flip = text[0] == 'F';
-                    if (flip) {
-                        text = text.substr(1);
+        ASSERT_TRUE(
+            for_each_unit_flow(file.text, "dns", [&](const Key& k, simdjson::dom::element flow) {
+                ++flows;
+                const std::string sa = s(flow["src_ip"].value());
+                const int sp = int(int64_t(flow["src_port"]));
+                oracle_keys.insert(k);
+                const bool oracle_flipped = std::get<1>(k) != sa || std::get<2>(k) != sp;
+                std::vector<std::string> want;
+                std::vector<std::string> got;
+                auto omsgs = flow["dns"].get_array();
+                const auto& gm = got_msgs[k];
+                size_t i = 0;
+                simdjson::dom::parser gp;
+                for (auto m : omsgs) {
+                    std::vector<std::string> w = oracle_view(m);
+                    want.insert(want.end(), w.begin(), w.end());
+                    if (i < gm.size()) {
+                        std::string text = gm[i];
+                        bool flip = text[0] == 'F';
+                        if (flip) {
+                            text = text.substr(1);
+                        }
+                        auto doc = gp.parse(text);
+                        std::vector<std::string> g = spate_view(doc.value(), m);
+                        if (flip != oracle_flipped && !g.empty()) {
+                            g[0][0] = g[0][0] == '>' ? '<' : '>';
+                        }
+                        got.insert(got.end(), g.begin(), g.end());
                     }
-                    auto doc = gp.parse(text);
-                    std::vector<std::string> g = spate_view(doc.value(), m);
-                    if (flip != oracle_flipped && !g.empty()) {
-                        g[0][0] = g[0][0] == '>' ? '<' : '>';
-                    }
-                    got.insert(got.end(), g.begin(), g.end());
+                    ++i;
                 }
-                ++i;
-            }
-            for (; i < gm.size(); ++i) {
-                got.push_back("extra message " + gm[i].substr(0, 200));
-            }
-            messages += static_cast<int>(omsgs.size());
-            if (got == want) {
-                ++equal;
-                tcp_flows += int64_t(flow["proto"]) == 6;
-                dialect_flows += !omsgs.at(0)["dialect"].error();
-                continue;
-            }
-            ++file_diffs;
-            report += name + " flow " + std::to_string(int64_t(flow["flow_id"])) +
-                      ":\n    oracle\n" + join(want) + "    spate\n" + join(got);
-        }
+                for (; i < gm.size(); ++i) {
+                    got.push_back("extra message " + gm[i].substr(0, 200));
+                }
+                messages += static_cast<int>(omsgs.size());
+                if (got == want) {
+                    ++equal;
+                    tcp_flows += int64_t(flow["proto"]) == 6;
+                    dialect_flows += !omsgs.at(0)["dialect"].error();
+                    return;
+                }
+                ++file_diffs;
+                report += name + " flow " + std::to_string(int64_t(flow["flow_id"])) +
+                          ":\n    oracle\n" + join(want) + "    spate\n" + join(got);
+            }));
         int extra = 0;
         for (auto& [k, v] : got_msgs) {
             if (oracle_keys.count(k) == 0) {
@@ -355,9 +310,7 @@ TEST(DnsCorpus, MessagesEqualTheOracle) {
 
 TEST(DnsCorpus, LongConnectionIsOneFlowWithElevenTransactions) {
     SKIP_WITHOUT_CORPUS();
-    RunResult r = run_spate(
-        "-q --features dns --idle-timeout 0 --active-timeout 0 -r " +
-        shell_quote((corpus_dir() / "pcaps" / "zeek__dns__long-connection.pcap").string()));
+    RunResult r = run_on_capture("dns", "zeek__dns__long-connection.pcap");
     ASSERT_EQ(r.status, 0) << r.err;
     simdjson::dom::parser p;
     int records = 0;

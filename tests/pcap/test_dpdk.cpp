@@ -53,6 +53,23 @@ std::string telemetry(const std::string& prefix, const std::string& cmd) {
     return n > 0 ? std::string(buf.data(), static_cast<size_t>(n)) : std::string("no reply");
 }
 
+/// Waits (up to 30 s: a sanitizer build on a loaded machine starts slowly)
+/// until the process answers on its telemetry socket and has counted more
+/// than `packets` decoded packets; the last reply.
+std::string wait_for_telemetry(const std::string& prefix, uint64_t packets) {
+    std::string reply;
+    for (int i = 0; i < 300; ++i) {
+        reply = telemetry(prefix, "/spate/stats");
+        simdjson::dom::parser p;
+        auto doc = p.parse(reply);
+        if (!doc.error() && uint64_t(doc["/spate/stats"]["decoded"]) > packets) {
+            break;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    return reply;
+}
+
 bool dpdk_available() {
     RunResult r = run_spate("--driver dpdk --eal " + shell_quote(eal("")) + " -q");
     // "no DPDK port was probed" means the driver and the EAL work.
@@ -192,9 +209,8 @@ TEST(Dpdk, TelemetryDuringInfiniteReplayThenSigtermExitsCleanly) {
     std::string e = eal("--vdev net_pcap0,rx_pcap=" + a.string() + ",infinite_rx=1");
     pid_t pid = spawn_spate({"--driver", "dpdk", "--eal", e, "-o", out.string()}, err);
     ASSERT_GT(pid, 0);
-    std::this_thread::sleep_for(std::chrono::milliseconds(1500));
     // The counters are readable through DPDK telemetry while it runs.
-    std::string reply = telemetry(prefix, "/spate/stats");
+    std::string reply = wait_for_telemetry(prefix, 104);
     simdjson::dom::parser tp;
     auto tdoc = tp.parse(reply);
     EXPECT_FALSE(tdoc.error()) << reply;
@@ -319,9 +335,8 @@ TEST(Dpdk, RxMapSigtermDuringInfiniteReplayExportsEveryFlow) {
     pid_t pid = spawn_spate(
         {"--driver", "dpdk", "--rx-map", "0:0@1", "--eal", e2, "-o", out.string()}, dir / "err");
     ASSERT_GT(pid, 0);
-    std::this_thread::sleep_for(std::chrono::milliseconds(1500));
     // The lcores' counters reach telemetry while they run.
-    std::string reply = telemetry(prefix, "/spate/stats");
+    std::string reply = wait_for_telemetry(prefix, 104);
     simdjson::dom::parser tp;
     auto tdoc = tp.parse(reply);
     EXPECT_FALSE(tdoc.error()) << reply;

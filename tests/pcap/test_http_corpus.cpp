@@ -8,7 +8,7 @@
 #include <map>
 #include <set>
 
-#include "harness.hpp"
+#include "oracle.hpp"
 
 using namespace spate_test;
 
@@ -40,28 +40,8 @@ const std::map<std::string, std::string> kKnownDifferences = {
      "fragments, so the head stops at the Cookie line (reported incomplete, http_gap)"},
 };
 
-using Key = std::tuple<int, std::string, int, std::string, int>;
-
-Key key_of(int proto, std::string a, int ap, std::string b, int bp) {
-    if (std::tie(b, bp) < std::tie(a, ap)) {
-        std::swap(a, b);
-        std::swap(ap, bp);
-    }
-    return {proto, a, ap, b, bp};
-}
-
-std::string s(simdjson::dom::element e) {
-    if (e.is_string()) {
-        return std::string(std::string_view(e));
-    }
-    if (e.is_null()) {
-        return "null";
-    }
-    return simdjson::minify(e);
-}
-
 std::string field(simdjson::simdjson_result<simdjson::dom::element> e) {
-    return e.error() ? "-" : s(e.value());
+    return field_or(e, "-");
 }
 
 std::string lower(std::string v) {
@@ -204,87 +184,53 @@ TEST(HttpCorpus, MessagesAndHeadersEqualTheOracle) {
     int extra_flows = 0;
     int known_seen = 0;
     std::set<std::string> seen;
-    for (const auto& entry : fs::directory_iterator(corpus_dir() / "oracle")) {
-        const fs::path o = entry.path();
-        if (o.extension() != ".jsonl") {
-            continue;
-        }
-        const std::string name = o.stem().string();
-        std::string oracle_text = read_all(o);
-        if (oracle_text.find("\"http\"") == std::string::npos) {
-            continue;
-        }
+    for (const OracleFile& file : oracle_files_with({"\"http\""})) {
+        const std::string& name = file.name;
         ++files;
         seen.insert(name);
         // A large arena, so that every head of the busiest flows is kept.
-        RunResult r = run_spate(
-            "-q --features http --http-bytes 65535 --idle-timeout 0 --active-timeout 0 -r " +
-            shell_quote((corpus_dir() / "pcaps" / name).string()));
+        RunResult r = run_on_capture("http --http-bytes 65535", name);
         ASSERT_EQ(r.status, 0) << name << ": " << r.err;
-        simdjson::dom::parser rp;
         std::map<Key, std::string> got_json;
-        std::istringstream rin(r.out);
-        std::string line;
-        while (std::getline(rin, line)) {
-            auto rec = rp.parse(line);
-            ASSERT_FALSE(rec.error()) << name << ": invalid JSON: " << line;
-            if (rec["http"].error()) {
-                continue;
-            }
-            EXPECT_TRUE(rec["http_dropped"].error()) << name << ": " << line.substr(0, 200);
-            Key k = key_of(int(int64_t(rec["pr"])), s(rec["sa"].value()), int(int64_t(rec["sp"])),
-                           s(rec["da"].value()), int(int64_t(rec["dp"])));
-            EXPECT_EQ(got_json.count(k), 0u) << name << ": one flow, one record";
-            got_json[k] = line;
-        }
+        ASSERT_TRUE(for_each_unit_record(
+            r.out, "http",
+            [&](const Key& k, simdjson::dom::element rec, const std::string& line) {
+                EXPECT_TRUE(rec["http_dropped"].error()) << name << ": " << line.substr(0, 200);
+                EXPECT_EQ(got_json.count(k), 0u) << name << ": one flow, one record";
+                got_json[k] = line;
+            }))
+            << name;
         int file_diffs = 0;
         std::string report;
-        simdjson::dom::parser op;
-        std::istringstream oin(oracle_text);
         std::set<Key> oracle_keys;
-        while (std::getline(oin, line)) {
-            auto flow = op.parse(line);
-            ASSERT_FALSE(flow.error());
-            if (flow["http"].error()) {
-                continue;
-            }
-            ++flows;
-            Key k = key_of(int(int64_t(flow["proto"])), s(flow["src_ip"].value()),
-                           int(int64_t(flow["src_port"])), s(flow["dst_ip"].value()),
-                           int(int64_t(flow["dst_port"])));
-            oracle_keys.insert(k);
-            const std::vector<Msg> want_msgs = oracle_msgs(flow.value());
-            const std::vector<std::string> want = view(want_msgs);
-            std::vector<std::string> got;
-            simdjson::dom::parser gp;
-            if (got_json.count(k) != 0) {
-                got = view(spate_msgs(gp.parse(got_json[k]).value()));
-            }
-            const std::string id = name + " " + std::to_string(int64_t(flow["flow_id"]));
-            auto known = kKnownDifferences.find(id);
-            if (known != kKnownDifferences.end()) {
-                EXPECT_NE(got, want) << id << " now matches: remove it from kKnownDifferences";
-                std::cout << "[ known ] " << id << ": " << known->second << "\n";
-                ++known_seen;
-                continue;
-            }
-            if (got == want) {
-                ++equal;
-                messages += int(want_msgs.size());
-                continue;
-            }
-            ++file_diffs;
-            std::string d = name + " flow " + std::to_string(int64_t(flow["flow_id"])) + ":\n";
-            for (size_t i = 0; i < std::max(got.size(), want.size()); ++i) {
-                std::string g = i < got.size() ? got[i] : "(none)";
-                std::string w = i < want.size() ? want[i] : "(none)";
-                if (g != w) {
-                    d += "    oracle " + w.substr(0, 300) + "\n    spate  " + g.substr(0, 300) +
-                         "\n";
+        ASSERT_TRUE(
+            for_each_unit_flow(file.text, "http", [&](const Key& k, simdjson::dom::element flow) {
+                ++flows;
+                oracle_keys.insert(k);
+                const std::vector<Msg> want_msgs = oracle_msgs(flow);
+                const std::vector<std::string> want = view(want_msgs);
+                std::vector<std::string> got;
+                simdjson::dom::parser gp;
+                if (got_json.count(k) != 0) {
+                    got = view(spate_msgs(gp.parse(got_json[k]).value()));
                 }
-            }
-            report += d;
-        }
+                const std::string id = name + " " + std::to_string(int64_t(flow["flow_id"]));
+                auto known = kKnownDifferences.find(id);
+                if (known != kKnownDifferences.end()) {
+                    EXPECT_NE(got, want) << id << " now matches: remove it from kKnownDifferences";
+                    std::cout << "[ known ] " << id << ": " << known->second << "\n";
+                    ++known_seen;
+                    return;
+                }
+                if (got == want) {
+                    ++equal;
+                    messages += int(want_msgs.size());
+                    return;
+                }
+                ++file_diffs;
+                report += name + " flow " + std::to_string(int64_t(flow["flow_id"])) + ":\n" +
+                          line_diff(got, want);
+            }));
         for (auto& [k, j] : got_json) {
             if (oracle_keys.count(k) == 0) {
                 ++extra_flows;
@@ -313,8 +259,7 @@ TEST(HttpCorpus, MessagesAndHeadersEqualTheOracle) {
 // the busiest flows are cut, flagged and counted, never more than the bound.
 TEST(HttpCorpus, DefaultBoundIsHonoured) {
     SKIP_WITHOUT_CORPUS();
-    RunResult r = run_spate("-q --features http --idle-timeout 0 --active-timeout 0 -r " +
-                            shell_quote((corpus_dir() / "pcaps" / "ndpi__1kxun.pcap").string()));
+    RunResult r = run_on_capture("http", "ndpi__1kxun.pcap");
     ASSERT_EQ(r.status, 0) << r.err;
     simdjson::dom::parser p;
     std::istringstream in(r.out);

@@ -13,7 +13,7 @@
 #include <map>
 #include <set>
 
-#include "harness.hpp"
+#include "oracle.hpp"
 
 using namespace spate_test;
 
@@ -22,25 +22,8 @@ namespace {
 // Flows the oracle has SSH for that spate reports differently, with the reason.
 const std::map<std::string, std::string> kKnownDifferences = {};
 
-using Key = std::tuple<int, std::string, int, std::string, int>;
-
-Key key_of(int proto, std::string a, int ap, std::string b, int bp) {
-    if (std::tie(b, bp) < std::tie(a, ap)) {
-        std::swap(a, b);
-        std::swap(ap, bp);
-    }
-    return {proto, a, ap, b, bp};
-}
-
-std::string s(simdjson::dom::element e) {
-    if (e.is_string()) {
-        return std::string(std::string_view(e));
-    }
-    return simdjson::minify(e);
-}
-
 std::string field(simdjson::simdjson_result<simdjson::dom::element> e) {
-    return e.error() ? "absent" : s(e.value());
+    return field_or(e, "absent");
 }
 
 /// The oracle's SSH entries as sorted, distinct "side what: value" lines.
@@ -102,71 +85,43 @@ TEST(SshCorpus, BannersAndHasshEqualTheOracle) {
     int flows = 0;
     int equal = 0;
     int with_hassh = 0;
-    for (const auto& entry : fs::directory_iterator(corpus_dir() / "oracle")) {
-        const fs::path o = entry.path();
-        if (o.extension() != ".jsonl") {
-            continue;
-        }
-        const std::string name = o.stem().string();
-        const std::string oracle_text = read_all(o);
-        if (oracle_text.find("\"ssh\": [") == std::string::npos &&
-            oracle_text.find("\"ssh\":[") == std::string::npos) {
-            continue;
-        }
+    for (const OracleFile& file : oracle_files_with({"\"ssh\": [", "\"ssh\":["})) {
+        const std::string& name = file.name;
         ++files;
-        RunResult r = run_spate("-q --features ssh --idle-timeout 0 --active-timeout 0 -r " +
-                                shell_quote((corpus_dir() / "pcaps" / name).string()));
+        RunResult r = run_on_capture("ssh", name);
         ASSERT_EQ(r.status, 0) << name << ": " << r.err;
-        simdjson::dom::parser rp;
         std::map<Key, std::string> got_json;
-        std::istringstream rin(r.out);
-        std::string line;
-        while (std::getline(rin, line)) {
-            auto rec = rp.parse(line);
-            ASSERT_FALSE(rec.error()) << name << ": invalid JSON: " << line;
-            if (rec["ssh"].error()) {
-                continue;
-            }
-            Key k = key_of(int(int64_t(rec["pr"])), s(rec["sa"].value()), int(int64_t(rec["sp"])),
-                           s(rec["da"].value()), int(int64_t(rec["dp"])));
-            got_json[k] = line;
-        }
+        ASSERT_TRUE(for_each_unit_record(r.out, "ssh",
+                                         [&](const Key& k, simdjson::dom::element,
+                                             const std::string& line) { got_json[k] = line; }))
+            << name;
         int file_diffs = 0;
         std::string report;
-        simdjson::dom::parser op;
-        std::istringstream oin(oracle_text);
-        while (std::getline(oin, line)) {
-            auto flow = op.parse(line);
-            ASSERT_FALSE(flow.error());
-            if (flow["ssh"].error()) {
-                continue;
-            }
-            ++flows;
-            const std::vector<std::string> want = oracle_view(flow.value());
-            Key k = key_of(int(int64_t(flow["proto"])), s(flow["src_ip"].value()),
-                           int(int64_t(flow["src_port"])), s(flow["dst_ip"].value()),
-                           int(int64_t(flow["dst_port"])));
-            std::vector<std::string> got;
-            simdjson::dom::parser gp;
-            if (got_json.count(k) != 0) {
-                got = spate_view(gp.parse(got_json[k]).value());
-            }
-            if (got == want) {
-                ++equal;
-                with_hassh += std::any_of(want.begin(), want.end(), [](const std::string& x) {
-                    return x.rfind("client hassh:", 0) == 0;
-                });
-                continue;
-            }
-            ++file_diffs;
-            report += name + " flow " + std::to_string(int64_t(flow["flow_id"])) + ":\n";
-            for (auto& w : want) {
-                report += "    oracle " + w.substr(0, 300) + "\n";
-            }
-            for (auto& g : got) {
-                report += "    spate  " + g.substr(0, 300) + "\n";
-            }
-        }
+        ASSERT_TRUE(
+            for_each_unit_flow(file.text, "ssh", [&](const Key& k, simdjson::dom::element flow) {
+                ++flows;
+                const std::vector<std::string> want = oracle_view(flow);
+                std::vector<std::string> got;
+                simdjson::dom::parser gp;
+                if (got_json.count(k) != 0) {
+                    got = spate_view(gp.parse(got_json[k]).value());
+                }
+                if (got == want) {
+                    ++equal;
+                    with_hassh += std::any_of(want.begin(), want.end(), [](const std::string& x) {
+                        return x.rfind("client hassh:", 0) == 0;
+                    });
+                    return;
+                }
+                ++file_diffs;
+                report += name + " flow " + std::to_string(int64_t(flow["flow_id"])) + ":\n";
+                for (auto& w : want) {
+                    report += "    oracle " + w.substr(0, 300) + "\n";
+                }
+                for (auto& g : got) {
+                    report += "    spate  " + g.substr(0, 300) + "\n";
+                }
+            }));
         auto known = kKnownDifferences.find(name);
         if (known == kKnownDifferences.end()) {
             EXPECT_EQ(file_diffs, 0) << report;
@@ -184,9 +139,7 @@ TEST(SshCorpus, BannersAndHasshEqualTheOracle) {
 
 TEST(SshCorpus, FullRecordOfTheDropbearCapture) {
     SKIP_WITHOUT_CORPUS();
-    RunResult r = run_spate(
-        "-q --features ssh --idle-timeout 0 --active-timeout 0 -r " +
-        shell_quote((corpus_dir() / "pcaps" / "joy__ssh-dropbear-default.pcap").string()));
+    RunResult r = run_on_capture("ssh", "joy__ssh-dropbear-default.pcap");
     ASSERT_EQ(r.status, 0) << r.err;
     simdjson::dom::parser p;
     std::istringstream in(r.out);
@@ -219,8 +172,7 @@ TEST(SshCorpus, FullRecordOfTheDropbearCapture) {
 // the cookie 63825363).
 TEST(DhcpCorpus, JoyDhcpMessages) {
     SKIP_WITHOUT_CORPUS();
-    RunResult r = run_spate("-q --features dhcp --idle-timeout 0 --active-timeout 0 -r " +
-                            shell_quote((corpus_dir() / "pcaps" / "joy__dhcp.pcap").string()));
+    RunResult r = run_on_capture("dhcp", "joy__dhcp.pcap");
     ASSERT_EQ(r.status, 0) << r.err;
     simdjson::dom::parser p;
     std::istringstream in(r.out);
@@ -269,8 +221,7 @@ TEST(DhcpCorpus, JoyDhcpMessages) {
 // non-ESP marker, RFC 7296 header, generic payload headers, SA proposal).
 TEST(IkeCorpus, MercuryEmixNatTraversal) {
     SKIP_WITHOUT_CORPUS();
-    RunResult r = run_spate("-q --features ike --idle-timeout 0 --active-timeout 0 -r " +
-                            shell_quote((corpus_dir() / "pcaps" / "mercury__emix.pcap").string()));
+    RunResult r = run_on_capture("ike", "mercury__emix.pcap");
     ASSERT_EQ(r.status, 0) << r.err;
     simdjson::dom::parser p;
     std::istringstream in(r.out);

@@ -9,7 +9,7 @@
 #include <map>
 #include <set>
 
-#include "harness.hpp"
+#include "oracle.hpp"
 
 using namespace spate_test;
 
@@ -20,24 +20,8 @@ const std::map<std::string, std::string> kKnownDifferences = {
     {"mercury__emix.pcap", "one flow is DTLS (TLS over UDP), which the tls unit does not parse"},
 };
 
-using Key = std::tuple<int, std::string, int, std::string, int>;
-
-Key key_of(int proto, std::string a, int ap, std::string b, int bp) {
-    if (std::tie(b, bp) < std::tie(a, ap)) {
-        std::swap(a, b);
-        std::swap(ap, bp);
-    }
-    return {proto, a, ap, b, bp};
-}
-
-std::string s(simdjson::dom::element e) {
-    if (e.is_string()) {
-        return std::string(std::string_view(e));
-    }
-    if (e.is_null()) {
-        return "null";
-    }
-    return simdjson::minify(e);
+std::string field(simdjson::simdjson_result<simdjson::dom::element> e) {
+    return field_or(e, "absent");
 }
 
 /// A list of strings (an oracle "0x1301" list without its 0x) or numbers, as text.
@@ -54,10 +38,6 @@ std::string list(simdjson::simdjson_result<simdjson::dom::element> e, bool strip
         out += v + ",";
     }
     return out + "]";
-}
-
-std::string field(simdjson::simdjson_result<simdjson::dom::element> e) {
-    return e.error() ? "absent" : s(e.value());
 }
 
 /// The short attribute names spate writes, as the OIDs the oracle lists.
@@ -223,71 +203,40 @@ TEST(TlsCorpus, HandshakeFieldsAndFingerprintsEqualTheOracle) {
     int flows = 0;
     int equal = 0;
     int quic = 0;
-    for (const auto& entry : fs::directory_iterator(corpus_dir() / "oracle")) {
-        const fs::path o = entry.path();
-        if (o.extension() != ".jsonl") {
-            continue;
-        }
-        const std::string name = o.stem().string();
-        std::string oracle_text = read_all(o);
-        if (oracle_text.find("\"client_hellos\"") == std::string::npos) {
-            continue;
-        }
+    for (const OracleFile& file : oracle_files_with({"\"client_hellos\""})) {
+        const std::string& name = file.name;
         ++files;
-        RunResult r = run_spate("-q --features tls --idle-timeout 0 --active-timeout 0 -r " +
-                                shell_quote((corpus_dir() / "pcaps" / name).string()));
+        RunResult r = run_on_capture("tls", name);
         ASSERT_EQ(r.status, 0) << name << ": " << r.err;
-        simdjson::dom::parser rp;
         std::map<Key, std::vector<std::string>> got_json;
-        std::istringstream rin(r.out);
-        std::string line;
-        while (std::getline(rin, line)) {
-            auto rec = rp.parse(line);
-            ASSERT_FALSE(rec.error()) << name << ": invalid JSON: " << line;
-            if (rec["tls"].error()) {
-                continue;
-            }
-            Key k = key_of(int(int64_t(rec["pr"])), s(rec["sa"].value()), int(int64_t(rec["sp"])),
-                           s(rec["da"].value()), int(int64_t(rec["dp"])));
-            got_json[k].push_back(line);
-        }
+        ASSERT_TRUE(
+            for_each_unit_record(r.out, "tls",
+                                 [&](const Key& k, simdjson::dom::element,
+                                     const std::string& line) { got_json[k].push_back(line); }))
+            << name;
         int file_diffs = 0;
         std::string report;
-        simdjson::dom::parser op;
-        std::istringstream oin(oracle_text);
-        while (std::getline(oin, line)) {
-            auto flow = op.parse(line);
-            ASSERT_FALSE(flow.error());
-            if (flow["tls"].error() || flow["tls"]["client_hellos"].error()) {
-                continue;
-            }
-            ++flows;
-            const std::vector<std::string> want = oracle_view(flow["tls"].value());
-            Key k = key_of(int(int64_t(flow["proto"])), s(flow["src_ip"].value()),
-                           int(int64_t(flow["src_port"])), s(flow["dst_ip"].value()),
-                           int(int64_t(flow["dst_port"])));
-            std::vector<std::string> got;
-            simdjson::dom::parser gp;
-            if (got_json.count(k) != 0) {
-                got = spate_view(gp.parse(got_json[k].front()).value(), want);
-            }
-            if (got == want) {
-                ++equal;
-                quic += int64_t(flow["proto"]) == 17;
-                continue;
-            }
-            ++file_diffs;
-            std::string d = name + " flow " + std::to_string(int64_t(flow["flow_id"])) + ":\n";
-            for (size_t i = 0; i < std::max(got.size(), want.size()); ++i) {
-                std::string g = i < got.size() ? got[i] : "(none)";
-                std::string w = i < want.size() ? want[i] : "(none)";
-                if (g != w) {
-                    d += "    oracle " + w.substr(0, 300) + "\n    spate  " + g.substr(0, 300) +
-                         "\n";
+        ASSERT_TRUE(
+            for_each_unit_flow(file.text, "tls", [&](const Key& k, simdjson::dom::element flow) {
+                if (flow["tls"]["client_hellos"].error()) {
+                    return;
                 }
-            }
-            report += d;
-        }
+                ++flows;
+                const std::vector<std::string> want = oracle_view(flow["tls"].value());
+                std::vector<std::string> got;
+                simdjson::dom::parser gp;
+                if (got_json.count(k) != 0) {
+                    got = spate_view(gp.parse(got_json[k].front()).value(), want);
+                }
+                if (got == want) {
+                    ++equal;
+                    quic += int64_t(flow["proto"]) == 17;
+                    return;
+                }
+                ++file_diffs;
+                report += name + " flow " + std::to_string(int64_t(flow["flow_id"])) + ":\n" +
+                          line_diff(got, want);
+            }));
         auto known = kKnownDifferences.find(name);
         if (known == kKnownDifferences.end()) {
             EXPECT_EQ(file_diffs, 0) << report;

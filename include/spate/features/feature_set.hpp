@@ -44,7 +44,8 @@ public:
     /// used_bytes() say how much; the others copy all of it) as
     /// [u32 length][bytes] per enabled unit: what the record message carries,
     /// so a flow whose large units stayed empty costs little to send.
-    void pack(const uint8_t* block, uint8_t* out) const;
+    /// Returns the bytes written (always packed_size(block)).
+    size_t pack(const uint8_t* block, uint8_t* out) const;
     /// The flow's record was sent: units give back what they hold in `scratch`.
     void release(uint8_t* block, WorkerScratch* scratch) const;
     /// A worker's working memory for the enabled units.

@@ -13,15 +13,12 @@
 #include "spate/features/feature_set.hpp"
 #include "spate/features/scratch.hpp"
 #include "spate/proto/dns.hpp"
+#include "tcp_conn.hpp"
 
 using namespace spate;
 using namespace spate::test;
 
 namespace {
-
-constexpr uint64_t kMs = 1'000'000ULL;
-const V4 kC{10, 0, 0, 1};
-const V4 kS{10, 0, 0, 2};
 
 /// A name in wire form ("www.example.com" -> 3www7example3com0).
 Bytes wire_name(const std::string& n) {
@@ -119,18 +116,6 @@ Bytes udp_frame(const V4& s, const V4& d, uint16_t sp, uint16_t dp, const Bytes&
     return eth(kIpv4, ipv4(s, d, 17, udp(sp, dp, payload)));
 }
 
-TcpOpt seg(uint8_t flags, uint32_t seq, uint32_t ack) {
-    TcpOpt o;
-    o.flags = flags;
-    o.seq = seq;
-    o.ack = ack;
-    return o;
-}
-
-Bytes tcp_frame(const V4& s, const V4& d, uint16_t sp, uint16_t dp, TcpOpt o, const Bytes& p) {
-    return eth(kIpv4, ipv4(s, d, 6, tcp(sp, dp, 0, o) + p));
-}
-
 Bytes framed(const Bytes& m) {
     Bytes b;
     put16(b, uint16_t(m.size()));
@@ -145,40 +130,12 @@ features::FeatureConfig cfg(uint32_t bytes = 4096) {
     return c;
 }
 
-simdjson::dom::parser g_parser;
-
-simdjson::dom::element parse(const std::string& json) {
-    auto doc = g_parser.parse(json);
-    EXPECT_FALSE(doc.error()) << json;
-    return doc.value();
-}
-
 std::string str(simdjson::dom::element e) {
     return std::string(std::string_view(e));
 }
 
-/// A TCP connection client:40000 -> server:port, handshake done.
-struct Conn {
-    FeatureRun& r;
-    uint16_t port = 53;
-    uint64_t t = 1000 * kMs;
-    uint32_t cseq = 1001;
-    uint32_t sseq = 5001;
-
-    void open() {
-        r.feed(tcp_frame(kC, kS, 40000, port, seg(0x02, 1000, 0), {}), t += kMs);
-        r.feed(tcp_frame(kS, kC, port, 40000, seg(0x12, 5000, 1001), {}), t += kMs);
-        r.feed(tcp_frame(kC, kS, 40000, port, seg(0x10, 1001, 5001), {}), t += kMs);
-    }
-    void client(const Bytes& b) {
-        r.feed(tcp_frame(kC, kS, 40000, port, seg(0x18, cseq, sseq), b), t += kMs);
-        cseq += uint32_t(b.size());
-    }
-    void server(const Bytes& b) {
-        r.feed(tcp_frame(kS, kC, port, 40000, seg(0x18, sseq, cseq), b), t += kMs);
-        sseq += uint32_t(b.size());
-    }
-};
+using Conn = TcpConn<53>;
+using spate::test::parse;
 
 // ---- the parser ----
 
@@ -393,12 +350,12 @@ TEST(DnsUnit, TwoTcpMessagesInOneSegmentAndOutOfOrder) {
     c.client(framed(query(1, "a.example", 1)) + framed(query(2, "b.example", 28)));
     // The server's two responses arrive out of order, cut mid-message.
     const Bytes both = framed(big_response(1)) + framed(big_response(2));
-    const uint32_t base = c.sseq;
+    const uint32_t base = c.sbase;
     const size_t cut = 100;
-    r.feed(tcp_frame(kS, kC, 53, 40000, seg(0x18, base + uint32_t(cut), c.cseq),
+    r.feed(tcp_frame(kS, kC, 53, 40000, seg(0x18, base + uint32_t(cut), c.cbase),
                      Bytes(both.begin() + cut, both.end())),
            c.t += kMs);
-    r.feed(tcp_frame(kS, kC, 53, 40000, seg(0x18, base, c.cseq),
+    r.feed(tcp_frame(kS, kC, 53, 40000, seg(0x18, base, c.cbase),
                      Bytes(both.begin(), both.begin() + cut)),
            c.t += kMs);
     auto rec = parse(r.record());
@@ -527,7 +484,7 @@ TEST(DnsUnit, RecognisedByContentOffTheUsualPorts) {
         r.feed(udp_frame(kC, kS, 40002, 9999, zeros(40, uint8_t(0x41 + i))), 1002 * kMs);
     }
     // DNS over TCP on an odd port.
-    Conn c{r, 8053};
+    Conn c{r, 40000, 8053};
     c.open();
     c.client(framed(query(6, "tcp.example", 1)));
     auto recs = r.records();

@@ -17,79 +17,15 @@
 #include "spate/features/feature_set.hpp"
 #include "spate/features/scratch.hpp"
 #include "spate/proto/http.hpp"
+#include "tcp_conn.hpp"
 
 using namespace spate;
 using namespace spate::test;
 
 namespace {
 
-constexpr uint64_t kMs = 1'000'000ULL;
-const V4 kC{10, 0, 0, 1};
-const V4 kS{10, 0, 0, 2};
-constexpr uint32_t kCisn = 1000;
-constexpr uint32_t kSisn = 5000;
-
-Bytes str(const std::string& s) {
-    return Bytes(s.begin(), s.end());
-}
-
-TcpOpt seg(uint8_t flags, uint32_t seq, uint32_t ack) {
-    TcpOpt o;
-    o.flags = flags;
-    o.seq = seq;
-    o.ack = ack;
-    return o;
-}
-
-Bytes frame(const V4& s, const V4& d, uint16_t sp, uint16_t dp, TcpOpt o, const Bytes& payload) {
-    return eth(kIpv4, ipv4(s, d, 6, tcp(sp, dp, 0, o) + payload));
-}
-
-/// A connection: handshake, then each side's bytes cut at `cuts` and sent
-/// in `order` (indexes of the pieces; default in order).
-struct Conn {
-    FeatureRun& r;
-    uint16_t cport = 40000;
-    uint16_t sport = 80;
-    uint64_t t = 1000 * kMs;
-    uint32_t cbase = kCisn + 1;
-    uint32_t sbase = kSisn + 1;
-
-    void open() {
-        r.feed(frame(kC, kS, cport, sport, seg(0x02, kCisn, 0), {}), t += kMs);
-        r.feed(frame(kS, kC, sport, cport, seg(0x12, kSisn, kCisn + 1), {}), t += kMs);
-        r.feed(frame(kC, kS, cport, sport, seg(0x10, kCisn + 1, kSisn + 1), {}), t += kMs);
-    }
-    void client(const std::string& s, std::vector<size_t> cuts = {},
-                std::vector<size_t> order = {}) {
-        send(str(s), cuts, order, true);
-    }
-    void server(const std::string& s, std::vector<size_t> cuts = {},
-                std::vector<size_t> order = {}) {
-        send(str(s), cuts, order, false);
-    }
-    void send(const Bytes& bytes, std::vector<size_t> cuts, std::vector<size_t> order,
-              bool from_client) {
-        cuts.insert(cuts.begin(), 0);
-        cuts.push_back(bytes.size());
-        if (order.empty()) {
-            for (size_t i = 0; i + 1 < cuts.size(); ++i) {
-                order.push_back(i);
-            }
-        }
-        uint32_t& base = from_client ? cbase : sbase;
-        for (size_t i : order) {
-            Bytes piece(bytes.begin() + long(cuts[i]), bytes.begin() + long(cuts[i + 1]));
-            uint32_t seq = base + uint32_t(cuts[i]);
-            if (from_client) {
-                r.feed(frame(kC, kS, cport, sport, seg(0x18, seq, sbase), piece), t += kMs);
-            } else {
-                r.feed(frame(kS, kC, sport, cport, seg(0x18, seq, cbase), piece), t += kMs);
-            }
-        }
-        base += uint32_t(bytes.size());
-    }
-};
+using Conn = TcpConn<80>;
+using spate::test::parse;
 
 std::vector<size_t> every_byte(size_t n) {
     std::vector<size_t> cuts;
@@ -97,14 +33,6 @@ std::vector<size_t> every_byte(size_t n) {
         cuts.push_back(i);
     }
     return cuts;
-}
-
-simdjson::dom::parser g_parser;
-
-simdjson::dom::element parse(const std::string& json) {
-    auto doc = g_parser.parse(json);
-    EXPECT_FALSE(doc.error()) << json;
-    return doc.value();
 }
 
 std::string sv(simdjson::simdjson_result<simdjson::dom::element> e) {

@@ -17,40 +17,12 @@
 #include "spate/proto/dhcp.hpp"
 #include "spate/proto/ike.hpp"
 #include "spate/proto/ssh.hpp"
+#include "tcp_conn.hpp"
 
 using namespace spate;
 using namespace spate::test;
 
 namespace {
-
-constexpr uint64_t kMs = 1'000'000ULL;
-const V4 kC{10, 0, 0, 1};
-const V4 kS{10, 0, 0, 2};
-
-Bytes str(const std::string& s) {
-    return Bytes(s.begin(), s.end());
-}
-
-std::string md5_hex(const std::string& s) {
-    unsigned char d[16];
-    unsigned int n = 0;
-    EVP_Digest(s.data(), s.size(), d, &n, EVP_md5(), nullptr);
-    static const char* hex = "0123456789abcdef";
-    std::string out;
-    for (unsigned i = 0; i < n; ++i) {
-        out += hex[d[i] >> 4];
-        out += hex[d[i] & 15];
-    }
-    return out;
-}
-
-simdjson::dom::parser g_parser;
-
-simdjson::dom::element parse(const std::string& json) {
-    auto doc = g_parser.parse(json);
-    EXPECT_FALSE(doc.error()) << json;
-    return doc.value();
-}
 
 std::vector<std::string> strings(simdjson::simdjson_result<simdjson::dom::element> e) {
     std::vector<std::string> v;
@@ -80,64 +52,8 @@ std::string text(simdjson::simdjson_result<simdjson::dom::element> e) {
 
 // ---------------------------------------------------------------- SSH
 
-TcpOpt seg(uint8_t flags, uint32_t seq, uint32_t ack) {
-    TcpOpt o;
-    o.flags = flags;
-    o.seq = seq;
-    o.ack = ack;
-    return o;
-}
-
-Bytes frame(const V4& s, const V4& d, uint16_t sp, uint16_t dp, TcpOpt o, const Bytes& payload) {
-    return eth(kIpv4, ipv4(s, d, 6, tcp(sp, dp, 0, o) + payload));
-}
-
-constexpr uint32_t kCisn = 1000;
-constexpr uint32_t kSisn = 5000;
-
-/// A TCP connection; each direction's bytes are cut at `cuts` and sent in
-/// the order given by `order` (indexes of pieces).
-struct Conn {
-    FeatureRun& r;
-    uint16_t cport = 40000;
-    uint16_t sport = 22;
-    uint64_t t = 1000 * kMs;
-    uint32_t cbase = kCisn + 1;
-    uint32_t sbase = kSisn + 1;
-
-    void open() {
-        r.feed(frame(kC, kS, cport, sport, seg(0x02, kCisn, 0), {}), t += kMs);
-        r.feed(frame(kS, kC, sport, cport, seg(0x12, kSisn, kCisn + 1), {}), t += kMs);
-        r.feed(frame(kC, kS, cport, sport, seg(0x10, kCisn + 1, kSisn + 1), {}), t += kMs);
-    }
-    void client(const Bytes& b, std::vector<size_t> cuts = {}, std::vector<size_t> order = {}) {
-        send(b, cuts, order, true);
-    }
-    void server(const Bytes& b, std::vector<size_t> cuts = {}, std::vector<size_t> order = {}) {
-        send(b, cuts, order, false);
-    }
-    void send(const Bytes& bytes, std::vector<size_t> cuts, std::vector<size_t> order,
-              bool from_client) {
-        cuts.insert(cuts.begin(), 0);
-        cuts.push_back(bytes.size());
-        if (order.empty()) {
-            for (size_t i = 0; i + 1 < cuts.size(); ++i) {
-                order.push_back(i);
-            }
-        }
-        uint32_t& base = from_client ? cbase : sbase;
-        for (size_t i : order) {
-            Bytes piece(bytes.begin() + long(cuts[i]), bytes.begin() + long(cuts[i + 1]));
-            const uint32_t seq = base + uint32_t(cuts[i]);
-            if (from_client) {
-                r.feed(frame(kC, kS, cport, sport, seg(0x18, seq, sbase), piece), t += kMs);
-            } else {
-                r.feed(frame(kS, kC, sport, cport, seg(0x18, seq, cbase), piece), t += kMs);
-            }
-        }
-        base += uint32_t(bytes.size());
-    }
-};
+using Conn = TcpConn<22>;
+using spate::test::parse;
 
 /// The ten name-lists of a KEXINIT.
 struct Lists {
@@ -360,7 +276,7 @@ TEST(Ssh, GapStopsTheDirection) {
     const Bytes b = client_bytes();
     // The banner, then a segment far ahead (a hole that never fills).
     c.client(Bytes(b.begin(), b.begin() + long(kClientBanner.size() + 2)));
-    r.feed(frame(kC, kS, c.cport, c.sport, seg(0x18, c.cbase + 100000, c.sbase), zeros(100)),
+    r.feed(tcp_frame(kC, kS, c.cport, c.sport, seg(0x18, c.cbase + 100000, c.sbase), zeros(100)),
            c.t += kMs);
     const std::string json = r.record();
     auto ssh = parse(json)["ssh"];

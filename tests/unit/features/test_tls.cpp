@@ -16,15 +16,12 @@
 
 #include "feature_run.hpp"
 #include "spate/features/scratch.hpp"
+#include "tcp_conn.hpp"
 
 using namespace spate;
 using namespace spate::test;
 
 namespace {
-
-constexpr uint64_t kMs = 1'000'000ULL;
-const V4 kC{10, 0, 0, 1};
-const V4 kS{10, 0, 0, 2};
 
 void add16(Bytes& b, uint16_t v) {
     put16(b, v);
@@ -47,10 +44,6 @@ Bytes ext(uint16_t type, const Bytes& data) {
     add16(b, type);
     return b + vec16(data);
 }
-Bytes str(const std::string& s) {
-    return Bytes(s.begin(), s.end());
-}
-
 /// A TLS 1.3-style ClientHello body with GREASE, SNI, ALPN and key shares.
 Bytes client_hello_body(const std::string& sni = "example.com") {
     Bytes b;
@@ -122,83 +115,8 @@ Bytes load_der(const std::string& name) {
     return {std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>()};
 }
 
-std::string md5_hex(const std::string& s) {
-    unsigned char d[16];
-    unsigned int n = 0;
-    EVP_Digest(s.data(), s.size(), d, &n, EVP_md5(), nullptr);
-    static const char* hex = "0123456789abcdef";
-    std::string out;
-    for (unsigned i = 0; i < n; ++i) {
-        out += hex[d[i] >> 4];
-        out += hex[d[i] & 15];
-    }
-    return out;
-}
-
-TcpOpt seg(uint8_t flags, uint32_t seq, uint32_t ack) {
-    TcpOpt o;
-    o.flags = flags;
-    o.seq = seq;
-    o.ack = ack;
-    return o;
-}
-
-Bytes frame(const V4& s, const V4& d, uint16_t sp, uint16_t dp, TcpOpt o, const Bytes& payload) {
-    return eth(kIpv4, ipv4(s, d, 6, tcp(sp, dp, 0, o) + payload));
-}
-
-constexpr uint32_t kCisn = 1000;
-constexpr uint32_t kSisn = 5000;
-
-/// A connection: handshake, then the client's bytes cut at `cuts` (offsets
-/// into `bytes`), sent in the order given by `order` (indexes of pieces).
-struct Conn {
-    FeatureRun& r;
-    uint16_t cport = 40000;
-    uint16_t sport = 443;
-    uint64_t t = 1000 * kMs;
-
-    void open() {
-        r.feed(frame(kC, kS, cport, sport, seg(0x02, kCisn, 0), {}), t += kMs);
-        r.feed(frame(kS, kC, sport, cport, seg(0x12, kSisn, kCisn + 1), {}), t += kMs);
-        r.feed(frame(kC, kS, cport, sport, seg(0x10, kCisn + 1, kSisn + 1), {}), t += kMs);
-    }
-    void client(const Bytes& bytes, std::vector<size_t> cuts = {}, std::vector<size_t> order = {}) {
-        send(bytes, cuts, order, true);
-    }
-    void server(const Bytes& bytes, std::vector<size_t> cuts = {}) { send(bytes, cuts, {}, false); }
-    void send(const Bytes& bytes, std::vector<size_t> cuts, std::vector<size_t> order,
-              bool from_client) {
-        cuts.insert(cuts.begin(), 0);
-        cuts.push_back(bytes.size());
-        if (order.empty()) {
-            for (size_t i = 0; i + 1 < cuts.size(); ++i) {
-                order.push_back(i);
-            }
-        }
-        uint32_t& base = from_client ? cbase : sbase;
-        for (size_t i : order) {
-            Bytes piece(bytes.begin() + long(cuts[i]), bytes.begin() + long(cuts[i + 1]));
-            uint32_t seq = base + uint32_t(cuts[i]);
-            if (from_client) {
-                r.feed(frame(kC, kS, cport, sport, seg(0x18, seq, sbase), piece), t += kMs);
-            } else {
-                r.feed(frame(kS, kC, sport, cport, seg(0x18, seq, cbase), piece), t += kMs);
-            }
-        }
-        base += uint32_t(bytes.size());
-    }
-    uint32_t cbase = kCisn + 1;
-    uint32_t sbase = kSisn + 1;
-};
-
-simdjson::dom::parser g_parser;
-
-simdjson::dom::element parse(const std::string& json) {
-    auto doc = g_parser.parse(json);
-    EXPECT_FALSE(doc.error()) << json;
-    return doc.value();
-}
+using Conn = TcpConn<443>;
+using spate::test::parse;
 
 std::vector<std::string> strings(simdjson::dom::element e) {
     std::vector<std::string> v;
@@ -297,7 +215,7 @@ TEST(Tls, RetransmissionsAndOverlapsChangeNothing) {
     uint64_t t = 2000 * kMs;
     auto piece = [&](size_t from, size_t to) {
         Bytes p(rec.begin() + long(from), rec.begin() + long(to));
-        r.feed(frame(kC, kS, 40000, 443, seg(0x18, kCisn + 1 + uint32_t(from), kSisn + 1), p),
+        r.feed(tcp_frame(kC, kS, 40000, 443, seg(0x18, kCisn + 1 + uint32_t(from), kSisn + 1), p),
                t += kMs);
     };
     piece(0, 80);
