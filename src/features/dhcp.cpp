@@ -156,6 +156,10 @@ void ip6(JsonWriter& w, const uint8_t* a) {
 }
 
 void hex(JsonWriter& w, proto::Span s, char sep = 0) {
+    if (sep == 0) {
+        w.hex(s.p, std::min<uint32_t>(s.n, 256));
+        return;
+    }
     static const char* digits = "0123456789abcdef";
     char buf[3 * 256];
     size_t n = 0;

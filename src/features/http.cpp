@@ -834,16 +834,6 @@ void Http::release(uint8_t* s, WorkerScratch* scratch) {
 
 namespace {
 
-void write_hex(JsonWriter& w, const uint8_t* p, uint32_t n) {
-    static const char* hex = "0123456789abcdef";
-    char buf[2 * kBodyBytes];
-    for (uint32_t i = 0; i < n; ++i) {
-        buf[2 * i] = hex[p[i] >> 4];
-        buf[2 * i + 1] = hex[p[i] & 15];
-    }
-    w.value(std::string_view(buf, 2 * n));
-}
-
 /// One message: its head text (kept lines) and its MsgInfo.
 void write_message(JsonWriter& w, uint8_t dir, const MsgInfo& m, proto::Span head) {
     w.begin_object();
@@ -894,7 +884,7 @@ void write_message(JsonWriter& w, uint8_t dir, const MsgInfo& m, proto::Span hea
     w.end_array();
     if (m.body_len > 0) {
         w.key("body");
-        write_hex(w, m.body, std::min<uint32_t>(m.body_len, kBodyBytes));
+        w.hex(m.body, std::min<uint32_t>(m.body_len, kBodyBytes));
     }
     if ((m.flags & kMsgTruncated) != 0) {
         w.key("truncated");

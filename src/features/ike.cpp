@@ -160,14 +160,7 @@ void Ike::release(uint8_t*, WorkerScratch*) {}
 namespace {
 
 void hex(JsonWriter& w, const uint8_t* p, size_t n) {
-    static const char* digits = "0123456789abcdef";
-    char buf[64];
-    size_t k = 0;
-    for (size_t i = 0; i < n && k + 2 <= sizeof(buf); ++i) {
-        buf[k++] = digits[p[i] >> 4];
-        buf[k++] = digits[p[i] & 15];
-    }
-    w.value(std::string_view(buf, k));
+    w.hex(p, std::min<size_t>(n, 32));
 }
 
 void flag(JsonWriter& w, const Entry& e, uint8_t bit, std::string_view name) {

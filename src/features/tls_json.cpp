@@ -24,10 +24,6 @@ void hex16(JsonWriter& w, uint16_t v) {
     w.value(std::string_view(b, 4));
 }
 
-void hex_bytes(JsonWriter& w, const uint8_t* p, uint32_t n) {
-    w.hex(p, n);
-}
-
 /// A list of 2-byte values as 4-hex-digit strings.
 void hex16_list(JsonWriter& w, std::string_view key, proto::Span s) {
     if (s.n < 2) {
@@ -75,7 +71,7 @@ void extensions(JsonWriter& w, std::string_view types_key, std::string_view list
         w.key("type");
         w.value(uint64_t{ext[i].type});
         w.key("data");
-        hex_bytes(w, ext[i].data.p, ext[i].data.n);
+        w.hex(ext[i].data.p, ext[i].data.n);
         w.end_object();
     }
     w.end_array();
@@ -189,7 +185,7 @@ void Tls::write_json(const uint8_t* s, const FlowData&, JsonWriter& w, const Fea
                 w.key("c_cipher_specs");
                 w.begin_array();
                 for (uint32_t i = 0; i + 2 < ch.cipher_specs.n; i += 3) {
-                    hex_bytes(w, ch.cipher_specs.p + i, 3);
+                    w.hex(ch.cipher_specs.p + i, 3);
                 }
                 w.end_array();
             }
@@ -345,12 +341,12 @@ void Tls::write_json(const uint8_t* s, const FlowData&, JsonWriter& w, const Fea
         }
         w.value(std::string_view(v, 8));
         w.key("dcid");
-        hex_bytes(w, st.quic_dcid, st.quic_dcid_len);
+        w.hex(st.quic_dcid, st.quic_dcid_len);
         w.key("scid");
-        hex_bytes(w, st.quic_scid, st.quic_scid_len);
+        w.hex(st.quic_scid, st.quic_scid_len);
         if (st.quic_server_scid_len > 0) {
             w.key("s_scid");
-            hex_bytes(w, st.quic_server_scid, st.quic_server_scid_len);
+            w.hex(st.quic_server_scid, st.quic_server_scid_len);
         }
         w.end_object();
     }
