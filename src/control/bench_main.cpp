@@ -103,6 +103,7 @@ struct Sample {
     double pkts_per_cpu_s;  ///< packets / CPU seconds of every pipeline thread
     double records_per_s;
     double ring_full_waits;
+    double port_drops;  ///< NIC / mbuf exhaustion drops (DPDK driver)
     double max_flows_active;
     double max_exporter_backlog;
     std::vector<double> worker_mpps_cpu;  ///< per worker: packets / its CPU seconds
@@ -148,7 +149,10 @@ double tsc_ghz() {
 class BudgetPort final : public PortDriver {
 public:
     BudgetPort(PortDriver& inner, uint64_t packets, double seconds)
-        : inner_(inner), budget_(packets), seconds_(seconds) {}
+        : inner_(inner),
+          budget_(packets),
+          seconds_(seconds),
+          drops_at_start_(inner.stats().kernel_drops) {}
 
     uint16_t rx_burst(PacketRef* pkts, uint16_t n, RxStatus& status) override {
         status = RxStatus::ok;
@@ -178,6 +182,8 @@ public:
         PortStats s;
         s.packets = packets_;
         s.bytes = bytes_;
+        // The device's drops (imissed + rx_nombuf) during this run.
+        s.kernel_drops = inner_.stats().kernel_drops - drops_at_start_;
         return s;
     }
     std::string describe() const override { return inner_.describe(); }
@@ -189,6 +195,7 @@ private:
     double start_ = 0;
     uint64_t packets_ = 0;
     uint64_t bytes_ = 0;
+    uint64_t drops_at_start_ = 0;
 };
 
 void dpdk_log(bool is_error, const std::string& m) {
@@ -275,6 +282,7 @@ Sample run_one(const BenchArgs& a, const Config& c, std::shared_ptr<const Packet
     s.pkts_per_cpu_s = cpu_ns > 0 ? double(r.packets) / (cpu_ns / 1e9) : 0;
     s.records_per_s = double(r.records_written) / (double(r.wall_ns) / 1e9);
     s.ring_full_waits = double(r.packet_ring_full_waits + r.record_ring_full_waits);
+    s.port_drops = double(r.port_drops);
     s.max_flows_active = double(r.max_flows_active);
     s.max_exporter_backlog = double(r.max_exporter_backlog);
     return s;
@@ -294,6 +302,7 @@ const Figure kFigures[] = {
     {"packets_per_cpu_second", [](const Sample& s) { return s.pkts_per_cpu_s; }},
     {"records_per_second", [](const Sample& s) { return s.records_per_s; }},
     {"ring_full_waits", [](const Sample& s) { return s.ring_full_waits; }},
+    {"port_drops", [](const Sample& s) { return s.port_drops; }},
     {"max_flows_active", [](const Sample& s) { return s.max_flows_active; }},
     {"max_exporter_backlog", [](const Sample& s) { return s.max_exporter_backlog; }},
 };
@@ -602,9 +611,9 @@ int main(int argc, char** argv) {
         const double ghz = tsc_ghz();
         std::vector<Config> configs;
         std::vector<uint64_t> flow_list = a.flows.empty() ? std::vector<uint64_t>{0} : a.flows;
-        std::printf("%8s %-16s %9s %22s %8s %10s %10s %12s %10s %11s %11s\n", "workers", "features",
-                    "flows", "Mpps (min..max)", "Gbps", "cycles/pkt", "Mpkt/CPU-s", "records/s",
-                    "waits", "peak flows", "peak backlog");
+        std::printf("%8s %-16s %9s %22s %8s %10s %10s %12s %10s %8s %11s %11s\n", "workers",
+                    "features", "flows", "Mpps (min..max)", "Gbps", "cycles/pkt", "Mpkt/CPU-s",
+                    "records/s", "waits", "drops", "peak flows", "peak backlog");
         for (uint64_t n : flow_list) {
             std::shared_ptr<const PacketStore> store =
                 n == 0 ? PacketStore::load(a.captures)
@@ -627,12 +636,12 @@ int main(int argc, char** argv) {
                 char mpps[64];
                 std::snprintf(mpps, sizeof(mpps), "%.3f (%.3f..%.3f)", m.median, m.min, m.max);
                 std::printf(
-                    "%8u %-16s %9llu %22s %8.3f %10.0f %10.3f %12.0f %10.0f %11.0f %11.0f\n",
+                    "%8u %-16s %9llu %22s %8.3f %10.0f %10.3f %12.0f %10.0f %8.0f %11.0f %11.0f\n",
                     c.workers, c.features.c_str(), static_cast<unsigned long long>(n), mpps,
                     figure(c, kFigures[3]).median, figure(c, kFigures[4]).median,
                     figure(c, kFigures[5]).median / 1e6, figure(c, kFigures[6]).median,
                     figure(c, kFigures[7]).median, figure(c, kFigures[8]).median,
-                    figure(c, kFigures[9]).median);
+                    figure(c, kFigures[9]).median, figure(c, kFigures[10]).median);
                 for (size_t wi = 0; wi < c.workers; ++wi) {
                     std::vector<double> v;
                     for (const Sample& s : c.samples) {

@@ -794,6 +794,7 @@ int run_pipeline(const Options& opts, std::unique_ptr<PortDriver> given_port, Ru
         const WorkerTotals t = sum_workers(workers);
         report->packets = ps.packets;
         report->wire_bytes = ps.bytes;
+        report->port_drops = ps.kernel_drops;
         report->rx_span_ns = last_rx - first_rx;
         report->process_span_ns = first_rx != 0 ? workers_done - first_rx : 0;
         report->wall_ns = mono_ns() - t0;

@@ -216,6 +216,8 @@ TEST(Bench, DpdkDriverReplaysMbufsFromTheMempool) {
     for (auto c : doc["configs"].get_array()) {
         EXPECT_EQ(double(c["packets"]["median"]), 3 * per_loop);
         EXPECT_GT(double(c["records"]["median"]), 0);
+        // Device drops are reported (net_pcap replays without dropping).
+        EXPECT_EQ(double(c["port_drops"]["median"]), 0);
     }
     RunResult bad = run_bench(pcap + " --driver dpdk --direct --runs 1");
     EXPECT_EQ(bad.status, 2);

@@ -43,6 +43,7 @@ struct RunReport {
     uint64_t exporter_cpu_ns = 0;
     uint64_t records_written = 0;
     uint64_t bytes_written = 0;
+    uint64_t port_drops = 0;  ///< dropped by the port: NIC imissed + mbuf exhaustion (DPDK)
     uint64_t packet_ring_full_waits = 0;
     uint64_t record_ring_full_waits = 0;
     uint64_t max_flows_active = 0;      ///< sampled every 100 ms
