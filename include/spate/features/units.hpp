@@ -8,27 +8,26 @@
 
 namespace spate::features {
 
-#define SPATE_FEATURE_UNIT(Type, name)                                               \
-    struct Type {                                                                    \
-        static constexpr std::string_view kName = name;                              \
-        static size_t state_size(const FeatureConfig& c);                            \
-        static void init(uint8_t* s, const FeatureConfig& c);                        \
-        static void update(uint8_t* s, const PacketView& p, const FeatureConfig& c); \
-        static void write_json(const uint8_t* s, const FlowData& f, JsonWriter& w,   \
-                               const FeatureConfig& c);                              \
+/// The members every unit has (see feature.hpp).
+#define SPATE_UNIT_MEMBERS(name)                                                 \
+    static constexpr std::string_view kName = name;                              \
+    static size_t state_size(const FeatureConfig& c);                            \
+    static void init(uint8_t* s, const FeatureConfig& c);                        \
+    static void update(uint8_t* s, const PacketView& p, const FeatureConfig& c); \
+    static void write_json(const uint8_t* s, const FlowData& f, JsonWriter& w,   \
+                           const FeatureConfig& c);
+
+#define SPATE_FEATURE_UNIT(Type, name) \
+    struct Type {                      \
+        SPATE_UNIT_MEMBERS(name)       \
     }
 
 /// Units whose state is mostly room for later data also say how much of it
 /// is in use (used_bytes): only that part travels in the record.
-#define SPATE_PACKED_UNIT(Type, name)                                                \
-    struct Type {                                                                    \
-        static constexpr std::string_view kName = name;                              \
-        static size_t state_size(const FeatureConfig& c);                            \
-        static void init(uint8_t* s, const FeatureConfig& c);                        \
-        static void update(uint8_t* s, const PacketView& p, const FeatureConfig& c); \
-        static void write_json(const uint8_t* s, const FlowData& f, JsonWriter& w,   \
-                               const FeatureConfig& c);                              \
-        static size_t used_bytes(const uint8_t* s, const FeatureConfig& c);          \
+#define SPATE_PACKED_UNIT(Type, name)                                       \
+    struct Type {                                                           \
+        SPATE_UNIT_MEMBERS(name)                                            \
+        static size_t used_bytes(const uint8_t* s, const FeatureConfig& c); \
     }
 
 /// Sequence of packet lengths and times (Joy "packets").
@@ -54,34 +53,18 @@ SPATE_FEATURE_UNIT(ProbableOs, "os");
 /// Log2 histograms of sizes and inter-packet times, and bursts, per direction.
 SPATE_FEATURE_UNIT(Hist, "hist");
 
-/// TLS over TCP and inside QUIC Initials: hellos, certificates, record
-/// lengths and times, fingerprints. Holds reassembly buffers leased from the
-/// worker's pool, given back by release() when the flow's record is sent.
-struct Tls {
-    static constexpr std::string_view kName = "tls";
-    static size_t state_size(const FeatureConfig& c);
-    static void init(uint8_t* s, const FeatureConfig& c);
-    static void update(uint8_t* s, const PacketView& p, const FeatureConfig& c);
-    static void write_json(const uint8_t* s, const FlowData& f, JsonWriter& w,
-                           const FeatureConfig& c);
-    static void release(uint8_t* s, WorkerScratch* scratch);
-    static size_t used_bytes(const uint8_t* s, const FeatureConfig& c);
-};
-
-/// The application units below follow TCP streams (StreamState, with
-/// buffers leased from the worker's pool) and give them back in release().
-#define SPATE_STREAM_UNIT(Type, name)                                                \
-    struct Type {                                                                    \
-        static constexpr std::string_view kName = name;                              \
-        static size_t state_size(const FeatureConfig& c);                            \
-        static void init(uint8_t* s, const FeatureConfig& c);                        \
-        static void update(uint8_t* s, const PacketView& p, const FeatureConfig& c); \
-        static void write_json(const uint8_t* s, const FlowData& f, JsonWriter& w,   \
-                               const FeatureConfig& c);                              \
-        static void release(uint8_t* s, WorkerScratch* scratch);                     \
-        static size_t used_bytes(const uint8_t* s, const FeatureConfig& c);          \
+/// The application units follow TCP streams (StreamState, with buffers
+/// leased from the worker's pool) and give the buffers back in release().
+#define SPATE_STREAM_UNIT(Type, name)                                       \
+    struct Type {                                                           \
+        SPATE_UNIT_MEMBERS(name)                                            \
+        static void release(uint8_t* s, WorkerScratch* scratch);            \
+        static size_t used_bytes(const uint8_t* s, const FeatureConfig& c); \
     }
 
+/// TLS over TCP and inside QUIC Initials: hellos, certificates, record
+/// lengths and times, fingerprints.
+SPATE_STREAM_UNIT(Tls, "tls");
 /// DNS messages over UDP and TCP (mDNS, LLMNR included).
 SPATE_STREAM_UNIT(Dns, "dns");
 /// HTTP/1.x requests and responses.
@@ -95,6 +78,7 @@ SPATE_STREAM_UNIT(Ike, "ike");
 
 #undef SPATE_STREAM_UNIT
 #undef SPATE_PACKED_UNIT
+#undef SPATE_UNIT_MEMBERS
 #undef SPATE_FEATURE_UNIT
 
 }  // namespace spate::features

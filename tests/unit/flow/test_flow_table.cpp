@@ -1,8 +1,8 @@
 #include <gtest/gtest.h>
 
+#include <iostream>
 #include <map>
 #include <random>
-#include <iostream>
 #include <vector>
 
 #include "spate/flow/flow_table.hpp"
