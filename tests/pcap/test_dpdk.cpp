@@ -61,14 +61,28 @@ std::string wait_for_telemetry(const std::string& prefix, uint64_t packets) {
     for (int i = 0; i < 300; ++i) {
         reply = telemetry(prefix, "/spate/stats");
         simdjson::dom::parser p;
-        auto doc = p.parse(reply);
-        if (!doc.error() && uint64_t(doc["/spate/stats"]["decoded"]) > packets) {
+        auto decoded = p.parse(reply)["/spate/stats"]["decoded"].get_uint64();
+        // (Before the command is registered the reply is null: keep asking.)
+        if (!decoded.error() && decoded.value() > packets) {
             break;
         }
         std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
     return reply;
 }
+
+/// Kills a spawned spate that a failed test left running (an endless replay
+/// would otherwise spin on a core after the test); release() once reaped.
+struct ChildGuard {
+    pid_t pid;
+    ~ChildGuard() {
+        if (pid > 0) {
+            kill(pid, SIGKILL);
+            waitpid(pid, nullptr, 0);
+        }
+    }
+    void release() { pid = -1; }
+};
 
 bool dpdk_available() {
     RunResult r = run_spate("--driver dpdk --eal " + shell_quote(eal("")) + " -q");
@@ -209,17 +223,19 @@ TEST(Dpdk, TelemetryDuringInfiniteReplayThenSigtermExitsCleanly) {
     std::string e = eal("--vdev net_pcap0,rx_pcap=" + a.string() + ",infinite_rx=1");
     pid_t pid = spawn_spate({"--driver", "dpdk", "--eal", e, "-o", out.string()}, err);
     ASSERT_GT(pid, 0);
+    ChildGuard guard{pid};
     // The counters are readable through DPDK telemetry while it runs.
     std::string reply = wait_for_telemetry(prefix, 104);
     simdjson::dom::parser tp;
     auto tdoc = tp.parse(reply);
     EXPECT_FALSE(tdoc.error()) << reply;
     if (!tdoc.error()) {
-        EXPECT_GT(uint64_t(tdoc["/spate/stats"]["packets_read"]), 104u) << reply;
-        EXPECT_EQ(uint64_t(tdoc["/spate/stats"]["flows_created"]), 20u) << reply;
+        EXPECT_GT(tdoc["/spate/stats"]["packets_read"].get_uint64().value_unsafe(), 104u) << reply;
+        EXPECT_EQ(tdoc["/spate/stats"]["flows_created"].get_uint64().value_unsafe(), 20u) << reply;
     }
     int status = 0;
     double took = terminate_and_wait(pid, status);
+    guard.release();
     EXPECT_LT(took, 1.0) << read_all(err);
     EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << read_all(err);
     auto recs = parse_records(read_all(out));
@@ -335,15 +351,17 @@ TEST(Dpdk, RxMapSigtermDuringInfiniteReplayExportsEveryFlow) {
     pid_t pid = spawn_spate(
         {"--driver", "dpdk", "--rx-map", "0:0@1", "--eal", e2, "-o", out.string()}, dir / "err");
     ASSERT_GT(pid, 0);
+    ChildGuard guard{pid};
     // The lcores' counters reach telemetry while they run.
     std::string reply = wait_for_telemetry(prefix, 104);
     simdjson::dom::parser tp;
     auto tdoc = tp.parse(reply);
     EXPECT_FALSE(tdoc.error()) << reply;
     if (!tdoc.error()) {
-        EXPECT_GT(uint64_t(tdoc["/spate/stats"]["decoded"]), 104u) << reply;
+        EXPECT_GT(tdoc["/spate/stats"]["decoded"].get_uint64().value_unsafe(), 104u) << reply;
     }
     double took = terminate_and_wait(pid, status);
+    guard.release();
     EXPECT_LT(took, 1.0) << read_all(dir / "err");
     EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << read_all(dir / "err");
     auto recs = parse_records(read_all(out));
@@ -429,6 +447,7 @@ TEST(Dpdk, ChecksumOffloadCountsBadChecksumsOnATapDevice) {
                              "--link-wait", "0", "-o", out.string()},
                             err);
     ASSERT_GT(pid, 0);
+    ChildGuard guard{pid};
     // Wait for the interface, bring it up, and send four frames into it.
     int fd = -1;
     unsigned idx = 0;
@@ -461,6 +480,7 @@ TEST(Dpdk, ChecksumOffloadCountsBadChecksumsOnATapDevice) {
     std::this_thread::sleep_for(std::chrono::milliseconds(500));
     int status = 0;
     terminate_and_wait(pid, status);
+    guard.release();
     std::string log = read_all(err);
     EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << log;
     EXPECT_NE(log.find("udp-cksum"), std::string::npos) << "offload not requested/granted:\n"
