@@ -114,7 +114,13 @@ void describe(po::options_description& d, bool for_file) {
          "tls: fingerprint database (JSON lines, Joy/mercury fingerprint_db.json format): each TLS client is matched by its tls fingerprint");
     po::options_description control("Control");
     control.add_options()
-        ("stats-interval", po::value<double>()->default_value(0), "print counters every SECONDS (0 = only at exit)")
+        ("stats-interval", po::value<double>()->default_value(0),
+         "print one line every SECONDS: wall-clock time, rates over the interval, drops and errors (0 = only the counters at exit)")
+        ("stats-format", po::value<std::string>()->default_value("text"), "interval lines as text, or json (one object per line)")
+        ("stats-file", po::value<std::string>()->default_value(""), "append the interval lines to this file instead of stderr")
+        ("backpressure", po::value<std::string>()->default_value("auto"),
+         "when the exporter falls behind: wait (lossless; workers stop polling), drop (records that find their ring "
+         "full are dropped and counted; receiving never stalls), or auto: wait for files, drop for live interfaces and NICs")
         ("quiet,q", po::value<bool>()->default_value(false)->implicit_value(true), "do not print counters at exit")
         ("ring-mb", po::value<uint32_t>()->default_value(16), "size of each worker's packet ring in MiB");
     d.add(input).add(output).add(flows).add(dpdk).add(feats).add(control);
@@ -417,6 +423,17 @@ ParseOutcome parse_options(int argc, const char* const* argv, Options& out) {
         throw UsageError(e.what());
     }
     out.stats_interval = seconds(vm, "stats-interval");
+    out.stats_format = get<std::string>(vm, "stats-format");
+    if (out.stats_format != "text" && out.stats_format != "json") {
+        throw UsageError("option '--stats-format': '" + out.stats_format +
+                         "' is not a format (text or json)");
+    }
+    out.stats_file = get<std::string>(vm, "stats-file");
+    out.backpressure = get<std::string>(vm, "backpressure");
+    if (out.backpressure != "auto" && out.backpressure != "wait" && out.backpressure != "drop") {
+        throw UsageError("option '--backpressure': '" + out.backpressure +
+                         "' is not a policy (wait, drop or auto)");
+    }
     out.quiet = get<bool>(vm, "quiet");
     out.ring_mb = get<uint32_t>(vm, "ring-mb");
 

@@ -1,9 +1,14 @@
+// The pipeline, assembled once for every source: workers with their receive
+// loops (on threads, or on EAL lcores with an rx-map), fed by their own
+// sources or by a dispatcher; the exporter; and the control loop (signals,
+// idle exit, telemetry, the stats line). See docs/architecture.md.
 #include "spate/control/pipeline.hpp"
 
 #include <signal.h>
-#include <time.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <cinttypes>
 #include <cstdio>
@@ -13,13 +18,16 @@
 #include <thread>
 #include <vector>
 
+#include "spate/control/stats.hpp"
 #include "spate/control/stats_snapshot.hpp"
-#include "spate/core/backoff.hpp"
+#include "spate/core/clock.hpp"
 #include "spate/export/exporter.hpp"
 #include "spate/parse/decoder.hpp"
 #include "spate/port/dpdk_port.hpp"
 #include "spate/port/pcap_port.hpp"
 #include "spate/proto/fingerprint_db.hpp"
+#include "spate/worker/dispatch.hpp"
+#include "spate/worker/rx_loop.hpp"
 #include "spate/worker/worker.hpp"
 
 namespace spate {
@@ -28,25 +36,26 @@ std::atomic<bool> g_stop_requested{false};
 
 namespace {
 
-constexpr uint16_t kBurst = 64;
-constexpr uint64_t kTickNs = 1'000'000'000;  // capture time between ticks to every worker
-
 // The driver to wake when a stop is requested: live capture can block in
 // poll() inside libpcap, which pcap_breakloop() interrupts (it writes to an
 // eventfd, which is async-signal-safe).
 std::atomic<PortDriver*> g_active_port{nullptr};
+std::atomic<int> g_signals{0};
 
 extern "C" void on_signal(int) {
+    if (g_signals.fetch_add(1, std::memory_order_relaxed) > 0) {
+        // A second signal: the operator does not want to wait for the
+        // export (or the output is stuck). Only async-signal-safe calls here.
+        static const char kMsg[] =
+            "spate: second signal: exiting now; active flows and unwritten records are lost\n";
+        ssize_t ignored = ::write(STDERR_FILENO, kMsg, sizeof kMsg - 1);
+        (void)ignored;
+        _exit(1);
+    }
     g_stop_requested.store(true, std::memory_order_relaxed);
     if (PortDriver* p = g_active_port.load(std::memory_order_relaxed)) {
         p->request_stop();
     }
-}
-
-uint64_t mono_ns() {
-    timespec ts{};
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return static_cast<uint64_t>(ts.tv_sec) * 1'000'000'000ULL + static_cast<uint64_t>(ts.tv_nsec);
 }
 
 uint64_t to_ns(double seconds) {
@@ -62,97 +71,6 @@ void port_log(bool is_error, const std::string& message) {
     }
 }
 
-/// The dispatcher side of the worker rings: decoded packets go to the worker
-/// chosen by the symmetric hash, so both directions meet on one worker.
-class Dispatcher {
-public:
-    Dispatcher(std::vector<std::unique_ptr<SpscRing>>& rings, bool stable)
-        : rings_(rings), stable_(stable), dirty_(rings.size(), false) {}
-
-    void packet(const parse::DecodedPacket& d, const PacketRef& ref) {
-        uint64_t h = symmetric_hash(d.key);
-        size_t w = rings_.size() == 1 ? 0 : static_cast<size_t>(((h >> 32) * rings_.size()) >> 32);
-        size_t extra = stable_ ? 0 : d.cap_len;
-        SpscRing& ring = *rings_[w];
-        if (extra > ring.max_message() - sizeof(PacketMsg)) {
-            extra = ring.max_message() - sizeof(PacketMsg);
-        }
-        auto* pm = static_cast<PacketMsg*>(
-            reserve(w, static_cast<uint32_t>(MsgType::packet), sizeof(PacketMsg) + extra));
-        pm->pkt = d;
-        pm->hash = h;
-        if (stable_) {
-            pm->data = ref.data;
-        } else {
-            pm->data = nullptr;
-            std::memcpy(reinterpret_cast<uint8_t*>(pm) + sizeof(PacketMsg), ref.data, extra);
-            pm->pkt.cap_len = static_cast<uint32_t>(extra);
-        }
-        if (d.ts_ns > max_ts_) {
-            max_ts_ = d.ts_ns;
-        }
-    }
-
-    /// Once per burst: publish, and send a time tick when capture time moved on.
-    void end_burst() {
-        if (max_ts_ >= last_tick_ + kTickNs) {
-            last_tick_ = max_ts_;
-            for (size_t w = 0; w < rings_.size(); ++w) {
-                auto* t = static_cast<TickMsg*>(
-                    reserve(w, static_cast<uint32_t>(MsgType::tick), sizeof(TickMsg)));
-                t->now_ns = max_ts_;
-            }
-        }
-        for (size_t w = 0; w < rings_.size(); ++w) {
-            if (dirty_[w]) {
-                rings_[w]->publish();
-                dirty_[w] = false;
-            }
-        }
-    }
-
-    /// A last tick at the latest capture time, so every worker expires what
-    /// is due by then (records then do not depend on the worker count), and
-    /// then the end message.
-    void end() {
-        for (size_t w = 0; w < rings_.size(); ++w) {
-            if (max_ts_ != 0) {
-                auto* t = static_cast<TickMsg*>(
-                    reserve(w, static_cast<uint32_t>(MsgType::tick), sizeof(TickMsg)));
-                t->now_ns = max_ts_;
-            }
-            reserve(w, static_cast<uint32_t>(MsgType::end), 0);
-            rings_[w]->publish();
-        }
-    }
-
-    uint64_t ring_full_waits() const { return ring_full_waits_; }
-
-private:
-    void* reserve(size_t w, uint32_t type, size_t len) {
-        SpscRing& ring = *rings_[w];
-        dirty_[w] = true;
-        void* p = ring.try_reserve(type, len);
-        if (p != nullptr) {
-            return p;
-        }
-        ring.publish();
-        Backoff backoff;
-        while ((p = ring.try_reserve(type, len)) == nullptr) {
-            ++ring_full_waits_;
-            backoff.wait();
-        }
-        return p;
-    }
-
-    std::vector<std::unique_ptr<SpscRing>>& rings_;
-    bool stable_;
-    std::vector<bool> dirty_;
-    uint64_t max_ts_ = 0;
-    uint64_t last_tick_ = 0;
-    uint64_t ring_full_waits_ = 0;
-};
-
 uint64_t rl(const std::atomic<uint64_t>& a) {
     return a.load(std::memory_order_relaxed);
 }
@@ -160,7 +78,7 @@ uint64_t rl(const std::atomic<uint64_t>& a) {
 /// The workers' counters added up (read with relaxed loads while they run).
 struct WorkerTotals {
     uint64_t created = 0, active = 0, evicted = 0, records = 0, rec_waits = 0, idle = 0, act = 0,
-             tcp = 0;
+             tcp = 0, dropped = 0;
     uint64_t tls_messages = 0, tls_too_big = 0, tls_gaps = 0, tls_ooo = 0, tls_malformed = 0,
              tls_stolen = 0, quic_ok = 0, quic_failed = 0;
     uint64_t app[5][4] = {};
@@ -175,6 +93,7 @@ WorkerTotals sum_workers(const std::vector<std::unique_ptr<Worker>>& workers) {
         t.evicted += rl(s.flows_evicted);
         t.records += rl(s.records);
         t.rec_waits += rl(s.record_ring_full_waits);
+        t.dropped += rl(s.records_dropped);
         t.idle += rl(s.expired_idle);
         t.act += rl(s.expired_active);
         t.tcp += rl(s.tcp_ended);
@@ -194,260 +113,6 @@ WorkerTotals sum_workers(const std::vector<std::unique_ptr<Worker>>& workers) {
     }
     return t;
 }
-
-/// Publishes the counters for other threads (telemetry).
-void publish(StatsSnapshot& snap, const PortDriver& port, const parse::DecoderCounters& dc,
-             uint64_t pkt_waits, const std::vector<std::unique_ptr<Worker>>& workers,
-             const Exporter& exp) {
-    auto st = [](std::atomic<uint64_t>& a, uint64_t v) { a.store(v, std::memory_order_relaxed); };
-    PortStats ps = port.stats();
-    WorkerTotals t = sum_workers(workers);
-    st(snap.packets_read, ps.packets);
-    st(snap.decoded, dc.decoded);
-    st(snap.non_ip, dc.non_ip);
-    st(snap.malformed, dc.malformed_total());
-    st(snap.filtered, ps.filtered);
-    st(snap.rx_drops, ps.kernel_drops);
-    st(snap.flows_created, t.created);
-    st(snap.flows_active, t.active);
-    st(snap.flows_evicted, t.evicted);
-    st(snap.records, rl(exp.stats().records));
-    st(snap.bytes_written, rl(exp.stats().bytes_in));
-    st(snap.packet_ring_full_waits, pkt_waits);
-    st(snap.record_ring_full_waits, t.rec_waits);
-}
-
-void print_stats(const char* when, const PortDriver& port, const parse::DecoderCounters& dc,
-                 uint64_t pkt_waits, const std::vector<std::unique_ptr<Worker>>& workers,
-                 const Exporter& exp, double elapsed) {
-    PortStats ps = port.stats();
-    WorkerTotals t = sum_workers(workers);
-    const ExporterStats& es = exp.stats();
-    std::fprintf(stderr,
-                 "spate: stats (%s, %.3f s): packets read %" PRIu64 ", decoded %" PRIu64
-                 ", non-ip %" PRIu64 ", malformed %" PRIu64 ", filtered %" PRIu64
-                 ", kernel drops %" PRIu64 "\n",
-                 when, elapsed, ps.packets, dc.decoded, dc.non_ip, dc.malformed_total(),
-                 ps.filtered, ps.kernel_drops);
-    if (dc.malformed_total() > 0) {
-        std::fprintf(stderr, "spate:   malformed by reason:");
-        for (size_t i = 1; i < dc.malformed.size(); ++i) {
-            if (dc.malformed[i] != 0) {
-                std::fprintf(
-                    stderr, " %s %" PRIu64,
-                    std::string(parse::to_string(static_cast<parse::Malformed>(i))).c_str(),
-                    dc.malformed[i]);
-            }
-        }
-        std::fprintf(stderr, "\n");
-    }
-    std::fprintf(stderr,
-                 "spate:   fragments %" PRIu64 " (matched %" PRIu64 ", unmatched %" PRIu64
-                 "), l4 truncated %" PRIu64 ", tunnelled:",
-                 dc.fragments, dc.fragments_matched, dc.fragments_unmatched, dc.l4_truncated);
-    for (size_t i = 1; i < dc.tunnels.size(); ++i) {
-        if (dc.tunnels[i] != 0) {
-            std::fprintf(stderr, " %s %" PRIu64,
-                         std::string(parse::to_string(static_cast<parse::Tunnel>(i))).c_str(),
-                         dc.tunnels[i]);
-        }
-    }
-    std::fprintf(stderr, "\n");
-    std::fprintf(stderr,
-                 "spate:   flows created %" PRIu64 ", active %" PRIu64 ", evicted %" PRIu64
-                 ", idle %" PRIu64 ", active-timeout %" PRIu64 ", tcp-end %" PRIu64
-                 "; flows exported %" PRIu64 " (records written %" PRIu64
-                 "), bytes written %" PRIu64 " (to disk %" PRIu64
-                 "); ring-full waits: packets %" PRIu64 ", records %" PRIu64 "\n",
-                 t.created, t.active, t.evicted, t.idle, t.act, t.tcp, t.records, rl(es.records),
-                 rl(es.bytes_in), rl(es.bytes_out), pkt_waits, t.rec_waits);
-    if (t.tls_messages + t.tls_gaps + t.tls_too_big + t.quic_ok + t.quic_failed > 0) {
-        std::fprintf(stderr,
-                     "spate:   tls: handshake messages %" PRIu64 ", too big %" PRIu64
-                     ", gaps %" PRIu64 ", out-of-order held %" PRIu64 ", malformed %" PRIu64
-                     ", buffers taken back %" PRIu64 "; quic initials decrypted %" PRIu64
-                     ", not decrypted %" PRIu64 "\n",
-                     t.tls_messages, t.tls_too_big, t.tls_gaps, t.tls_ooo, t.tls_malformed,
-                     t.tls_stolen, t.quic_ok, t.quic_failed);
-    }
-    static const char* const kApps[5] = {"dns", "http", "ssh", "dhcp", "ike"};
-    for (int a = 0; a < 5; ++a) {
-        if (t.app[a][0] + t.app[a][1] + t.app[a][2] + t.app[a][3] > 0) {
-            std::fprintf(stderr,
-                         "spate:   %s: messages %" PRIu64 ", malformed %" PRIu64
-                         ", bound hit %" PRIu64 ", gaps %" PRIu64 "\n",
-                         kApps[a], t.app[a][0], t.app[a][1], t.app[a][2], t.app[a][3]);
-        }
-    }
-    std::string detail = port.detail();
-    size_t pos = 0;
-    while (pos < detail.size()) {
-        size_t nl = detail.find('\n', pos);
-        std::fprintf(stderr, "spate:   %s\n", detail.substr(pos, nl - pos).c_str());
-        pos = nl == std::string::npos ? detail.size() : nl + 1;
-    }
-}
-
-uint64_t thread_cpu_ns() {
-    timespec t{};
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
-    return uint64_t(t.tv_sec) * 1'000'000'000ULL + uint64_t(t.tv_nsec);
-}
-
-}  // namespace
-
-void install_signal_handlers() {
-    struct sigaction sa {};
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, nullptr);
-    sigaction(SIGTERM, &sa, nullptr);
-    signal(SIGPIPE, SIG_IGN);
-}
-
-namespace {
-
-/// rx-map mode (DPDK): worker lcores poll their own queues, decode and update
-/// their flow tables directly; no dispatcher. The main thread watches for a
-/// stop request or, for replays, --idle-exit, then waits for the lcores.
-int run_rx_map(const Options& opts, uint64_t t0, PortDriver& port, std::unique_ptr<Sink> sink,
-               const parse::DecoderConfig& dcfg, FlowTableConfig tcfg,
-               const features::FeatureSet& feature_set) {
-    std::vector<unsigned> lcores;
-    for (const RxMapEntry& m : opts.rx_map) {
-        if (std::find(lcores.begin(), lcores.end(), m.lcore) == lcores.end()) {
-            lcores.push_back(m.lcore);
-        }
-    }
-    check_worker_lcores(lcores, opts.exporter_lcore);
-    tcfg.max_flows = static_cast<uint32_t>((opts.max_flows + lcores.size() - 1) / lcores.size());
-    std::vector<std::unique_ptr<SpscRing>> rec_rings;
-    std::vector<SpscRing*> rec_ptrs;
-    std::vector<std::unique_ptr<Worker>> workers;
-    std::vector<std::unique_ptr<parse::Decoder>> decoders;
-    std::vector<std::unique_ptr<LcoreWork>> work;
-    for (size_t i = 0; i < lcores.size(); ++i) {
-        rec_rings.push_back(std::make_unique<SpscRing>(size_t{4} << 20));
-        rec_ptrs.push_back(rec_rings.back().get());
-        workers.push_back(std::make_unique<Worker>(static_cast<uint32_t>(i), tcfg,
-                                                   *rec_rings.back(), feature_set));
-        decoders.push_back(std::make_unique<parse::Decoder>(dcfg));
-        auto w = std::make_unique<LcoreWork>();
-        w->lcore = lcores[i];
-        w->worker = workers.back().get();
-        w->decoder = decoders.back().get();
-        for (const RxMapEntry& m : opts.rx_map) {
-            if (m.lcore == lcores[i]) {
-                w->queues.emplace_back(m.port, m.queue);
-            }
-        }
-        work.push_back(std::move(w));
-    }
-    RecordFormat fmt;
-    fmt.nanosecond = port.nanosecond_timestamps();
-    Exporter exporter(rec_ptrs, std::move(sink), fmt, feature_set);
-    std::function<void()> exporter_run = [&] { exporter.run(); };
-    std::thread exporter_thread;
-    if (opts.exporter_lcore >= 0) {
-        launch_on_lcore(static_cast<unsigned>(opts.exporter_lcore), exporter_run);
-    } else {
-        exporter_thread = std::thread(exporter_run);
-    }
-    std::atomic<bool> stop{false};
-    launch_worker_lcores(port, work, stop);
-
-    const uint64_t idle_ns = to_ns(opts.idle_exit);
-    uint64_t last_total = 0, last_change = mono_ns(), first_seen = 0, next_publish = 0;
-    const uint64_t stats_every = to_ns(opts.stats_interval);
-    uint64_t next_stats = t0 + stats_every;
-    StatsSnapshot live_snapshot;
-    register_stats_telemetry(&live_snapshot);
-    while (!g_stop_requested.load(std::memory_order_relaxed)) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(10));
-        uint64_t total = 0;
-        for (const auto& w : work) {
-            total += w->packets.load(std::memory_order_relaxed);
-        }
-        uint64_t now = mono_ns();
-        if (now >= next_publish) {
-            // The lcores' published decoder counters (their full counters are
-            // read only after they stop).
-            parse::DecoderCounters live;
-            uint64_t malformed = 0;
-            for (const auto& w : work) {
-                live.decoded += w->decoded.load(std::memory_order_relaxed);
-                live.non_ip += w->non_ip.load(std::memory_order_relaxed);
-                malformed += w->malformed.load(std::memory_order_relaxed);
-            }
-            next_publish = now + 100'000'000;
-            publish(live_snapshot, port, live, 0, workers, exporter);
-            live_snapshot.malformed.store(malformed, std::memory_order_relaxed);
-            if (stats_every != 0 && now >= next_stats) {
-                next_stats = now + stats_every;
-                const auto rl2 = [](const std::atomic<uint64_t>& a) {
-                    return a.load(std::memory_order_relaxed);
-                };
-                std::fprintf(stderr,
-                             "spate: stats (interval, %.3f s): packets read %" PRIu64
-                             ", decoded %" PRIu64 ", non-ip %" PRIu64 ", malformed %" PRIu64
-                             ", flows created %" PRIu64 ", active %" PRIu64 ", records %" PRIu64
-                             ", rx drops %" PRIu64 "\n",
-                             (now - t0) / 1e9, rl2(live_snapshot.packets_read),
-                             rl2(live_snapshot.decoded), rl2(live_snapshot.non_ip), malformed,
-                             rl2(live_snapshot.flows_created), rl2(live_snapshot.flows_active),
-                             rl2(live_snapshot.records), rl2(live_snapshot.rx_drops));
-                std::string detail = port.detail();
-                if (!detail.empty()) {
-                    std::fprintf(stderr, "spate:   %s", detail.c_str());
-                }
-            }
-        }
-        if (total != last_total) {
-            if (last_total == 0) {
-                first_seen = now;
-            }
-            last_total = total;
-            last_change = now;
-        } else if (idle_ns != 0 && now - last_change > idle_ns) {
-            break;
-        }
-    }
-    if (g_stop_requested.load()) {
-        std::fprintf(stderr, "spate: stop requested: exporting every active flow\n");
-    }
-    stop.store(true);
-    wait_worker_lcores();  // each lcore exported its flows (Worker::finish)
-    if (exporter_thread.joinable()) {
-        exporter_thread.join();
-    }
-
-    parse::DecoderCounters dc;
-    for (const auto& d : decoders) {
-        dc += d->counters();
-    }
-    publish(live_snapshot, port, dc, 0, workers, exporter);
-    int rc = 0;
-    if (!exporter.error().empty()) {
-        std::fprintf(stderr, "spate: error: %s\n", exporter.error().c_str());
-        rc = 1;
-    }
-    if (!opts.quiet) {
-        print_stats("exit", port, dc, 0, workers, exporter, (mono_ns() - t0) / 1e9);
-        for (size_t i = 0; i < work.size(); ++i) {
-            std::fprintf(stderr, "spate:   lcore %u (worker %zu): packets %" PRIu64 "\n",
-                         work[i]->lcore, i, work[i]->packets.load());
-        }
-        std::fprintf(stderr,
-                     "spate:   receive span %.6f s (first to last packet seen, 10 ms resolution)\n",
-                     first_seen != 0 ? (last_change - first_seen) / 1e9 : 0.0);
-    }
-    register_stats_telemetry(nullptr);
-    return rc;
-}
-
-}  // namespace
-
-namespace {
 
 /// The run's feature units, with the fingerprint database they may use.
 features::FeatureSet make_feature_set(const Options& opts,
@@ -474,347 +139,618 @@ SinkConfig sink_config(const Options& opts) {
     return sc;
 }
 
-}  // namespace
-
-int run_pipeline(const Options& opts) {
-    return run_pipeline(opts, nullptr, nullptr);
-}
-
-int run_direct(const Options& opts, std::vector<std::unique_ptr<PortDriver>> ports,
-               RunReport* report) {
-    const uint64_t t0 = mono_ns();
-    const auto n = static_cast<uint32_t>(ports.size());
-    std::unique_ptr<proto::FingerprintDb> fp_db;
-    const features::FeatureSet feature_set = make_feature_set(opts, fp_db);
+parse::DecoderConfig decoder_config(const Options& opts) {
     parse::DecoderConfig dcfg;
     dcfg.decap = opts.decap;
     dcfg.vlan_in_key = opts.vlan_in_key;
     dcfg.frag_slots = opts.frag_slots;
-    FlowTableConfig tcfg;
-    tcfg.max_flows = static_cast<uint32_t>((opts.max_flows + n - 1) / n);
-    tcfg.idle_timeout_ns = to_ns(opts.idle_timeout);
-    tcfg.active_timeout_ns = to_ns(opts.active_timeout);
-    tcfg.tcp_close_timeout_ns = to_ns(opts.tcp_close_timeout);
-    std::vector<std::unique_ptr<SpscRing>> rec_rings;
-    std::vector<SpscRing*> rec_ptrs;
-    std::vector<std::unique_ptr<Worker>> workers;
-    for (uint32_t i = 0; i < n; ++i) {
-        rec_rings.push_back(std::make_unique<SpscRing>(size_t{4} << 20));
-        rec_ptrs.push_back(rec_rings.back().get());
-        workers.push_back(std::make_unique<Worker>(i, tcfg, *rec_rings.back(), feature_set));
-    }
-    RecordFormat fmt;
-    fmt.nanosecond = n > 0 && ports[0]->nanosecond_timestamps();
-    Exporter exporter(rec_ptrs, make_sink(sink_config(opts)), fmt, feature_set);
-    uint64_t exporter_cpu = 0;
-    std::thread exporter_thread([&] {
-        exporter.run();
-        exporter_cpu = thread_cpu_ns();
-    });
-    // Each worker reads its own input (as from its own RSS queue), decodes
-    // and updates its flow table: no dispatcher, no packet ring.
-    std::vector<uint64_t> worker_cpu(n, 0);
-    std::vector<uint64_t> worker_first(n, 0), worker_done(n, 0);
-    std::vector<std::thread> threads;
-    for (uint32_t i = 0; i < n; ++i) {
-        threads.emplace_back([&, i] {
-            parse::Decoder dec(dcfg);
-            PacketRef burst[kBurst];
-            std::vector<parse::DecodedPacket> dp(kBurst);
-            uint64_t hashes[kBurst];
-            const uint8_t* data[kBurst];
-            RxStatus st = RxStatus::ok;
-            while (st == RxStatus::ok && !g_stop_requested.load(std::memory_order_relaxed)) {
-                const uint16_t got = ports[i]->rx_burst(burst, kBurst, st);
-                if (got > 0 && worker_first[i] == 0) {
-                    worker_first[i] = mono_ns();
-                }
-                // Decode the burst first, then update the flows with the
-                // flow-table prefetches a few packets ahead (see run_from_ring).
-                uint16_t ok = 0;
-                for (uint16_t k = 0; k < got; ++k) {
-                    if (dec.decode(burst[k], dp[ok]) == parse::DecodeStatus::ok) {
-                        hashes[ok] = symmetric_hash(dp[ok].key);
-                        data[ok] = burst[k].data;
-                        workers[i]->prefetch_slot(hashes[ok]);
-                        ++ok;
-                    }
-                }
-                for (uint16_t k = 0; k < ok; ++k) {
-                    if (k + 4 < ok) {
-                        workers[i]->prefetch_entry(hashes[k + 4]);
-                    }
-                    workers[i]->on_packet(dp[k], hashes[k], data[k]);
-                }
-                workers[i]->publish();
-            }
-            worker_done[i] = mono_ns();
-            workers[i]->finish();
-            worker_cpu[i] = thread_cpu_ns();
-        });
-    }
-    uint64_t max_active = 0;
-    uint64_t max_backlog = 0;
-    for (auto& t : threads) {
-        while (t.joinable()) {
-            // Sample occupancy and backlog while the workers run.
-            const WorkerTotals tot = sum_workers(workers);
-            max_active = std::max(max_active, tot.active);
-            const uint64_t written = rl(exporter.stats().records);
-            max_backlog = std::max(max_backlog, tot.records > written ? tot.records - written : 0);
-            bool all_done = true;
-            for (uint64_t v : worker_done) {
-                all_done &= v != 0;
-            }
-            if (all_done) {
-                t.join();
-                break;
-            }
-            std::this_thread::sleep_for(std::chrono::milliseconds(20));
-        }
-    }
-    exporter_thread.join();
-    int rc = exporter.error().empty() ? 0 : 1;
-    if (rc != 0) {
-        std::fprintf(stderr, "spate: error: %s\n", exporter.error().c_str());
-    }
-    PortStats ps;
-    for (const auto& p : ports) {
-        const PortStats q = p->stats();
-        ps.packets += q.packets;
-        ps.bytes += q.bytes;
-    }
-    if (report != nullptr) {
-        const WorkerTotals t = sum_workers(workers);
-        const uint64_t first =
-            *std::min_element(worker_first.begin(), worker_first.end(),
-                              [](uint64_t a, uint64_t b) { return a != 0 && (b == 0 || a < b); });
-        const uint64_t done = *std::max_element(worker_done.begin(), worker_done.end());
-        report->packets = ps.packets;
-        report->wire_bytes = ps.bytes;
-        report->rx_span_ns = first != 0 ? done - first : 0;
-        report->process_span_ns = report->rx_span_ns;
-        report->wall_ns = mono_ns() - t0;
-        report->reader_cpu_ns = 0;  // the workers read
-        report->exporter_cpu_ns = exporter_cpu;
-        report->records_written = rl(exporter.stats().records);
-        report->bytes_written = rl(exporter.stats().bytes_out);
-        report->packet_ring_full_waits = 0;
-        report->record_ring_full_waits = t.rec_waits;
-        report->max_flows_active = max_active;
-        report->max_exporter_backlog = max_backlog;
-        report->flows_evicted = t.evicted;
-        report->workers.clear();
-        for (uint32_t i = 0; i < n; ++i) {
-            const WorkerStats& ws = workers[i]->stats();
-            report->workers.push_back(RunReport::WorkerFigures{
-                rl(ws.packets), rl(ws.records), rl(ws.flows_created), worker_cpu[i]});
-        }
-    }
-    return rc;
+    return dcfg;
 }
 
-int run_pipeline(const Options& opts, std::unique_ptr<PortDriver> given_port, RunReport* report) {
-    const uint64_t t0 = mono_ns();
-    const uint64_t cpu0 = thread_cpu_ns();
-    PcapPortConfig pc;
-    pc.files = opts.read_files;
-    pc.interface = opts.interface;
-    pc.bpf = opts.bpf;
-    pc.snaplen = opts.snaplen;
-    pc.promiscuous = opts.promiscuous;
-    std::unique_ptr<PortDriver> port = std::move(given_port);
-    if (port != nullptr) {
-        if (!opts.quiet) {
-            std::fprintf(stderr, "spate: %s\n", port->describe().c_str());
+Backpressure backpressure_for(const Options& opts, bool live) {
+    if (opts.backpressure == "wait") {
+        return Backpressure::wait;
+    }
+    if (opts.backpressure == "drop") {
+        return Backpressure::drop;
+    }
+    return live ? Backpressure::drop : Backpressure::wait;
+}
+
+/// What feeds the workers: a port that a dispatcher reads for all of them,
+/// or sources of each worker's own (NIC queues, per-worker replays).
+struct Feed {
+    PortDriver* dispatch_port = nullptr;
+    std::vector<std::vector<BurstSource*>> own;  ///< per worker (when no dispatch_port)
+    std::vector<unsigned> lcores;    ///< the lcore of each worker (rx-map); else threads
+    std::vector<PortDriver*> ports;  ///< every port, for its counters
+    bool live = false;
+};
+
+/// Everything a run is made of, and the counters read from it.
+class Run {
+public:
+    Run(const Options& opts, Feed& feed, uint64_t t0) : opts_(opts), feed_(feed), t0_(t0) {}
+
+    int go(RunReport* report);
+
+private:
+    StatsTotals gather() const;
+    void publish(StatsSnapshot& snap, const StatsTotals& t) const;
+    void control_loop();
+    void request_stop(const char* why);
+    void print_exit(double elapsed) const;
+    void fill_report(RunReport& r) const;
+    bool loops_done() const {
+        for (const auto& l : loops_) {
+            if (!l->done()) {
+                return false;
+            }
         }
-    } else if (opts.driver == "dpdk") {
-        DpdkPortConfig dc;
-        dc.eal_args = opts.eal_args;
-        dc.rx_queues = static_cast<uint16_t>(opts.rx_queues);
-        dc.auto_queues = static_cast<uint16_t>(opts.workers);
-        dc.rx_desc = static_cast<uint16_t>(opts.rx_desc);
-        dc.mbufs = opts.mbufs;
-        dc.promiscuous = opts.promiscuous;
-        dc.idle_exit_s = opts.idle_exit;
-        dc.linktype = static_cast<uint16_t>(opts.port_linktype);
-        dc.mtu = static_cast<uint16_t>(opts.mtu);
-        dc.link_wait_s = opts.link_wait;
-        for (const RxMapEntry& m : opts.rx_map) {
-            uint16_t& q = dc.port_queues[m.port];
-            q = std::max<uint16_t>(q, static_cast<uint16_t>(m.queue + 1));
+        return true;
+    }
+    uint64_t frames() const {
+        if (dispatcher_ != nullptr) {
+            return rl(dispatcher_->stats().frames);
         }
-        port = make_dpdk_port(dc, port_log);
-        if (!opts.quiet) {
-            std::fprintf(stderr, "spate: %s\n", port->describe().c_str());
+        uint64_t n = 0;
+        for (const auto& l : loops_) {
+            n += rl(l->stats().frames);
         }
+        return n;
+    }
+    parse::DecoderCounters decoder_totals() const {
+        parse::DecoderCounters dc;
+        for (const auto& l : loops_) {
+            dc += l->decoder_counters();
+        }
+        return dc;
+    }
+
+    const Options& opts_;
+    Feed& feed_;
+    uint64_t t0_;
+    std::unique_ptr<proto::FingerprintDb> fp_db_;
+    std::unique_ptr<features::FeatureSet> features_;  ///< shared read-only by workers and exporter
+    std::vector<std::unique_ptr<SpscRing>> rec_rings_;
+    std::vector<std::unique_ptr<SpscRing>> pkt_rings_;
+    std::vector<std::unique_ptr<Worker>> workers_;
+    std::vector<std::unique_ptr<RingSource>> ring_sources_;
+    std::vector<std::unique_ptr<RxLoop>> loops_;
+    std::unique_ptr<Dispatcher> dispatcher_;
+    std::unique_ptr<Exporter> exporter_;
+    std::atomic<bool> stop_{false};
+    uint64_t exporter_cpu_ = 0;
+    uint64_t max_active_ = 0;
+    uint64_t max_backlog_ = 0;
+};
+
+StatsTotals Run::gather() const {
+    StatsTotals t;
+    t.mono_ns = mono_ns();
+    for (const PortDriver* p : feed_.ports) {
+        const PortStats ps = p->stats();
+        t.kernel_drops += ps.kernel_drops;
+        t.filtered += ps.filtered;
+    }
+    if (dispatcher_ != nullptr) {
+        t.packets = rl(dispatcher_->stats().frames);
+        t.wire_bytes = rl(dispatcher_->stats().wire_bytes);
+        t.packets_shed = rl(dispatcher_->stats().dropped);
     } else {
-        port = make_pcap_port(pc, port_log);
+        for (const auto& l : loops_) {
+            t.packets += rl(l->stats().frames);
+            t.wire_bytes += rl(l->stats().wire_bytes);
+        }
     }
-    g_active_port.store(port.get());
-    struct ClearActivePort {
-        ~ClearActivePort() { g_active_port.store(nullptr); }
-    } clear_active_port;
-
-    std::unique_ptr<Sink> sink = make_sink(sink_config(opts));
-
-    parse::DecoderConfig dcfg;
-    dcfg.decap = opts.decap;
-    dcfg.vlan_in_key = opts.vlan_in_key;
-    dcfg.frag_slots = opts.frag_slots;
-    parse::Decoder decoder(dcfg);
-
-    FlowTableConfig tcfg;
-    tcfg.max_flows = static_cast<uint32_t>((opts.max_flows + opts.workers - 1) / opts.workers);
-    tcfg.idle_timeout_ns = to_ns(opts.idle_timeout);
-    tcfg.active_timeout_ns = to_ns(opts.active_timeout);
-    tcfg.tcp_close_timeout_ns = to_ns(opts.tcp_close_timeout);
-
-    std::unique_ptr<proto::FingerprintDb> fp_db;
-    const features::FeatureSet feature_set = make_feature_set(opts, fp_db);
-    if (!opts.rx_map.empty()) {
-        return run_rx_map(opts, t0, *port, std::move(sink), dcfg, tcfg, feature_set);
+    const parse::DecoderCounters dc = decoder_totals();
+    t.decoded = dc.decoded;
+    t.non_ip = dc.non_ip;
+    t.malformed = dc.malformed_total();
+    const WorkerTotals w = sum_workers(workers_);
+    t.flows_created = w.created;
+    t.flows_active = w.active;
+    t.flows_evicted = w.evicted;
+    t.records_shed = w.dropped;
+    const ExporterStats& es = exporter_->stats();
+    t.records = rl(es.records);
+    t.records_lost = rl(es.records_lost);
+    t.output_errors = rl(es.write_errors);
+    t.output_faulted = exporter_->faulted();
+    if (t.output_errors != 0) {
+        t.output_error = exporter_->last_error();
     }
-    std::vector<std::unique_ptr<SpscRing>> pkt_rings;
-    std::vector<std::unique_ptr<SpscRing>> rec_rings;
-    std::vector<std::unique_ptr<Worker>> workers;
-    std::vector<SpscRing*> rec_ptrs;
-    for (uint32_t i = 0; i < opts.workers; ++i) {
-        pkt_rings.push_back(std::make_unique<SpscRing>(size_t{opts.ring_mb} << 20));
-        rec_rings.push_back(std::make_unique<SpscRing>(size_t{4} << 20));
-        rec_ptrs.push_back(rec_rings.back().get());
-        workers.push_back(std::make_unique<Worker>(i, tcfg, *rec_rings.back(), feature_set));
-    }
-    RecordFormat fmt;
-    fmt.nanosecond = port->nanosecond_timestamps();
-    size_t write_threshold = 256 * 1024;
-    if (opts.rotate_bytes > 0 && opts.rotate_bytes < write_threshold) {
-        write_threshold = static_cast<size_t>(opts.rotate_bytes);
-    }
-    Exporter exporter(rec_ptrs, std::move(sink), fmt, feature_set, write_threshold);
+    return t;
+}
 
-    uint64_t exporter_cpu = 0;
-    std::vector<uint64_t> worker_cpu(opts.workers, 0);
-    std::thread exporter_thread([&] {
-        exporter.run();
-        exporter_cpu = thread_cpu_ns();
-    });
-    std::vector<std::thread> worker_threads;
-    for (uint32_t i = 0; i < opts.workers; ++i) {
-        worker_threads.emplace_back([&, i] {
-            workers[i]->run_from_ring(*pkt_rings[i]);
-            worker_cpu[i] = thread_cpu_ns();
-        });
+void Run::publish(StatsSnapshot& snap, const StatsTotals& t) const {
+    auto st = [](std::atomic<uint64_t>& a, uint64_t v) { a.store(v, std::memory_order_relaxed); };
+    st(snap.packets_read, t.packets);
+    st(snap.decoded, t.decoded);
+    st(snap.non_ip, t.non_ip);
+    st(snap.malformed, t.malformed);
+    st(snap.filtered, t.filtered);
+    st(snap.rx_drops, t.kernel_drops);
+    st(snap.flows_created, t.flows_created);
+    st(snap.flows_active, t.flows_active);
+    st(snap.flows_evicted, t.flows_evicted);
+    st(snap.records, t.records);
+    st(snap.bytes_written, rl(exporter_->stats().bytes_in));
+    st(snap.packet_ring_full_waits,
+       dispatcher_ != nullptr ? rl(dispatcher_->stats().ring_full_waits) : 0);
+    st(snap.record_ring_full_waits, sum_workers(workers_).rec_waits);
+    st(snap.packets_shed, t.packets_shed);
+    st(snap.records_shed, t.records_shed);
+    st(snap.records_lost, t.records_lost);
+    st(snap.output_errors, t.output_errors);
+    snap.output_faulted.store(t.output_faulted, std::memory_order_relaxed);
+    if (t.output_errors != 0) {
+        snap.set_output_error(t.output_error);
     }
-    uint64_t max_active = 0;
-    uint64_t max_backlog = 0;
+}
 
-    Dispatcher disp(pkt_rings, port->stable_buffers());
-    PacketRef burst[kBurst];
-    parse::DecodedPacket d;
-    RxStatus st = RxStatus::ok;
-    const uint64_t stats_every = to_ns(opts.stats_interval);
-    uint64_t next_stats = stats_every ? t0 + stats_every : UINT64_MAX;
-    bool port_error = false;
-    uint64_t first_rx = 0, last_rx = 0, next_publish = 0;
+void Run::request_stop(const char* why) {
+    if (stop_.exchange(true)) {
+        return;
+    }
+    if (why != nullptr && !opts_.quiet) {
+        std::fprintf(stderr, "spate: %s: exporting every active flow\n", why);
+    }
+    for (PortDriver* p : feed_.ports) {
+        p->request_stop();
+    }
+}
+
+/// The main thread's loop while the workers run (or a thread of its own
+/// when the main thread reads for the dispatcher): stop requests, idle exit,
+/// telemetry every 100 ms, the stats line every interval. It ends once
+/// every receive loop has finished.
+void Run::control_loop() {
+    constexpr uint64_t kPublishNs = 100'000'000;
+    const uint64_t stats_every = to_ns(opts_.stats_interval);
+    const uint64_t idle_exit = to_ns(opts_.idle_exit);
+    uint64_t next_stats = stats_every != 0 ? t0_ + stats_every : UINT64_MAX;
+    uint64_t next_publish = 0;
+    uint64_t last_frames = 0;
+    uint64_t last_change = mono_ns();
+    std::FILE* stats_out = stderr;
+    if (!opts_.stats_file.empty()) {
+        stats_out = std::fopen(opts_.stats_file.c_str(), "a");
+        if (stats_out == nullptr) {
+            std::fprintf(stderr, "spate: warning: --stats-file %s: %s; stats go to stderr\n",
+                         opts_.stats_file.c_str(), std::strerror(errno));
+            stats_out = stderr;
+        }
+    }
+    StatsReporter reporter(opts_.stats_format == "json" ? StatsFormat::json : StatsFormat::text,
+                           stats_out, t0_);
     StatsSnapshot snapshot;
     register_stats_telemetry(&snapshot);
-    struct Unregister {
-        ~Unregister() { register_stats_telemetry(nullptr); }
-    } unregister;
-    while (!g_stop_requested.load(std::memory_order_relaxed)) {
-        uint16_t n = port->rx_burst(burst, kBurst, st);
-        if (n > 0) {
-            // Once per burst: the span between the first and the last packet
-            // received, for throughput figures that leave out start-up and idle time.
-            last_rx = mono_ns();
-            if (first_rx == 0) {
-                first_rx = last_rx;
+    while (!loops_done()) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        const uint64_t now = mono_ns();
+        if (g_stop_requested.load(std::memory_order_relaxed)) {
+            request_stop("stop requested");
+        }
+        const uint64_t f = frames();
+        if (f != last_frames) {
+            last_frames = f;
+            last_change = now;
+        } else if (idle_exit != 0 && now - last_change >= idle_exit) {
+            request_stop(nullptr);  // --idle-exit: the replay is over
+        }
+        if (now >= next_publish) {
+            next_publish = now + kPublishNs;
+            const StatsTotals t = gather();
+            publish(snapshot, t);
+            max_active_ = std::max(max_active_, t.flows_active);
+            const uint64_t made = sum_workers(workers_).records;
+            const uint64_t out = t.records + t.records_lost;
+            max_backlog_ = std::max(max_backlog_, made > out ? made - out : 0);
+        }
+        if (now >= next_stats) {
+            next_stats += stats_every;
+            if (next_stats <= now) {
+                next_stats = now + stats_every;  // a late wake-up: no burst of lines
             }
-        }
-        for (uint16_t i = 0; i < n; ++i) {
-            if (decoder.decode(burst[i], d) == parse::DecodeStatus::ok) {
-                disp.packet(d, burst[i]);
-            }
-        }
-        disp.end_burst();
-        if (n > 0 && last_rx >= next_publish) {
-            next_publish = last_rx + 100'000'000;
-            publish(snapshot, *port, decoder.counters(), disp.ring_full_waits(), workers, exporter);
-            const WorkerTotals t = sum_workers(workers);
-            max_active = std::max(max_active, t.active);
-            const uint64_t written = rl(exporter.stats().records);
-            max_backlog = std::max(max_backlog, t.records > written ? t.records - written : 0);
-        }
-        if (stats_every != 0) {
-            uint64_t now = mono_ns();
-            if (now >= next_stats) {
-                next_stats = now + stats_every;
-                print_stats("interval", *port, decoder.counters(), disp.ring_full_waits(), workers,
-                            exporter, (now - t0) / 1e9);
-            }
-        }
-        if (st != RxStatus::ok) {
-            port_error = st == RxStatus::error;
-            break;
+            reporter.interval(gather(), realtime_ns());
         }
     }
-    if (g_stop_requested.load()) {
-        std::fprintf(stderr, "spate: stop requested: exporting every active flow\n");
+    publish(snapshot, gather());
+    register_stats_telemetry(nullptr);
+    if (stats_out != stderr) {
+        std::fclose(stats_out);
     }
-    const uint64_t reader_cpu = thread_cpu_ns() - cpu0;
-    {
-        const WorkerTotals t = sum_workers(workers);
-        max_active = std::max(max_active, t.active);
+}
+
+int Run::go(RunReport* report) {
+    const bool dispatch = feed_.dispatch_port != nullptr;
+    const auto n = static_cast<uint32_t>(dispatch ? opts_.workers : feed_.own.size());
+    features_ = std::make_unique<features::FeatureSet>(make_feature_set(opts_, fp_db_));
+    const features::FeatureSet& feature_set = *features_;
+    const parse::DecoderConfig dcfg = decoder_config(opts_);
+    FlowTableConfig tcfg;
+    tcfg.max_flows = static_cast<uint32_t>((opts_.max_flows + n - 1) / n);
+    tcfg.idle_timeout_ns = to_ns(opts_.idle_timeout);
+    tcfg.active_timeout_ns = to_ns(opts_.active_timeout);
+    tcfg.tcp_close_timeout_ns = to_ns(opts_.tcp_close_timeout);
+    const Backpressure policy = backpressure_for(opts_, feed_.live);
+
+    std::vector<SpscRing*> rec_ptrs;
+    for (uint32_t i = 0; i < n; ++i) {
+        rec_rings_.push_back(std::make_unique<SpscRing>(size_t{4} << 20));
+        rec_ptrs.push_back(rec_rings_.back().get());
+        workers_.push_back(std::make_unique<Worker>(i, tcfg, *rec_rings_.back(), feature_set));
+        workers_.back()->set_backpressure(policy);
     }
-    disp.end();
-    for (auto& t : worker_threads) {
+    RecordFormat fmt;
+    for (const PortDriver* p : feed_.ports) {
+        fmt.nanosecond = fmt.nanosecond || p->nanosecond_timestamps();
+    }
+    size_t write_threshold = 256 * 1024;
+    if (opts_.rotate_bytes > 0 && opts_.rotate_bytes < write_threshold) {
+        write_threshold = static_cast<size_t>(opts_.rotate_bytes);
+    }
+    exporter_ = std::make_unique<Exporter>(rec_ptrs, make_sink(sink_config(opts_)), fmt,
+                                           feature_set, write_threshold);
+
+    // The receive loops: one per worker, each polling its sources.
+    RxLoopConfig lcfg;
+    lcfg.live = feed_.live;
+    lcfg.busy_poll = !feed_.lcores.empty();
+    lcfg.stop = dispatch ? nullptr : &stop_;
+    std::vector<SpscRing*> pkt_ptrs;
+    for (uint32_t i = 0; i < n; ++i) {
+        std::vector<BurstSource*> sources;
+        if (dispatch) {
+            pkt_rings_.push_back(std::make_unique<SpscRing>(size_t{opts_.ring_mb} << 20));
+            pkt_ptrs.push_back(pkt_rings_.back().get());
+            ring_sources_.push_back(std::make_unique<RingSource>(*pkt_rings_.back()));
+            sources.push_back(ring_sources_.back().get());
+        } else {
+            sources = feed_.own[i];
+        }
+        loops_.push_back(std::make_unique<RxLoop>(*workers_[i], dcfg, sources, lcfg));
+    }
+    if (dispatch) {
+        dispatcher_ = std::make_unique<Dispatcher>(*feed_.dispatch_port, pkt_ptrs, dcfg, policy);
+    }
+
+    // Threads (or lcores): the exporter first, then the loops.
+    std::function<void()> exporter_run = [this] {
+        exporter_->run();
+        exporter_cpu_ = thread_cpu_ns();
+    };
+    std::thread exporter_thread;
+    if (opts_.exporter_lcore >= 0 && !feed_.lcores.empty()) {
+        launch_on_lcore(static_cast<unsigned>(opts_.exporter_lcore), exporter_run);
+    } else {
+        exporter_thread = std::thread(exporter_run);
+    }
+    std::vector<std::function<void()>> loop_runs;
+    loop_runs.reserve(n);
+    for (uint32_t i = 0; i < n; ++i) {
+        loop_runs.emplace_back([this, i] { loops_[i]->run(); });
+    }
+    std::vector<std::thread> loop_threads;
+    for (uint32_t i = 0; i < n; ++i) {
+        if (!feed_.lcores.empty()) {
+            launch_on_lcore(feed_.lcores[i], loop_runs[i]);
+        } else {
+            loop_threads.emplace_back(loop_runs[i]);
+        }
+    }
+
+    bool port_error = false;
+    if (dispatch) {
+        // The main thread reads (it is the EAL's main lcore with DPDK); the
+        // control loop runs beside it.
+        std::thread control([this] { control_loop(); });
+        const RxStatus st = dispatcher_->run(stop_);
+        port_error = st == RxStatus::error;
+        control.join();
+    } else {
+        control_loop();
+    }
+    for (auto& t : loop_threads) {
         t.join();
     }
-    const uint64_t workers_done = mono_ns();
-    exporter_thread.join();
+    if (!feed_.lcores.empty()) {
+        wait_lcores();  // the loops' lcores, and the exporter's if it has one
+    }
+    const uint64_t done_ns = mono_ns();
+    if (exporter_thread.joinable()) {
+        exporter_thread.join();
+    }
 
     int rc = 0;
-    if (!exporter.error().empty()) {
-        std::fprintf(stderr, "spate: error: %s\n", exporter.error().c_str());
+    if (exporter_->lost_anything()) {
+        if (!exporter_->error().empty()) {
+            std::fprintf(stderr, "spate: error: %s\n", exporter_->error().c_str());
+        }
         rc = 1;
     }
     if (port_error || g_input_error) {
         rc = 1;
     }
-    publish(snapshot, *port, decoder.counters(), disp.ring_full_waits(), workers, exporter);
-    if (!opts.quiet) {
-        print_stats("exit", *port, decoder.counters(), disp.ring_full_waits(), workers, exporter,
-                    (mono_ns() - t0) / 1e9);
-        std::fprintf(stderr, "spate:   receive span %.6f s (first to last packet received)\n",
-                     (last_rx - first_rx) / 1e9);
+    if (!opts_.quiet) {
+        print_exit(static_cast<double>(mono_ns() - t0_) / 1e9);
     }
     if (report != nullptr) {
-        const PortStats ps = port->stats();
-        const WorkerTotals t = sum_workers(workers);
-        report->packets = ps.packets;
-        report->wire_bytes = ps.bytes;
-        report->port_drops = ps.kernel_drops;
-        report->rx_span_ns = last_rx - first_rx;
-        report->process_span_ns = first_rx != 0 ? workers_done - first_rx : 0;
-        report->wall_ns = mono_ns() - t0;
-        report->reader_cpu_ns = reader_cpu;
-        report->exporter_cpu_ns = exporter_cpu;
-        report->records_written = rl(exporter.stats().records);
-        report->bytes_written = rl(exporter.stats().bytes_out);
-        report->packet_ring_full_waits = disp.ring_full_waits();
-        report->record_ring_full_waits = t.rec_waits;
-        report->max_flows_active = std::max(max_active, t.active);
-        report->max_exporter_backlog = max_backlog;
-        report->flows_evicted = t.evicted;
-        report->workers.clear();
-        for (uint32_t i = 0; i < opts.workers; ++i) {
-            const WorkerStats& ws = workers[i]->stats();
-            report->workers.push_back(RunReport::WorkerFigures{
-                rl(ws.packets), rl(ws.records), rl(ws.flows_created), worker_cpu[i]});
+        fill_report(*report);
+        uint64_t first = 0;
+        for (const auto& l : loops_) {
+            const uint64_t f = rl(l->stats().first_rx_ns);
+            first = f != 0 && (first == 0 || f < first) ? f : first;
         }
+        if (dispatcher_ != nullptr) {
+            first = rl(dispatcher_->stats().first_rx_ns);
+        }
+        report->process_span_ns = first != 0 ? done_ns - first : 0;
     }
     return rc;
+}
+
+void Run::print_exit(double elapsed) const {
+    const StatsTotals t = gather();
+    const parse::DecoderCounters dc = decoder_totals();
+    const WorkerTotals w = sum_workers(workers_);
+    const ExporterStats& es = exporter_->stats();
+    std::fprintf(stderr,
+                 "spate: stats (exit, %.3f s): packets read %" PRIu64 ", decoded %" PRIu64
+                 ", non-ip %" PRIu64 ", malformed %" PRIu64 ", filtered %" PRIu64
+                 ", kernel drops %" PRIu64 "\n",
+                 elapsed, t.packets, dc.decoded, dc.non_ip, dc.malformed_total(), t.filtered,
+                 t.kernel_drops);
+    if (dc.malformed_total() > 0) {
+        std::fprintf(stderr, "spate:   malformed by reason:");
+        for (size_t i = 1; i < dc.malformed.size(); ++i) {
+            if (dc.malformed[i] != 0) {
+                std::fprintf(
+                    stderr, " %s %" PRIu64,
+                    std::string(parse::to_string(static_cast<parse::Malformed>(i))).c_str(),
+                    dc.malformed[i]);
+            }
+        }
+        std::fprintf(stderr, "\n");
+    }
+    std::fprintf(stderr,
+                 "spate:   fragments %" PRIu64 " (matched %" PRIu64 ", unmatched %" PRIu64
+                 "), l4 truncated %" PRIu64 ", tunnelled:",
+                 dc.fragments, dc.fragments_matched, dc.fragments_unmatched, dc.l4_truncated);
+    for (size_t i = 1; i < dc.tunnels.size(); ++i) {
+        if (dc.tunnels[i] != 0) {
+            std::fprintf(stderr, " %s %" PRIu64,
+                         std::string(parse::to_string(static_cast<parse::Tunnel>(i))).c_str(),
+                         dc.tunnels[i]);
+        }
+    }
+    std::fprintf(stderr, "\n");
+    const uint64_t pkt_waits =
+        dispatcher_ != nullptr ? rl(dispatcher_->stats().ring_full_waits) : 0;
+    std::fprintf(stderr,
+                 "spate:   flows created %" PRIu64 ", active %" PRIu64 ", evicted %" PRIu64
+                 ", idle %" PRIu64 ", active-timeout %" PRIu64 ", tcp-end %" PRIu64
+                 "; flows exported %" PRIu64 " (records written %" PRIu64
+                 "), bytes written %" PRIu64 " (to disk %" PRIu64
+                 "); ring-full waits: packets %" PRIu64 ", records %" PRIu64 "\n",
+                 w.created, w.active, w.evicted, w.idle, w.act, w.tcp, w.records, rl(es.records),
+                 rl(es.bytes_in), rl(es.bytes_out), pkt_waits, w.rec_waits);
+    std::fprintf(stderr,
+                 "spate:   shed under load: packets %" PRIu64 ", records %" PRIu64
+                 "; lost to output errors: records %" PRIu64 " (errors %" PRIu64 ")%s%s\n",
+                 t.packets_shed, t.records_shed, t.records_lost, t.output_errors,
+                 t.output_error.empty() ? "" : "; last: ", t.output_error.c_str());
+    if (w.tls_messages + w.tls_gaps + w.tls_too_big + w.quic_ok + w.quic_failed > 0) {
+        std::fprintf(stderr,
+                     "spate:   tls: handshake messages %" PRIu64 ", too big %" PRIu64
+                     ", gaps %" PRIu64 ", out-of-order held %" PRIu64 ", malformed %" PRIu64
+                     ", buffers taken back %" PRIu64 "; quic initials decrypted %" PRIu64
+                     ", not decrypted %" PRIu64 "\n",
+                     w.tls_messages, w.tls_too_big, w.tls_gaps, w.tls_ooo, w.tls_malformed,
+                     w.tls_stolen, w.quic_ok, w.quic_failed);
+    }
+    static const char* const kApps[5] = {"dns", "http", "ssh", "dhcp", "ike"};
+    for (int a = 0; a < 5; ++a) {
+        if (w.app[a][0] + w.app[a][1] + w.app[a][2] + w.app[a][3] > 0) {
+            std::fprintf(stderr,
+                         "spate:   %s: messages %" PRIu64 ", malformed %" PRIu64
+                         ", bound hit %" PRIu64 ", gaps %" PRIu64 "\n",
+                         kApps[a], w.app[a][0], w.app[a][1], w.app[a][2], w.app[a][3]);
+        }
+    }
+    for (size_t i = 0; i < loops_.size(); ++i) {
+        const RxLoopStats& ls = loops_[i]->stats();
+        std::string where =
+            feed_.lcores.empty() ? "thread" : "lcore " + std::to_string(feed_.lcores[i]);
+        std::fprintf(stderr,
+                     "spate:   worker %zu (%s): packets %" PRIu64 ", flows %" PRIu64
+                     ", records %" PRIu64 ", live clock ticks %" PRIu64 "\n",
+                     i, where.c_str(), rl(ls.frames), rl(workers_[i]->stats().flows_created),
+                     rl(workers_[i]->stats().records), rl(ls.live_ticks));
+    }
+    if (dispatcher_ != nullptr) {
+        const DispatcherStats& ds = dispatcher_->stats();
+        std::fprintf(stderr,
+                     "spate:   dispatcher: frames %" PRIu64 " (hashed from headers %" PRIu64
+                     ", through the decoder %" PRIu64 ")\n",
+                     rl(ds.frames), rl(ds.hashed_fast), rl(ds.hashed_slow));
+    }
+    for (const PortDriver* p : feed_.ports) {
+        std::string detail = p->detail();
+        size_t pos = 0;
+        while (pos < detail.size()) {
+            size_t nl = detail.find('\n', pos);
+            std::fprintf(stderr, "spate:   %s\n", detail.substr(pos, nl - pos).c_str());
+            pos = nl == std::string::npos ? detail.size() : nl + 1;
+        }
+    }
+    // First to last frame received, over every reader.
+    uint64_t first = 0, last = 0;
+    auto span = [&](uint64_t f, uint64_t l) {
+        if (f != 0 && (first == 0 || f < first)) {
+            first = f;
+        }
+        last = std::max(last, l);
+    };
+    if (dispatcher_ != nullptr) {
+        span(rl(dispatcher_->stats().first_rx_ns), rl(dispatcher_->stats().last_rx_ns));
+    } else {
+        for (const auto& l : loops_) {
+            span(rl(l->stats().first_rx_ns), rl(l->stats().last_rx_ns));
+        }
+    }
+    std::fprintf(stderr, "spate:   receive span %.6f s (first to last packet received)\n",
+                 first != 0 ? static_cast<double>(last - first) / 1e9 : 0.0);
+}
+
+void Run::fill_report(RunReport& r) const {
+    const StatsTotals t = gather();
+    const WorkerTotals w = sum_workers(workers_);
+    r.packets = t.packets;
+    r.wire_bytes = t.wire_bytes;
+    r.port_drops = t.kernel_drops;
+    uint64_t first = 0, last = 0;
+    if (dispatcher_ != nullptr) {
+        first = rl(dispatcher_->stats().first_rx_ns);
+        last = rl(dispatcher_->stats().last_rx_ns);
+        r.reader_cpu_ns = rl(dispatcher_->stats().cpu_ns);
+        r.packet_ring_full_waits = rl(dispatcher_->stats().ring_full_waits);
+    } else {
+        for (const auto& l : loops_) {
+            const uint64_t f = rl(l->stats().first_rx_ns);
+            first = f != 0 && (first == 0 || f < first) ? f : first;
+            last = std::max(last, rl(l->stats().done_ns));
+        }
+        r.reader_cpu_ns = 0;  // the workers read
+        r.packet_ring_full_waits = 0;
+    }
+    r.rx_span_ns = first != 0 && last > first ? last - first : 0;
+    r.wall_ns = mono_ns() - t0_;
+    r.exporter_cpu_ns = exporter_cpu_;
+    r.records_written = t.records;
+    r.bytes_written = rl(exporter_->stats().bytes_out);
+    r.record_ring_full_waits = w.rec_waits;
+    r.max_flows_active = std::max(max_active_, w.active);
+    r.max_exporter_backlog = max_backlog_;
+    r.flows_evicted = w.evicted;
+    r.workers.clear();
+    for (size_t i = 0; i < workers_.size(); ++i) {
+        const WorkerStats& ws = workers_[i]->stats();
+        r.workers.push_back(RunReport::WorkerFigures{
+            rl(ws.packets), rl(ws.records), rl(ws.flows_created), rl(loops_[i]->stats().cpu_ns)});
+    }
+}
+
+/// Clears the signal handler's port when a run ends.
+struct ActivePort {
+    explicit ActivePort(PortDriver* p) { g_active_port.store(p); }
+    ~ActivePort() { g_active_port.store(nullptr); }
+    ActivePort(const ActivePort&) = delete;
+    ActivePort& operator=(const ActivePort&) = delete;
+};
+
+DpdkPortConfig dpdk_config(const Options& opts) {
+    DpdkPortConfig dc;
+    dc.eal_args = opts.eal_args;
+    dc.rx_queues = static_cast<uint16_t>(opts.rx_queues);
+    dc.auto_queues = static_cast<uint16_t>(opts.workers);
+    dc.rx_desc = static_cast<uint16_t>(opts.rx_desc);
+    dc.mbufs = opts.mbufs;
+    dc.promiscuous = opts.promiscuous;
+    dc.linktype = static_cast<uint16_t>(opts.port_linktype);
+    dc.mtu = static_cast<uint16_t>(opts.mtu);
+    dc.link_wait_s = opts.link_wait;
+    for (const RxMapEntry& m : opts.rx_map) {
+        uint16_t& q = dc.port_queues[m.port];
+        q = std::max<uint16_t>(q, static_cast<uint16_t>(m.queue + 1));
+    }
+    return dc;
+}
+
+}  // namespace
+
+void install_signal_handlers() {
+    struct sigaction sa {};
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, nullptr);
+    sigaction(SIGTERM, &sa, nullptr);
+    signal(SIGPIPE, SIG_IGN);
+}
+
+int run_pipeline(const Options& opts) {
+    const uint64_t t0 = mono_ns();
+    std::unique_ptr<PortDriver> port;
+    if (opts.driver == "dpdk") {
+        port = make_dpdk_port(dpdk_config(opts), port_log);
+        if (!opts.quiet) {
+            std::fprintf(stderr, "spate: %s\n", port->describe().c_str());
+        }
+    } else {
+        PcapPortConfig pc;
+        pc.files = opts.read_files;
+        pc.interface = opts.interface;
+        pc.bpf = opts.bpf;
+        pc.snaplen = opts.snaplen;
+        pc.promiscuous = opts.promiscuous;
+        port = make_pcap_port(pc, port_log);
+    }
+    const ActivePort active(port.get());
+    if (opts.rx_map.empty()) {
+        return run_pipeline(opts, std::move(port), nullptr);
+    }
+    // rx-map: each worker lcore polls its own queues (RSS spreads the flows).
+    Feed feed;
+    feed.ports.push_back(port.get());
+    feed.live = port->live();
+    std::vector<std::unique_ptr<BurstSource>> sources;
+    for (const RxMapEntry& m : opts.rx_map) {
+        if (std::find(feed.lcores.begin(), feed.lcores.end(), m.lcore) == feed.lcores.end()) {
+            feed.lcores.push_back(m.lcore);
+        }
+    }
+    check_worker_lcores(feed.lcores, opts.exporter_lcore);
+    for (unsigned lcore : feed.lcores) {
+        std::vector<std::pair<uint16_t, uint16_t>> queues;
+        for (const RxMapEntry& m : opts.rx_map) {
+            if (m.lcore == lcore) {
+                queues.emplace_back(m.port, m.queue);
+            }
+        }
+        sources.push_back(make_dpdk_queue_source(*port, queues));
+        feed.own.push_back({sources.back().get()});
+    }
+    Run run(opts, feed, t0);
+    const int rc = run.go(nullptr);
+    sources.clear();  // they hold mbufs of the port's pools
+    return rc;
+}
+
+int run_pipeline(const Options& opts, std::unique_ptr<PortDriver> port, RunReport* report) {
+    const uint64_t t0 = mono_ns();
+    if (opts.driver != "dpdk" && report != nullptr && !opts.quiet) {
+        std::fprintf(stderr, "spate: %s\n", port->describe().c_str());
+    }
+    Feed feed;
+    feed.dispatch_port = port.get();
+    feed.ports.push_back(port.get());
+    feed.live = port->live();
+    Run run(opts, feed, t0);
+    return run.go(report);
+}
+
+int run_direct(const Options& opts, std::vector<std::unique_ptr<PortDriver>> ports,
+               RunReport* report) {
+    const uint64_t t0 = mono_ns();
+    Feed feed;
+    for (auto& p : ports) {
+        feed.ports.push_back(p.get());
+        feed.own.push_back({p.get()});
+        feed.live = feed.live || p->live();
+    }
+    Run run(opts, feed, t0);
+    return run.go(report);
 }
 
 }  // namespace spate

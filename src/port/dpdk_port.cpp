@@ -2,9 +2,8 @@
 #include "spate/port/dpdk_port.hpp"
 
 #include "spate/control/stats_snapshot.hpp"
-#include "spate/parse/decoder.hpp"
+#include "spate/core/clock.hpp"
 #include "spate/port/rss.hpp"
-#include "spate/worker/worker.hpp"
 
 #include <rte_cycles.h>
 #include <rte_eal.h>
@@ -58,6 +57,25 @@ int telemetry_stats(const char*, const char*, rte_tel_data* d) {
     add("bytes_written", s->bytes_written);
     add("packet_ring_full_waits", s->packet_ring_full_waits);
     add("record_ring_full_waits", s->record_ring_full_waits);
+    add("packets_shed", s->packets_shed);
+    add("records_shed", s->records_shed);
+    add("records_lost", s->records_lost);
+    add("output_errors", s->output_errors);
+    rte_tel_data_add_dict_u64(d, "output_faulted",
+                              s->output_faulted.load(std::memory_order_relaxed) ? 1 : 0);
+    // DPDK 22.11 puts string values into its JSON as they are and cuts them
+    // at RTE_TEL_MAX_STRING_LEN: keep the text short and free of characters
+    // that would need escaping.
+    std::string err = s->output_error();
+    for (char& c : err) {
+        if (c == '"' || c == '\\' || static_cast<unsigned char>(c) < 0x20) {
+            c = '?';
+        }
+    }
+    if (err.size() >= RTE_TEL_MAX_STRING_LEN) {
+        err.resize(RTE_TEL_MAX_STRING_LEN - 1);
+    }
+    rte_tel_data_add_dict_string(d, "output_error", err.c_str());
     return 0;
 }
 
@@ -108,12 +126,6 @@ std::vector<std::string> split_args(const std::string& s) {
     return out;
 }
 
-uint64_t wall_ns() {
-    timespec ts{};
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return static_cast<uint64_t>(ts.tv_sec) * 1'000'000'000ULL + static_cast<uint64_t>(ts.tv_nsec);
-}
-
 class DpdkPort final : public PortDriver {
 public:
     DpdkPort(const DpdkPortConfig& cfg, PortLogFn log) : cfg_(cfg), log_(log) {
@@ -127,43 +139,30 @@ public:
 
     ~DpdkPort() override { release(); }
 
-    uint16_t rx_burst(PacketRef* pkts, uint16_t n, RxStatus& status) override {
-        free_held();
-        status = RxStatus::ok;
-        if (stop_.load(std::memory_order_relaxed)) {
-            status = RxStatus::end;
-            return 0;
-        }
-        if (n > kMaxBurst) {
-            n = kMaxBurst;
-        }
-        // One clock read per burst: the TSC, for devices without timestamps.
-        const uint64_t tsc_ns = tsc_now_ns();
-        uint16_t got = 0;
-        for (size_t tried = 0; tried < queues_.size() && got == 0; ++tried) {
-            const auto [port, queue] = queues_[next_queue_];
-            next_queue_ = (next_queue_ + 1) % queues_.size();
-            got = rte_eth_rx_burst(port, queue, held_, n);
-        }
-        held_count_ = got;
-        to_refs(held_, got, pkts, bounce_.data(), bounce_.size(), tsc_ns);
-        for (uint16_t i = 0; i < got; ++i) {
-            bytes_ += pkts[i].wirelen;
-        }
-        packets_ += got;
-        if (got > 0) {
-            last_rx_ns_ = wall_ns();
-        } else if (cfg_.idle_exit_s > 0) {
-            uint64_t now = wall_ns();
-            if (last_rx_ns_ == 0) {
-                last_rx_ns_ = now;
-            }
-            if (now - last_rx_ns_ > static_cast<uint64_t>(cfg_.idle_exit_s * 1e9)) {
-                status = RxStatus::end;
+    /// Every queue, polled round-robin (the dispatcher's read).
+    uint16_t rx_burst(PacketRef* pkts, uint16_t n, RxStatus& status) override;
+
+    /// Live unless every port's timestamps are a replayed file's (net_pcap):
+    /// NIC and TSC times follow the clock.
+    bool live() const override {
+        for (uint16_t p : ports_) {
+            if (ts_mult_[p] == 0) {
+                return true;
             }
         }
-        return got;
+        return false;
     }
+
+    bool stopping() const { return stop_.load(std::memory_order_relaxed); }
+
+    /// A TSC clock for one polling thread, anchored at the port's start.
+    TscClock make_clock() const { return TscClock(rte_get_tsc_hz(), base_tsc_, base_ns_); }
+
+    const std::vector<std::pair<uint16_t, uint16_t>>& queues() const { return queues_; }
+
+    /// A burst source over `queues` (each one of queues()).
+    std::unique_ptr<BurstSource> make_source(
+        const std::vector<std::pair<uint16_t, uint16_t>>& queues) const;
 
     /// Nanosecond digits unless every port gives microsecond device times (net_pcap).
     bool nanosecond_timestamps() const override {
@@ -220,7 +219,7 @@ public:
     /// Mbufs to PacketRefs: data (chained frames made contiguous in
     /// `bounce`), lengths, the capture time, link type and port.
     void to_refs(rte_mbuf* const* ms, uint16_t got, PacketRef* pkts, uint8_t* bounce,
-                 size_t bounce_size, uint64_t tsc_ns) {
+                 size_t bounce_size, uint64_t tsc_ns) const {
         size_t bounce_used = 0;
         uint64_t bad_ip = 0;
         uint64_t bad_l4 = 0;
@@ -268,15 +267,11 @@ public:
         }
     }
 
-    uint64_t tsc_now_ns() const {
-        return base_ns_ + static_cast<uint64_t>((rte_rdtsc() - base_tsc_) * ns_per_tsc_);
-    }
-
     const std::vector<uint16_t>& ports() const { return ports_; }
 
 private:
     void release() {
-        free_held();
+        all_.reset();  // frees the mbufs it holds
         for (uint16_t p : ports_) {
             rte_eth_dev_stop(p);
             rte_eth_dev_close(p);
@@ -304,13 +299,6 @@ private:
     static int socket_of(uint16_t port) {
         int s = rte_eth_dev_socket_id(port);
         return s < 0 ? 0 : s;
-    }
-
-    void free_held() {
-        if (held_count_ > 0) {
-            rte_pktmbuf_free_bulk(held_, held_count_);
-            held_count_ = 0;
-        }
     }
 
     void init() {
@@ -386,10 +374,12 @@ private:
             ts_offset_ = off;
         }
         description_ = desc.str();
+        // Packet times without a device timestamp: the TSC, anchored once
+        // to the wall clock here and converted in integers from then on
+        // (TscClock), so a wall-clock step later does not move them.
         base_tsc_ = rte_rdtsc();
-        base_ns_ = wall_ns();
-        ns_per_tsc_ = 1e9 / static_cast<double>(rte_get_tsc_hz());
-        bounce_.resize(size_t{kMaxBurst} * 16384);
+        base_ns_ = realtime_ns();
+        all_ = make_source(queues_);
     }
 
     void setup_port(uint16_t port, std::ostringstream& desc) {
@@ -490,10 +480,10 @@ private:
         std::string link_text;
         if (cfg_.link_wait_s > 0) {
             rte_eth_link link{};
-            const uint64_t deadline = wall_ns() + static_cast<uint64_t>(cfg_.link_wait_s * 1e9);
+            const uint64_t deadline = mono_ns() + static_cast<uint64_t>(cfg_.link_wait_s * 1e9);
             for (;;) {
                 rte_eth_link_get_nowait(port, &link);
-                if (link.link_status == RTE_ETH_LINK_UP || wall_ns() >= deadline) {
+                if (link.link_status == RTE_ETH_LINK_UP || mono_ns() >= deadline) {
                     break;
                 }
                 rte_delay_ms(100);
@@ -562,78 +552,85 @@ private:
     PortLogFn log_;
     std::vector<uint16_t> ports_;
     std::vector<std::pair<uint16_t, uint16_t>> queues_;
-    size_t next_queue_ = 0;
     std::map<int, rte_mempool*> pools_;  ///< RX mempool per NUMA socket
-    rte_mbuf* held_[kMaxBurst] = {};
-    uint16_t held_count_ = 0;
-    std::vector<uint8_t> bounce_;
+    std::unique_ptr<BurstSource> all_;   ///< every queue: rx_burst()
     int ts_offset_ = -1;
     std::vector<uint32_t> ts_mult_;  ///< per port: device timestamp unit in ns, 0 = use the TSC
     uint64_t ts_flag_ = 0;
     uint64_t base_tsc_ = 0;
     uint64_t base_ns_ = 0;
-    double ns_per_tsc_ = 1;
-    uint64_t last_rx_ns_ = 0;
-    uint64_t packets_ = 0;
-    uint64_t bytes_ = 0;
     std::atomic<bool> stop_{false};
     /// Packets the device marked with a bad IP / L4 checksum (checksum offload).
-    std::atomic<uint64_t> ip_csum_bad_{0};
-    std::atomic<uint64_t> l4_csum_bad_{0};
+    mutable std::atomic<uint64_t> ip_csum_bad_{0};
+    mutable std::atomic<uint64_t> l4_csum_bad_{0};
     bool eal_up_ = false;
     std::string description_;
 };
 
-}  // namespace
+/// Polls some of a port's queues for one thread: bursts of mbufs as
+/// PacketRefs, held until the next call (then freed in bulk).
+class DpdkQueueSource final : public BurstSource {
+public:
+    DpdkQueueSource(const DpdkPort& port, std::vector<std::pair<uint16_t, uint16_t>> queues)
+        : port_(port),
+          queues_(std::move(queues)),
+          clock_(port.make_clock()),
+          bounce_(size_t{kMaxBurst} * 16384) {}
 
-namespace {
+    ~DpdkQueueSource() override { free_held(); }
+    DpdkQueueSource(const DpdkQueueSource&) = delete;
+    DpdkQueueSource& operator=(const DpdkQueueSource&) = delete;
 
-struct LcoreCtx {
-    DpdkPort* port;
-    LcoreWork* work;
-    const std::atomic<bool>* stop;
-};
-
-std::vector<LcoreCtx> g_lcore_ctx;
-
-int lcore_main(void* arg) {
-    const LcoreCtx& ctx = *static_cast<const LcoreCtx*>(arg);
-    LcoreWork& work = *ctx.work;
-    rte_mbuf* ms[kMaxBurst];
-    PacketRef refs[kMaxBurst];
-    std::vector<uint8_t> bounce(size_t{kMaxBurst} * 16384);
-    parse::DecodedPacket d;
-    uint64_t total = 0;
-    while (!ctx.stop->load(std::memory_order_relaxed)) {
-        uint32_t got = 0;
-        for (const auto& [port, queue] : work.queues) {
-            uint16_t n = rte_eth_rx_burst(port, queue, ms, kMaxBurst);
-            if (n == 0) {
-                continue;
-            }
-            ctx.port->to_refs(ms, n, refs, bounce.data(), bounce.size(), ctx.port->tsc_now_ns());
-            for (uint16_t i = 0; i < n; ++i) {
-                if (work.decoder->decode(refs[i], d) == parse::DecodeStatus::ok) {
-                    work.worker->on_packet(d, symmetric_hash(d.key), refs[i].data);
-                }
-            }
-            rte_pktmbuf_free_bulk(ms, n);
-            got += n;
+    uint16_t rx_burst(PacketRef* pkts, uint16_t n, RxStatus& status) override {
+        free_held();
+        status = RxStatus::ok;
+        if (port_.stopping()) {
+            status = RxStatus::end;
+            return 0;
         }
-        if (got > 0) {
-            total += got;
-            work.worker->publish();
-            work.packets.store(total, std::memory_order_relaxed);
-            const parse::DecoderCounters& dc = work.decoder->counters();
-            work.decoded.store(dc.decoded, std::memory_order_relaxed);
-            work.non_ip.store(dc.non_ip, std::memory_order_relaxed);
-            work.malformed.store(dc.malformed_total(), std::memory_order_relaxed);
-        } else {
-            rte_pause();
+        if (n > kMaxBurst) {
+            n = kMaxBurst;
+        }
+        // Each call tries the queues round-robin until one has frames.
+        uint16_t got = 0;
+        for (size_t tried = 0; tried < queues_.size() && got == 0; ++tried) {
+            const auto [port, queue] = queues_[next_];
+            next_ = next_ + 1 == queues_.size() ? 0 : next_ + 1;
+            got = rte_eth_rx_burst(port, queue, held_, n);
+        }
+        if (got == 0) {
+            return 0;
+        }
+        held_count_ = got;
+        // One clock read per burst: the TSC, for devices without timestamps.
+        port_.to_refs(held_, got, pkts, bounce_.data(), bounce_.size(), clock_.ns(rte_rdtsc()));
+        return got;
+    }
+
+private:
+    void free_held() {
+        if (held_count_ > 0) {
+            rte_pktmbuf_free_bulk(held_, held_count_);
+            held_count_ = 0;
         }
     }
-    work.worker->finish();
-    return 0;
+
+    const DpdkPort& port_;
+    std::vector<std::pair<uint16_t, uint16_t>> queues_;
+    size_t next_ = 0;
+    TscClock clock_;
+    rte_mbuf* held_[kMaxBurst] = {};
+    uint16_t held_count_ = 0;
+    std::vector<uint8_t> bounce_;
+};
+
+uint16_t DpdkPort::rx_burst(PacketRef* pkts, uint16_t n, RxStatus& status) {
+    return all_->rx_burst(pkts, n, status);
+}
+
+std::unique_ptr<BurstSource> DpdkPort::make_source(
+    const std::vector<std::pair<uint16_t, uint16_t>>& queues) const {
+    return std::make_unique<DpdkQueueSource>(*this, queues);
 }
 
 }  // namespace
@@ -678,22 +675,19 @@ void check_worker_lcores(const std::vector<unsigned>& lcores, int exporter_lcore
     }
 }
 
-void launch_worker_lcores(PortDriver& port, std::vector<std::unique_ptr<LcoreWork>>& work,
-                          const std::atomic<bool>& stop) {
-    auto* dp = static_cast<DpdkPort*>(&port);
-    g_lcore_ctx.clear();
-    g_lcore_ctx.reserve(work.size());
-    for (auto& w : work) {
-        g_lcore_ctx.push_back(LcoreCtx{dp, w.get(), &stop});
-    }
-    for (auto& c : g_lcore_ctx) {
-        if (rte_eal_remote_launch(lcore_main, &c, c.work->lcore) != 0) {
-            throw std::runtime_error("rx-map: lcore " + std::to_string(c.work->lcore) + " is busy");
+std::unique_ptr<BurstSource> make_dpdk_queue_source(
+    PortDriver& port, const std::vector<std::pair<uint16_t, uint16_t>>& queues) {
+    auto& dp = static_cast<DpdkPort&>(port);
+    for (const auto& q : queues) {
+        if (std::find(dp.queues().begin(), dp.queues().end(), q) == dp.queues().end()) {
+            throw std::runtime_error("rx-map: port " + std::to_string(q.first) +
+                                     " has no RX queue " + std::to_string(q.second));
         }
     }
+    return dp.make_source(queues);
 }
 
-void wait_worker_lcores() {
+void wait_lcores() {
     rte_eal_mp_wait_lcore();
 }
 
@@ -706,7 +700,7 @@ int run_on_lcore(void* arg) {
 
 void launch_on_lcore(unsigned lcore, std::function<void()>& fn) {
     if (rte_eal_remote_launch(run_on_lcore, &fn, lcore) != 0) {
-        throw std::runtime_error("exporter-lcore: lcore " + std::to_string(lcore) + " is busy");
+        throw std::runtime_error("lcore " + std::to_string(lcore) + " is busy");
     }
 }
 

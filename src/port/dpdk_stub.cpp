@@ -13,19 +13,19 @@ bool have_dpdk() {
 void register_stats_telemetry(const StatsSnapshot*) {}
 
 void launch_on_lcore(unsigned, std::function<void()>&) {
-    throw std::runtime_error("exporter-lcore: this build has no DPDK driver");
+    throw std::runtime_error("lcores: this build has no DPDK driver");
 }
 
 void check_worker_lcores(const std::vector<unsigned>&, int) {
     throw std::runtime_error("rx-map: this build has no DPDK driver");
 }
 
-void launch_worker_lcores(PortDriver&, std::vector<std::unique_ptr<LcoreWork>>&,
-                          const std::atomic<bool>&) {
+std::unique_ptr<BurstSource> make_dpdk_queue_source(
+    PortDriver&, const std::vector<std::pair<uint16_t, uint16_t>>&) {
     throw std::runtime_error("rx-map: this build has no DPDK driver");
 }
 
-void wait_worker_lcores() {}
+void wait_lcores() {}
 
 std::unique_ptr<PortDriver> make_dpdk_port(const DpdkPortConfig&, PortLogFn) {
     throw std::runtime_error(

@@ -97,6 +97,13 @@ void Worker::emit(FlowTable::Entry& e) {
         out_.publish();
         Backoff backoff;
         while ((slot = out_.try_reserve(static_cast<uint32_t>(MsgType::record), len)) == nullptr) {
+            if (backpressure_ == Backpressure::drop) {
+                // One look after publishing; then the record goes, counted,
+                // and the packet path goes on.
+                bump(stats_.records_dropped);
+                features_.release(e.extra(), scratch_.get());
+                return;
+            }
             bump(stats_.record_ring_full_waits);
             backoff.wait();
         }
@@ -304,80 +311,6 @@ void Worker::finish() {
         backoff.wait();
     }
     out_.publish();
-}
-
-void Worker::run_from_ring(SpscRing& in) {
-    // Messages are taken in batches (they stay valid until release()), so
-    // the flow-table slot and entry of a packet are prefetched a few packets
-    // before it is handled: at a million flows every lookup misses the cache
-    // otherwise.
-    constexpr uint32_t kBatch = 32;
-    constexpr uint32_t kSlotAhead = 8;
-    constexpr uint32_t kEntryAhead = 4;
-    Backoff idle;
-    SpscRing::Message batch[kBatch];
-    uint64_t hashes[kBatch];
-    for (;;) {
-        uint32_t n = 0;
-        bool end = false;
-        SpscRing::Message m;
-        while (n < kBatch && in.peek(m)) {
-            in.pop(m);
-            batch[n] = m;
-            hashes[n] = static_cast<MsgType>(m.type) == MsgType::packet
-                            ? reinterpret_cast<const PacketMsg*>(m.data)->hash
-                            : 0;
-            ++n;
-            if (static_cast<MsgType>(m.type) == MsgType::end) {
-                end = true;
-                break;
-            }
-        }
-        for (uint32_t i = 0; i < n && i < kSlotAhead; ++i) {
-            table_.prefetch_slot(hashes[i]);
-        }
-        for (uint32_t i = 0; i < n && i < kEntryAhead; ++i) {
-            table_.prefetch_entry(hashes[i]);
-        }
-        for (uint32_t i = 0; i < n; ++i) {
-            if (i + kSlotAhead < n) {
-                table_.prefetch_slot(hashes[i + kSlotAhead]);
-            }
-            if (i + kEntryAhead < n) {
-                table_.prefetch_entry(hashes[i + kEntryAhead]);
-            }
-            const SpscRing::Message& b = batch[i];
-            switch (static_cast<MsgType>(b.type)) {
-                case MsgType::packet: {
-                    const auto* pm = reinterpret_cast<const PacketMsg*>(b.data);
-                    const uint8_t* data =
-                        pm->data != nullptr ? pm->data : b.data + sizeof(PacketMsg);
-                    on_packet(pm->pkt, pm->hash, data);
-                    break;
-                }
-                case MsgType::tick: {
-                    const auto* t = reinterpret_cast<const TickMsg*>(b.data);
-                    advance(t->now_ns);
-                    break;
-                }
-                default:
-                    break;
-            }
-        }
-        if (n > 0) {
-            in.release();
-            out_.publish();
-            idle.reset();
-        }
-        if (end) {
-            finish();
-            return;
-        }
-        if (n == 0) {
-            sync_stats();
-            idle.wait();
-        }
-    }
 }
 
 }  // namespace spate

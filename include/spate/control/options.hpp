@@ -64,6 +64,11 @@ struct Options {
     std::string fp_db;  ///< --fp-db FILE: fingerprint database ("" = none)
     // control
     double stats_interval = 0;
+    std::string stats_format = "text";  ///< text or json
+    std::string stats_file;             ///< "" = stderr
+    /// Full record ring: "wait" (lossless), "drop" (count and go on), or
+    /// "auto": wait for files and replays, drop for live sources.
+    std::string backpressure = "auto";
     bool quiet = false;
     uint32_t ring_mb = 16;
     std::string config_file;

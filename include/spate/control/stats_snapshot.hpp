@@ -4,6 +4,8 @@
 /// exit with relaxed stores; read with relaxed loads.
 #include <atomic>
 #include <cstdint>
+#include <mutex>
+#include <string>
 
 namespace spate {
 
@@ -21,6 +23,24 @@ struct StatsSnapshot {
     std::atomic<uint64_t> bytes_written{0};
     std::atomic<uint64_t> packet_ring_full_waits{0};
     std::atomic<uint64_t> record_ring_full_waits{0};
+    std::atomic<uint64_t> packets_shed{0};   ///< dispatcher: a worker's ring full (drop policy)
+    std::atomic<uint64_t> records_shed{0};   ///< workers: the record ring full (drop policy)
+    std::atomic<uint64_t> records_lost{0};   ///< lost to output errors
+    std::atomic<uint64_t> output_errors{0};  ///< sink errors
+    std::atomic<bool> output_faulted{false};
+
+    void set_output_error(const std::string& e) {
+        std::lock_guard<std::mutex> g(mu_);
+        output_error_ = e;
+    }
+    std::string output_error() const {
+        std::lock_guard<std::mutex> g(mu_);
+        return output_error_;
+    }
+
+private:
+    mutable std::mutex mu_;
+    std::string output_error_;  ///< the latest sink error text
 };
 
 /// Registers the /spate/stats telemetry command (DPDK builds; a no-op

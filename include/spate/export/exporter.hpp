@@ -18,6 +18,8 @@ struct alignas(kCacheLine) ExporterStats {
     std::atomic<uint64_t> bytes_out{0};  ///< bytes that reached the OS
     std::atomic<uint64_t> files{0};      ///< completed (rotated) files
     std::atomic<uint64_t> batches{0};
+    std::atomic<uint64_t> records_lost{0};  ///< lost to sink errors
+    std::atomic<uint64_t> write_errors{0};  ///< sink errors
 };
 
 class Exporter {
@@ -34,6 +36,10 @@ public:
     /// Empty, or the message of the sink error that stopped writing (records
     /// were still drained so that no worker blocked).
     const std::string& error() const { return error_; }
+    /// The latest sink error text (thread-safe). TEMPORARY shim.
+    std::string last_error() const { return {}; }
+    bool faulted() const { return false; }
+    bool lost_anything() const { return !error_.empty(); }
 
 private:
     void write_out(bool flush);

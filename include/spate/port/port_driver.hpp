@@ -26,18 +26,35 @@ enum class RxStatus : uint8_t {
     error,  ///< fatal input error already reported; no more input
 };
 
-class PortDriver {
+/// What a receive loop polls: bursts of frames from one or more NIC queues,
+/// a dispatcher's ring, a file or a replay. One virtual call per burst.
+class BurstSource {
 public:
-    virtual ~PortDriver() = default;
+    virtual ~BurstSource() = default;
 
     /// Fills up to n packets. Returns the count; status says whether more may
-    /// follow. Buffers stay valid until the next rx_burst() call, or for the
-    /// whole run when stable_buffers() is true.
+    /// follow. Buffers stay valid until the next rx_burst() call on this
+    /// source, or for the whole run when the driver has stable_buffers().
     virtual uint16_t rx_burst(PacketRef* pkts, uint16_t n, RxStatus& status) = 0;
 
+    /// Packet time the source has reached besides the packets it handed out
+    /// (a dispatcher's time ticks): the loop moves its worker's clock on to
+    /// it, so quiet workers expire their flows. 0: nothing to add.
+    virtual uint64_t time_floor() const { return 0; }
+};
+
+class PortDriver : public BurstSource {
+public:
     /// True when packet data stays valid until the driver is destroyed
     /// (memory-mapped files), so consumers need not copy it.
     virtual bool stable_buffers() const { return false; }
+
+    /// True when packet times are taken as packets arrive (live interfaces,
+    /// NICs): the receive loops then also move time on from CLOCK_MONOTONIC
+    /// while a queue is idle, and the default overload policy is to drop
+    /// records rather than stall. False for capture files and replays of
+    /// their timestamps (packet time only: deterministic records).
+    virtual bool live() const { return false; }
 
     /// True when timestamps carry real nanosecond digits.
     virtual bool nanosecond_timestamps() const { return false; }

@@ -1,8 +1,8 @@
 #pragma once
-/// A worker owns one flow table and updates it from decoded packets. It is
-/// fed either by a dispatcher over an SPSC ring (libpcap driver, devices
-/// without RSS) or directly by a poll loop on its own NIC queues (DPDK), and
-/// it sends finished flows to the exporter over its own SPSC ring.
+/// A worker owns one flow table and updates it from decoded packets. Its
+/// receive loop (RxLoop, rx_loop.hpp) feeds it from whatever the worker
+/// polls: its own NIC queues, a dispatcher's ring, a replay. It sends
+/// finished flows to the exporter over its own SPSC ring.
 #include <atomic>
 #include <cstdint>
 #include <memory>
@@ -21,6 +21,7 @@ struct alignas(kCacheLine) WorkerStats {
     std::atomic<uint64_t> packets{0};
     std::atomic<uint64_t> records{0};
     std::atomic<uint64_t> record_ring_full_waits{0};
+    std::atomic<uint64_t> records_dropped{0};  ///< record ring full with --backpressure drop
     std::atomic<uint64_t> flows_active{0};
     std::atomic<uint64_t> flows_created{0};
     std::atomic<uint64_t> flows_evicted{0};
@@ -38,6 +39,12 @@ struct alignas(kCacheLine) WorkerStats {
     std::atomic<uint64_t> quic_failed{0};
     /// dns, http, ssh, dhcp, ike: messages, malformed, truncated, gaps (features::AppCounters).
     std::atomic<uint64_t> app[5][4] = {};
+};
+
+/// What a worker does when its record ring is full (the exporter is behind).
+enum class Backpressure : uint8_t {
+    wait,  ///< wait for room: nothing lost, but the worker stops polling
+    drop,  ///< drop the record and count it: the packet path never stalls
 };
 
 class Worker {
@@ -60,8 +67,13 @@ public:
     /// Exports every flow with end reason end_of_input and sends `done`.
     void finish();
 
-    /// Runs the dispatch-mode loop on `in` until an `end` message arrives.
-    void run_from_ring(SpscRing& in);
+    void set_backpressure(Backpressure b) { backpressure_ = b; }
+
+    /// Publishes the counters for other threads (relaxed stores).
+    void sync_stats();
+
+    /// The worker's current packet time (the latest it has seen or been given).
+    uint64_t now_ns() const { return now_ns_; }
 
     /// Pushes buffered records to the exporter (call once per burst).
     void publish() { out_.publish(); }
@@ -73,7 +85,6 @@ public:
 private:
     void emit(FlowTable::Entry& e);
     void restart(FlowTable::Entry& e, uint64_t ts);
-    void sync_stats();
 
     uint32_t id_;
     FlowTable table_;
@@ -82,6 +93,7 @@ private:
     std::unique_ptr<features::WorkerScratch> scratch_;  ///< units' working memory
     uint64_t now_ns_ = 0;
     uint64_t last_expire_ns_ = 0;
+    Backpressure backpressure_ = Backpressure::wait;
     WorkerStats stats_;
 };
 

@@ -1,0 +1,56 @@
+#pragma once
+/// The operator's view of a run: one line per --stats-interval (text or
+/// JSON) with the wall-clock time, rates over the interval and what was
+/// lost or refused in it.
+#include <cstdint>
+#include <cstdio>
+#include <string>
+
+namespace spate {
+
+/// Counters of the whole run so far, gathered by the control thread.
+struct StatsTotals {
+    uint64_t mono_ns = 0;  ///< CLOCK_MONOTONIC when gathered
+    uint64_t packets = 0;  ///< frames received
+    uint64_t wire_bytes = 0;
+    uint64_t kernel_drops = 0;  ///< dropped before spate saw them (kernel, NIC)
+    uint64_t filtered = 0;      ///< refused by the BPF filter
+    uint64_t decoded = 0;
+    uint64_t non_ip = 0;
+    uint64_t malformed = 0;
+    uint64_t flows_created = 0;
+    uint64_t flows_active = 0;
+    uint64_t flows_evicted = 0;
+    uint64_t records = 0;         ///< records written by the exporter
+    uint64_t packets_shed = 0;    ///< frames dropped: a worker's ring full (backpressure drop)
+    uint64_t records_shed = 0;    ///< records dropped: the exporter's ring full (backpressure drop)
+    uint64_t records_lost = 0;    ///< records lost to output errors
+    uint64_t output_errors = 0;   ///< sink errors
+    bool output_faulted = false;  ///< the output is failing right now
+    std::string output_error;     ///< the latest sink error ("" if none)
+};
+
+enum class StatsFormat : uint8_t { text, json };
+
+class StatsReporter {
+public:
+    /// `out`: where lines go (stderr, or the --stats-file); not owned.
+    StatsReporter(StatsFormat format, std::FILE* out, uint64_t start_mono_ns);
+
+    /// Prints one line for the interval since the previous call (or start).
+    void interval(const StatsTotals& now, uint64_t wall_ns);
+
+    /// The line interval() would print (for tests).
+    std::string format_interval(const StatsTotals& now, uint64_t wall_ns) const;
+
+private:
+    StatsFormat format_;
+    std::FILE* out_;
+    uint64_t start_mono_ns_;
+    StatsTotals last_;
+};
+
+/// "2026-12-04T16:03:36.123Z" (UTC, milliseconds).
+std::string iso8601_utc(uint64_t wall_ns);
+
+}  // namespace spate
