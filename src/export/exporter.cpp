@@ -11,7 +11,7 @@ namespace spate {
 
 namespace {
 
-constexpr uint64_t kFlushIntervalNs = 1'000'000'000;
+constexpr uint64_t kFlushIntervalNs = 200'000'000;
 
 uint64_t wall_ns() {
     timespec ts{};
