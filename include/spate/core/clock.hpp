@@ -32,48 +32,42 @@ inline uint64_t thread_cpu_ns() {
     return static_cast<uint64_t>(ts.tv_sec) * kNsPerSec + static_cast<uint64_t>(ts.tv_nsec);
 }
 
-/// Cycle counter to nanoseconds in integers: ns = base + (delta * mult) >> 32,
-/// with mult = 10^9 * 2^32 / hz. The anchor moves forward once the delta
-/// passes about a second, so the product never overflows and the rounding
-/// of mult (well under a nanosecond per second) never accumulates in one
-/// product. One instance per thread (re-anchoring writes to it); no clock
-/// other than the counter is read after construction, so a wall-clock step
-/// does not reach it.
+/// Cycle counter to nanoseconds in integers: nanoseconds are kept in 64.64
+/// fixed point, ns = (base + delta * mult) >> 64 with mult = 10^9 * 2^64 /
+/// hz, so the rounding of mult is below 10^-18 of the elapsed time and
+/// nothing is lost when the anchor moves. The anchor moves forward once the
+/// delta passes about a second, which keeps the product far from overflow
+/// whatever the gap between reads. One instance per thread (re-anchoring
+/// writes to it); no clock other than the counter is read after
+/// construction, so a wall-clock step does not reach it.
 class TscClock {
 public:
     TscClock() = default;
     /// `hz`: counter frequency; (base_tsc, base_ns): one reading of both.
     TscClock(uint64_t hz, uint64_t base_tsc, uint64_t base_ns)
-        : mult_(hz != 0
-                    ? static_cast<uint64_t>((static_cast<unsigned __int128>(kNsPerSec) << 32) / hz)
-                    : 0),
+        : mult_(hz != 0 ? (static_cast<u128>(kNsPerSec) << 64) / hz : 0),
           anchor_cycles_(hz != 0 ? hz : 1),
           tsc0_(base_tsc),
-          ns0_(base_ns) {}
+          ns0_(static_cast<u128>(base_ns) << 64) {}
 
     /// Nanoseconds at counter value `tsc` (not before the last anchor).
     uint64_t ns(uint64_t tsc) {
-        uint64_t delta = tsc - tsc0_;
+        const uint64_t delta = tsc - tsc0_;
+        const u128 now = ns0_ + static_cast<u128>(delta) * mult_;
         if (delta >= anchor_cycles_) {
-            // Re-anchor: at most one nanosecond of rounding per second.
-            ns0_ += convert(delta);
+            ns0_ = now;
             tsc0_ = tsc;
-            delta = 0;
         }
-        return ns0_ + convert(delta);
+        return static_cast<uint64_t>(now >> 64);
     }
-
-    uint64_t mult() const { return mult_; }
 
 private:
-    uint64_t convert(uint64_t delta) const {
-        return static_cast<uint64_t>((static_cast<unsigned __int128>(delta) * mult_) >> 32);
-    }
+    using u128 = unsigned __int128;
 
-    uint64_t mult_ = 0;
+    u128 mult_ = 0;
     uint64_t anchor_cycles_ = 1;
     uint64_t tsc0_ = 0;
-    uint64_t ns0_ = 0;
+    u128 ns0_ = 0;
 };
 
 }  // namespace spate
