@@ -25,7 +25,10 @@ Dispatcher::Dispatcher(PortDriver& port, std::vector<SpscRing*> rings,
     : port_(port),
       rings_(std::move(rings)),
       hasher_(dcfg),
-      policy_(policy),
+      // Frames from a file or a replay are never shed: waiting loses
+      // nothing. Live frames are: a stalled reader only moves the loss into
+      // the kernel or the NIC, where it is counted less precisely.
+      policy_(port.live() ? policy : Backpressure::wait),
       stable_(port.stable_buffers()),
       dirty_(rings_.size(), false) {}
 

@@ -34,8 +34,9 @@ struct alignas(kCacheLine) DispatcherStats {
 
 class Dispatcher {
 public:
-    /// One ring per worker. `policy`: what to do with a frame whose ring is
-    /// full (wait: lossless; drop: count it and read on).
+    /// One ring per worker. `policy`: what to do with a live frame whose
+    /// ring is full (wait: stop reading; drop: count it and read on); frames
+    /// of files and replays always wait.
     Dispatcher(PortDriver& port, std::vector<SpscRing*> rings, const parse::DecoderConfig& dcfg,
                Backpressure policy);
 
