@@ -9,6 +9,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <string>
 #include <thread>
@@ -18,7 +19,7 @@
 
 namespace spate_test {
 
-inline int g_eal_seq = 0;
+inline std::atomic<int> g_eal_seq{0};
 
 inline std::string prefix_of(int seq) {
     return "spate-test-" + std::to_string(getpid()) + "-" + std::to_string(seq);

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <array>
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -85,9 +86,10 @@ inline fs::path temp_dir() {
 /// Runs spate with args (already quoted as needed); stdout and stderr captured.
 inline RunResult run_spate(const std::string& args) {
     static fs::path dir = temp_dir();
-    static int seq = 0;
-    fs::path out = dir / ("out" + std::to_string(seq) + ".txt");
-    fs::path err = dir / ("err" + std::to_string(seq++) + ".txt");
+    static std::atomic<int> seq{0};  // tests may run spate from several threads
+    const int n = seq++;
+    fs::path out = dir / ("out" + std::to_string(n) + ".txt");
+    fs::path err = dir / ("err" + std::to_string(n) + ".txt");
     std::string cmd = shell_quote(spate_bin()) + " " + args + " >" + shell_quote(out.string()) +
                       " 2>" + shell_quote(err.string());
     int rc = std::system(cmd.c_str());
