@@ -97,6 +97,21 @@ Decoded zstd_stream_decode(const std::string& in) {
     return d;
 }
 
+/// Complete frames in `in` (0 when a frame is cut short or invalid).
+size_t count_frames(const std::string& in) {
+    size_t frames = 0;
+    size_t pos = 0;
+    while (pos < in.size()) {
+        const size_t n = ZSTD_findFrameCompressedSize(in.data() + pos, in.size() - pos);
+        if (ZSTD_isError(n)) {
+            return 0;
+        }
+        pos += n;
+        ++frames;
+    }
+    return frames;
+}
+
 /// One-shot decompression of complete frames.
 std::optional<std::string> zstd_decode_whole(const std::string& in, size_t max_size) {
     std::string out(max_size, '\0');
@@ -328,21 +343,39 @@ TEST(ZstdSink, FlushMakesEverythingSoFarDecodable) {
     auto sink = make_sink(cfg);
     const auto recs = make_records(3000, 11);
     std::string so_far;
+    size_t flushes = 0;
     for (size_t i = 0; i < recs.size(); ++i) {
         sink->write(recs[i]);
         so_far += recs[i];
         if (i % 1000 == 999 || i == 10) {
             sink->flush();
-            const Decoded d = zstd_stream_decode(read_file(cfg.path));
+            ++flushes;
+            // Each flush ends a frame: the file is whole frames, which a
+            // decoder reads as one stream (what recover() cuts back to).
+            const std::string file = read_file(cfg.path);
+            const Decoded d = zstd_stream_decode(file);
             EXPECT_FALSE(d.error) << i;
-            EXPECT_FALSE(d.frame_complete) << i;  // the frame is still open
+            EXPECT_TRUE(d.frame_complete) << i;
             EXPECT_EQ(d.data, so_far) << i;
+            EXPECT_EQ(count_frames(file), flushes) << i;
         }
     }
-    sink->close();
-    const Decoded d = zstd_stream_decode(read_file(cfg.path));
+    sink->flush();  // nothing new: no empty frame
+    sink->close();  // right after a flush: nothing to add either
+    const std::string file = read_file(cfg.path);
+    EXPECT_EQ(count_frames(file), flushes);
+    EXPECT_EQ(zstd_decode_whole(file, so_far.size() + 1), so_far);
+    const Decoded d = zstd_stream_decode(file);
     EXPECT_TRUE(d.frame_complete);
     EXPECT_EQ(d.data, so_far);
+
+    // A frame per flush costs a header, a checksum and the history: at the
+    // exporter's flush sizes, a few percent over one frame.
+    const size_t one_frame = ZSTD_compressBound(so_far.size());
+    std::string single(one_frame, '\0');
+    const size_t n = ZSTD_compress(single.data(), single.size(), so_far.data(), so_far.size(), 19);
+    ASSERT_FALSE(ZSTD_isError(n));
+    EXPECT_LT(file.size(), n + n / 10) << "one frame: " << n;
 }
 
 // ---------------------------------------------------------------------------
