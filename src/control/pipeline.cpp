@@ -391,8 +391,17 @@ int Run::go(RunReport* report) {
     if (opts_.rotate_bytes > 0 && opts_.rotate_bytes < write_threshold) {
         write_threshold = static_cast<size_t>(opts_.rotate_bytes);
     }
+    ExporterOptions eopts;
+    // A record is in the output at most 200 ms after it left its worker, so
+    // a flow on a quiet link is on disk within its timeout and a fraction
+    // of a second (each flush also ends a zstd frame: more often costs ratio).
+    eopts.flush_interval_ns = 200'000'000;
+    // Output errors are reported at most once per stats interval (10 s without).
+    if (opts_.stats_interval >= 1) {
+        eopts.report_interval_ns = to_ns(opts_.stats_interval);
+    }
     exporter_ = std::make_unique<Exporter>(rec_ptrs, make_sink(sink_config(opts_)), fmt,
-                                           feature_set, write_threshold);
+                                           feature_set, write_threshold, eopts);
 
     // The receive loops: one per worker, each polling its sources.
     RxLoopConfig lcfg;
@@ -538,8 +547,10 @@ void Run::print_exit(double elapsed) const {
                  rl(es.bytes_in), rl(es.bytes_out), pkt_waits, w.rec_waits);
     std::fprintf(stderr,
                  "spate:   shed under load: packets %" PRIu64 ", records %" PRIu64
-                 "; lost to output errors: records %" PRIu64 " (errors %" PRIu64 ")%s%s\n",
+                 "; lost to output errors: records %" PRIu64 " (errors %" PRIu64
+                 ", recoveries %" PRIu64 ")%s%s\n",
                  t.packets_shed, t.records_shed, t.records_lost, t.output_errors,
+                 rl(es.recoveries),
                  t.output_error.empty() ? "" : "; last: ", t.output_error.c_str());
     if (w.tls_messages + w.tls_gaps + w.tls_too_big + w.quic_ok + w.quic_failed > 0) {
         std::fprintf(stderr,

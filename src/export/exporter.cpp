@@ -1,8 +1,10 @@
 #include "spate/export/exporter.hpp"
 
 #include <algorithm>
-#include <chrono>
+#include <cinttypes>
 #include <ctime>
+#include <exception>
+#include <limits>
 
 #include "spate/core/backoff.hpp"
 #include "spate/worker/messages.hpp"
@@ -11,129 +13,307 @@ namespace spate {
 
 namespace {
 
-constexpr uint64_t kFlushIntervalNs = 200'000'000;
-
-uint64_t wall_ns() {
+uint64_t clock_ns(clockid_t clock) {
     timespec ts{};
-    clock_gettime(CLOCK_REALTIME, &ts);
+    clock_gettime(clock, &ts);
     return static_cast<uint64_t>(ts.tv_sec) * 1'000'000'000ULL + static_cast<uint64_t>(ts.tv_nsec);
 }
+
+/// For rotation only (file names, rotate-interval): the sink wants civil time.
+uint64_t wall_ns() {
+    return clock_ns(CLOCK_REALTIME);
+}
+
+/// For flush intervals and retries: a wall-clock step must not stall or
+/// hurry them.
+uint64_t mono_ns() {
+    return clock_ns(CLOCK_MONOTONIC);
+}
+
+constexpr uint64_t kNoRetry = std::numeric_limits<uint64_t>::max();
 
 }  // namespace
 
 Exporter::Exporter(std::vector<SpscRing*> rings, std::unique_ptr<Sink> sink, RecordFormat fmt,
-                   const features::FeatureSet& features, size_t write_threshold)
+                   const features::FeatureSet& features, size_t write_threshold,
+                   ExporterOptions opts)
     : rings_(std::move(rings)),
+      done_(rings_.size(), false),
+      remaining_(rings_.size()),
       sink_(std::move(sink)),
       fmt_(fmt),
       features_(features),
+      opts_(opts),
       write_threshold_(std::max<size_t>(write_threshold, 1)) {
+    opts_.retry_first_ns = std::max<uint64_t>(opts_.retry_first_ns, 1);
+    opts_.retry_max_ns = std::max(opts_.retry_max_ns, opts_.retry_first_ns);
+    retry_delay_ns_ = opts_.retry_first_ns;
     buf_.reserve(std::min<size_t>(write_threshold_, 1 << 20) * 2);
 }
 
-void Exporter::rotate_check(uint64_t now_ns) {
-    if (!error_.empty()) {
+std::string Exporter::last_error() const {
+    const std::lock_guard<std::mutex> lock(error_mu_);
+    return last_error_;
+}
+
+void Exporter::set_last_error(const char* what) {
+    const std::lock_guard<std::mutex> lock(error_mu_);
+    last_error_ = what;
+}
+
+void Exporter::sync_sink_stats() {
+    stats_.bytes_in.store(sink_->bytes_in(), std::memory_order_relaxed);
+    stats_.bytes_out.store(sink_->bytes_out(), std::memory_order_relaxed);
+    stats_.files.store(sink_->files_closed(), std::memory_order_relaxed);
+}
+
+void Exporter::report_error(uint64_t now_ns) {
+    // Only this thread writes last_error_: reading it here needs no lock.
+    const uint64_t lost = stats_.records_lost.load(std::memory_order_relaxed);
+    if (finishing_ || next_retry_ns_ == kNoRetry) {
+        std::fprintf(opts_.log, "spate: error: output: %s; %" PRIu64 " records lost so far\n",
+                     last_error_.c_str(), lost);
+    } else {
+        const double wait_s =
+            static_cast<double>(next_retry_ns_ > now_ns ? next_retry_ns_ - now_ns : 0) / 1e9;
+        std::fprintf(opts_.log,
+                     "spate: error: output: %s; %" PRIu64
+                     " records lost so far; retrying in %g s\n",
+                     last_error_.c_str(), lost, wait_s);
+    }
+    std::fflush(opts_.log);
+    last_report_ns_ = now_ns;
+    reported_once_ = true;
+    fault_reported_ = true;
+}
+
+void Exporter::on_error(const char* what) {
+    const uint64_t now = mono_ns();
+    // recover() takes back everything since the last flush, and what was
+    // still in buf_ never got there: all of it is lost, none counted twice.
+    const uint64_t at_risk = buf_records_ + unflushed_records_;
+    buf_.clear();
+    buf_records_ = 0;
+    unflushed_records_ = 0;
+    pending_since_ns_ = 0;
+    const uint64_t lost_before = stats_.records_lost.load(std::memory_order_relaxed);
+    stats_.records.store(stats_.records.load(std::memory_order_relaxed) - at_risk,
+                         std::memory_order_relaxed);
+    add(stats_.records_lost, at_risk);
+    add(stats_.write_errors, 1);
+    set_last_error(what);
+    sync_sink_stats();
+    if (faulted()) {
         return;
     }
-    try {
-        sink_->maybe_rotate(now_ns);  // between records: never splits one
-    } catch (const SinkError& e) {
-        error_ = e.what();
+    faulted_.store(true, std::memory_order_relaxed);
+    fault_lost_start_ = lost_before;
+    fault_reported_ = false;
+    next_retry_ns_ = no_retry_ ? kNoRetry : now + retry_delay_ns_;
+    // A flapping output (recovering and failing again) stays within the
+    // report rate too.
+    if (!reported_once_ || now - last_report_ns_ >= opts_.report_interval_ns) {
+        report_error(now);
     }
 }
 
-void Exporter::write_out(bool flush) {
-    if (!error_.empty()) {
-        buf_.clear();
+void Exporter::try_recover(uint64_t now_ns) {
+    try {
+        sink_->recover();
+    } catch (const std::exception& e) {
+        add(stats_.write_errors, 1);
+        set_last_error(e.what());
+        retry_delay_ns_ = std::min(retry_delay_ns_ * 2, opts_.retry_max_ns);
+        next_retry_ns_ = now_ns + retry_delay_ns_;
+        if (!finishing_ && now_ns - last_report_ns_ >= opts_.report_interval_ns) {
+            report_error(now_ns);
+        }
         return;
+    }
+    add(stats_.recoveries, 1);
+    faulted_.store(false, std::memory_order_relaxed);
+    // Should the output fail again before a flush gets through, the next
+    // first retry waits longer; a successful flush resets the back-off.
+    retry_delay_ns_ = std::min(retry_delay_ns_ * 2, opts_.retry_max_ns);
+    if (fault_reported_) {
+        std::fprintf(opts_.log, "spate: output: writing again after %" PRIu64 " lost records\n",
+                     stats_.records_lost.load(std::memory_order_relaxed) - fault_lost_start_);
+        std::fflush(opts_.log);
+    }
+    sync_sink_stats();
+}
+
+bool Exporter::write_out(bool flush) {
+    if (faulted()) {
+        return false;
     }
     try {
         if (!buf_.empty()) {
             sink_->write(buf_);
             buf_.clear();
+            unflushed_records_ += buf_records_;
+            buf_records_ = 0;
         }
         if (flush) {
             sink_->flush();
+            // The checkpoint: what was written so far stays, whatever fails next.
+            unflushed_records_ = 0;
+            pending_since_ns_ = 0;
+            retry_delay_ns_ = opts_.retry_first_ns;
         }
-        stats_.bytes_in.store(sink_->bytes_in(), std::memory_order_relaxed);
-        stats_.bytes_out.store(sink_->bytes_out(), std::memory_order_relaxed);
-        stats_.files.store(sink_->files_closed(), std::memory_order_relaxed);
-    } catch (const SinkError& e) {
-        error_ = e.what();
-        buf_.clear();
+        sync_sink_stats();
+        return true;
+    } catch (const std::exception& e) {
+        on_error(e.what());
+        return false;
     }
 }
 
-void Exporter::run() {
-    std::vector<bool> done(rings_.size(), false);
-    size_t remaining = rings_.size();
-    Backoff idle;
+void Exporter::rotate_check(uint64_t now_unix_ns) {
+    if (faulted() || !sink_->rotation_due(now_unix_ns)) {
+        return;
+    }
+    // Flush first: the file the rotation finishes then holds only records
+    // that are safe already, so a rotation that fails takes none back.
+    if (!write_out(true)) {
+        return;
+    }
+    try {
+        sink_->maybe_rotate(now_unix_ns);  // between records: never splits one
+    } catch (const std::exception& e) {
+        on_error(e.what());
+        return;
+    }
+    sync_sink_stats();
+}
+
+uint32_t Exporter::drain_ring(size_t i) {
+    SpscRing& ring = *rings_[i];
     JsonWriter w(buf_);
-    uint64_t last_flush = wall_ns();
-    bool dirty = false;
-    while (remaining > 0) {
-        uint64_t taken = 0;
-        for (size_t i = 0; i < rings_.size(); ++i) {
-            if (done[i]) {
-                continue;
+    SpscRing::Message m;
+    uint32_t n = 0;
+    uint64_t lost = 0;
+    while (n < 1024 && ring.peek(m)) {
+        const auto type = static_cast<MsgType>(m.type);
+        if (type == MsgType::record) {
+            if (faulted()) {
+                ++lost;  // not even formatted: the CPU is better spent keeping up
+            } else {
+                const auto* rec = reinterpret_cast<const RecordMsg*>(m.data);
+                write_record_json(w, rec->flow, fmt_, &features_, m.data + sizeof(FlowData));
+                ++buf_records_;
+                add(stats_.records, 1);
             }
-            SpscRing& ring = *rings_[i];
-            SpscRing::Message m;
-            uint32_t n = 0;
-            while (n < 1024 && ring.peek(m)) {
-                if (static_cast<MsgType>(m.type) == MsgType::record) {
-                    const auto* rec = reinterpret_cast<const RecordMsg*>(m.data);
-                    write_record_json(w, rec->flow, fmt_, &features_, m.data + sizeof(FlowData));
-                    stats_.records.store(stats_.records.load(std::memory_order_relaxed) + 1,
-                                         std::memory_order_relaxed);
-                } else if (static_cast<MsgType>(m.type) == MsgType::done) {
-                    done[i] = true;
-                    --remaining;
-                }
-                ring.pop(m);
-                ++n;
-                if (buf_.size() >= write_threshold_) {
-                    write_out(false);
-                    rotate_check(wall_ns());
-                }
-                if (done[i]) {
-                    break;
-                }
-            }
-            ring.release();
-            taken += n;
+        } else if (type == MsgType::done) {
+            done_[i] = true;
+            --remaining_;
         }
-        if (taken > 0) {
-            dirty = true;
-            stats_.batches.store(stats_.batches.load(std::memory_order_relaxed) + 1,
-                                 std::memory_order_relaxed);
-            idle.reset();
+        ring.pop(m);
+        ++n;
+        if (buf_.size() >= write_threshold_) {
+            write_out(false);
+            rotate_check(wall_ns());
         }
-        uint64_t now = wall_ns();
-        if (taken == 0 || buf_.size() >= write_threshold_) {
-            bool flush = dirty && now - last_flush >= kFlushIntervalNs;
-            write_out(flush);
-            if (flush) {
-                last_flush = now;
-                dirty = false;
-            }
-        }
-        rotate_check(now);
-        if (taken == 0 && remaining > 0) {
-            idle.wait();
+        if (done_[i]) {
+            break;
         }
     }
-    write_out(false);
-    if (error_.empty()) {
+    ring.release();
+    if (lost > 0) {
+        add(stats_.records_lost, lost);
+    }
+    return n;
+}
+
+void Exporter::run() {
+    Backoff idle;
+    while (remaining_ > 0) {
+        try {
+            uint64_t taken = 0;
+            for (size_t i = 0; i < rings_.size(); ++i) {
+                if (!done_[i]) {
+                    taken += drain_ring(i);
+                }
+            }
+            const uint64_t now = mono_ns();
+            if (taken > 0) {
+                add(stats_.batches, 1);
+                idle.reset();
+            }
+            if (faulted()) {
+                if (now >= next_retry_ns_) {
+                    try_recover(now);
+                }
+            } else {
+                if (pending_since_ns_ == 0 && buf_records_ + unflushed_records_ > 0) {
+                    pending_since_ns_ = now;
+                }
+                const bool flush =
+                    pending_since_ns_ != 0 && now - pending_since_ns_ >= opts_.flush_interval_ns;
+                if (taken == 0 || flush || buf_.size() >= write_threshold_) {
+                    write_out(flush);
+                }
+                rotate_check(wall_ns());
+            }
+            if (taken == 0 && remaining_ > 0) {
+                idle.wait();
+            }
+        } catch (const std::exception& e) {
+            // Not from the sink (those are caught where they happen): most
+            // likely formatting ran out of memory. Retrying could fail on the
+            // same record forever, so from here records are only counted as
+            // lost, and the rings keep draining so that no worker blocks.
+            no_retry_ = true;
+            next_retry_ns_ = kNoRetry;
+            if (faulted()) {
+                set_last_error(e.what());
+            } else {
+                on_error(e.what());
+            }
+        }
+    }
+    finish();
+}
+
+void Exporter::finish() {
+    finishing_ = true;
+    bool close_failed = false;
+    try {
+        // One last attempt each, without waiting for the back-off, so that
+        // the output ends on complete records before it is closed.
+        if (faulted()) {
+            try_recover(mono_ns());
+        }
+        if (!faulted() && !write_out(true)) {
+            try_recover(mono_ns());
+        }
         try {
             sink_->close();
-        } catch (const SinkError& e) {
-            error_ = e.what();
+        } catch (const std::exception& e) {
+            close_failed = true;
+            add(stats_.write_errors, 1);
+            set_last_error(e.what());
+            const uint64_t at_risk = buf_records_ + unflushed_records_;  // 0 after a good flush
+            stats_.records.store(stats_.records.load(std::memory_order_relaxed) - at_risk,
+                                 std::memory_order_relaxed);
+            add(stats_.records_lost, at_risk);
+        }
+        sync_sink_stats();
+    } catch (const std::exception& e) {  // run() never throws
+        close_failed = true;
+        set_last_error(e.what());
+    }
+    faulted_.store(false, std::memory_order_relaxed);
+    const uint64_t lost = stats_.records_lost.load(std::memory_order_relaxed);
+    if (lost > 0 || close_failed) {
+        try {
+            error_ = "output: " + last_error_;
+            if (lost > 0) {
+                error_ += "; " + std::to_string(lost) + " records lost";
+            }
+        } catch (const std::exception&) {  // NOLINT(bugprone-empty-catch): out of memory
         }
     }
-    stats_.bytes_in.store(sink_->bytes_in(), std::memory_order_relaxed);
-    stats_.bytes_out.store(sink_->bytes_out(), std::memory_order_relaxed);
-    stats_.files.store(sink_->files_closed(), std::memory_order_relaxed);
 }
 
 }  // namespace spate

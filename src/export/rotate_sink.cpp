@@ -170,26 +170,75 @@ void RotatingSink::open_file(uint64_t now_ns) {
     cur_final_ = std::move(name);
     cur_start_ns_ = now_ns;
     cur_bytes_ = 0;
+    cur_flushed_bytes_ = 0;
 }
 
 void RotatingSink::finish_file() {
     const std::unique_ptr<Sink> sink = std::move(cur_);
-    sink->close();
+    try {
+        sink->close();
+    } catch (...) {
+        // Its content is in doubt: the .part stays where it is, unpublished,
+        // and its number is not given to the next file (which would
+        // truncate it).
+        bytes_out_done_ += sink->bytes_out();
+        ++seq_;
+        throw;
+    }
     bytes_out_done_ += sink->bytes_out();
+    // From here on the file only waits for its rename: recover() retries
+    // that instead of writing the file again.
+    unpublished_ = true;
+    publish();
+}
+
+void RotatingSink::publish() {
     if (::rename(cur_part_.c_str(), cur_final_.c_str()) != 0) {
         throw SinkError(cur_final_ + ": cannot rename from " + cur_part_ + ": " +
                         std::strerror(errno));
     }
+    unpublished_ = false;
     ++files_closed_;
+    ++seq_;  // only a published file uses up its number
 }
 
 void RotatingSink::discard_file() {
     const std::unique_ptr<Sink> sink = std::move(cur_);
-    sink->close();
-    bytes_out_done_ += sink->bytes_out();
-    if (::unlink(cur_part_.c_str()) != 0) {
-        throw SinkError(cur_part_ + ": cannot remove: " + std::strerror(errno));
+    // Removed first and closed after: nothing in it is wanted, so a close
+    // that fails (a full disk refusing an empty zstd frame) must not leave
+    // the .part behind.
+    const int rc = ::unlink(cur_part_.c_str());
+    const int err = errno;
+    try {
+        sink->close();
+    } catch (const SinkError&) {  // NOLINT(bugprone-empty-catch): see above
     }
+    bytes_out_done_ += sink->bytes_out();
+    if (rc != 0) {
+        throw SinkError(cur_part_ + ": cannot remove: " + std::strerror(err));
+    }
+}
+
+void RotatingSink::recover() {
+    if (closed_) {
+        throw SinkError(cfg_.path + ": cannot recover after close");
+    }
+    if (unpublished_) {
+        publish();
+    }
+    if (cur_) {
+        cur_->recover();  // back to the last flush: complete records only
+        cur_bytes_ = cur_flushed_bytes_;
+        if (cur_bytes_ > 0) {
+            finish_file();
+        } else {
+            discard_file();
+        }
+    }
+    // Open the next file now rather than at the next write(): a successful
+    // recover() means the sink takes records again, and a failure to create
+    // the file is retried like any other.
+    open_file(realtime_ns());
 }
 
 void RotatingSink::write(std::string_view data) {
@@ -204,12 +253,13 @@ void RotatingSink::write(std::string_view data) {
 void RotatingSink::flush() {
     if (cur_) {
         cur_->flush();
+        cur_flushed_bytes_ = cur_bytes_;
     }
 }
 
-void RotatingSink::maybe_rotate(uint64_t now_unix_ns) {
+bool RotatingSink::rotation_due(uint64_t now_unix_ns) const {
     if (closed_) {
-        return;
+        return false;
     }
     const bool by_bytes = cfg_.rotate_bytes > 0 && cur_bytes_ >= cfg_.rotate_bytes;
     bool by_time = false;
@@ -220,8 +270,15 @@ void RotatingSink::maybe_rotate(uint64_t now_unix_ns) {
                 : cfg_.rotate_seconds * kNsPerSec;
         by_time = now_unix_ns - cur_start_ns_ >= limit;
     }
-    if (!by_bytes && !by_time) {
+    return by_bytes || by_time;
+}
+
+void RotatingSink::maybe_rotate(uint64_t now_unix_ns) {
+    if (!rotation_due(now_unix_ns)) {
         return;
+    }
+    if (unpublished_) {
+        publish();
     }
     if (cur_) {
         if (cur_bytes_ == 0) {
@@ -230,7 +287,6 @@ void RotatingSink::maybe_rotate(uint64_t now_unix_ns) {
             discard_file();
         } else {
             finish_file();
-            ++seq_;
         }
     }
     open_file(now_unix_ns);
@@ -241,6 +297,9 @@ void RotatingSink::close() {
         return;
     }
     closed_ = true;
+    if (unpublished_) {
+        publish();
+    }
     if (!cur_) {
         return;
     }

@@ -1,6 +1,7 @@
 #include "spate/export/sink.hpp"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -20,7 +21,7 @@ bool is_stdout(const std::string& path) {
 
 }  // namespace
 
-FdSink::FdSink(std::string path) : buf_(new char[kBufferSize]) {
+FdSink::FdSink(std::string path, bool text) : text_(text), buf_(new char[kBufferSize]) {
     if (is_stdout(path)) {
         path_ = "stdout";
         fd_ = STDOUT_FILENO;
@@ -33,6 +34,8 @@ FdSink::FdSink(std::string path) : buf_(new char[kBufferSize]) {
         fail("cannot create file", errno);
     }
     owns_fd_ = true;
+    struct stat st {};
+    can_cut_ = ::fstat(fd_, &st) == 0 && S_ISREG(st.st_mode);
 }
 
 FdSink::~FdSink() {
@@ -58,8 +61,10 @@ void FdSink::write_all(const char* p, size_t n) {
         if (w == 0) {
             fail("write failed", EIO);  // no progress: do not spin
         }
+        at_line_start_ = p[w - 1] == '\n';
         p += w;
         n -= static_cast<size_t>(w);
+        pos_ += static_cast<uint64_t>(w);
         bytes_out_ += static_cast<uint64_t>(w);
     }
 }
@@ -69,7 +74,8 @@ void FdSink::drain() {
         return;
     }
     // Drop the buffer before writing: after a failed write there is no
-    // sensible retry, and the destructor must not throw the same error again.
+    // sensible retry (recover() cuts back instead), and the destructor must
+    // not throw the same error again.
     const size_t n = len_;
     len_ = 0;
     write_all(buf_.get(), n);
@@ -103,7 +109,34 @@ void FdSink::write(std::string_view data) {
 void FdSink::flush() {
     if (fd_ >= 0) {
         drain();
+        flushed_pos_ = pos_;
     }
+}
+
+void FdSink::recover() {
+    if (fd_ < 0) {
+        throw SinkError(path_ + ": cannot recover after close");
+    }
+    len_ = 0;
+    if (can_cut_) {
+        // Truncating also gives back the space the partial output took, which
+        // on a full disk may be what lets the next write through.
+        const auto off = static_cast<off_t>(flushed_pos_);
+        if (::ftruncate(fd_, off) != 0) {
+            fail("cannot cut back to the last flush", errno);
+        }
+        if (::lseek(fd_, off, SEEK_SET) < 0) {
+            fail("cannot seek back to the last flush", errno);
+        }
+        pos_ = flushed_pos_;
+        return;
+    }
+    // What reached a pipe is with the reader. End a partial line so that the
+    // damage stays one bad line instead of also spoiling the next record.
+    if (text_ && !at_line_start_) {
+        write_all("\n", 1);
+    }
+    flushed_pos_ = pos_;
 }
 
 void FdSink::close() {
@@ -129,7 +162,7 @@ void FdSink::close() {
 }
 
 std::unique_ptr<Sink> open_file_chain(const std::string& path, bool zstd, int level) {
-    auto fd_sink = std::make_unique<FdSink>(path);
+    auto fd_sink = std::make_unique<FdSink>(path, /*text=*/!zstd);
     if (!zstd) {
         return fd_sink;
     }

@@ -64,6 +64,7 @@ void ZstdSink::write(std::string_view data) {
         return;
     }
     bytes_in_ += data.size();
+    in_frame_ = true;
     ZSTD_inBuffer in{data.data(), data.size(), 0};
     pump(in, ZSTD_e_continue);
 }
@@ -72,9 +73,31 @@ void ZstdSink::flush() {
     if (closed_) {
         return;
     }
-    ZSTD_inBuffer in{nullptr, 0, 0};
-    pump(in, ZSTD_e_flush);
+    // Ending the frame (not just the block) is what lets recover() cut the
+    // file back to this point and still leave a valid zstd file. The price
+    // is a frame header and checksum per flush and a window that starts
+    // afresh: a few percent when a flush covers 64 KiB or more (the
+    // exporter flushes about once a second), more for slow trickles.
+    const bool ending = in_frame_;
+    if (ending) {
+        ZSTD_inBuffer in{nullptr, 0, 0};
+        pump(in, ZSTD_e_end);
+        in_frame_ = false;
+    }
     inner_->flush();
+    if (ending) {
+        frame_ended_ = true;
+    }
+}
+
+void ZstdSink::recover() {
+    if (closed_) {
+        throw SinkError(name_ + ": cannot recover after close");
+    }
+    // Drops the half-built frame; the next write() starts a new one.
+    ZSTD_CCtx_reset(cctx_, ZSTD_reset_session_only);
+    in_frame_ = false;
+    inner_->recover();
 }
 
 void ZstdSink::close() {
@@ -83,8 +106,12 @@ void ZstdSink::close() {
     }
     closed_ = true;
     try {
-        ZSTD_inBuffer in{nullptr, 0, 0};
-        pump(in, ZSTD_e_end);
+        // An empty output still gets one (empty) frame: an empty file is not
+        // valid zstd.
+        if (in_frame_ || !frame_ended_) {
+            ZSTD_inBuffer in{nullptr, 0, 0};
+            pump(in, ZSTD_e_end);
+        }
     } catch (...) {
         try {
             inner_->close();

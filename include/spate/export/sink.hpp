@@ -19,17 +19,31 @@ public:
     virtual ~Sink() = default;
     /// Appends bytes. Throws SinkError (naming the file) on I/O failure.
     virtual void write(std::string_view data) = 0;
-    /// Pushes buffered data to the OS (and ends a zstd block so a reader can
-    /// decode everything written so far).
+    /// Pushes buffered data to the OS (and ends a zstd frame so a reader can
+    /// decode everything written so far). A successful flush() is the
+    /// checkpoint recover() goes back to.
     virtual void flush() = 0;
     /// Finishes the output (zstd frame end, rename to the final name). Idempotent.
     virtual void close() = 0;
+    /// After write(), flush() or maybe_rotate() threw SinkError: makes the sink
+    /// writable again, dropping everything written since the last successful
+    /// flush() (what was still buffered and, where the output can be cut
+    /// back, what already reached it), so the output ends on complete
+    /// records. Throws SinkError when it cannot yet; the caller retries later.
+    /// Not after close(). bytes_in() and bytes_out() keep counting what was
+    /// dropped.
+    virtual void recover() = 0;
+    /// True when maybe_rotate(now_unix_ns) would start a new file. The
+    /// exporter then flush()es first, so a rotation never finishes a file
+    /// with records that a failure could still take back.
+    virtual bool rotation_due(uint64_t /*now_unix_ns*/) const { return false; }
     /// Called by the exporter between records, with the wall-clock time, so
     /// a rotating sink can start a new file. Records never straddle files.
     virtual void maybe_rotate(uint64_t /*now_unix_ns*/) {}
     /// Total bytes handed to write() (uncompressed).
     virtual uint64_t bytes_in() const = 0;
-    /// Bytes that reached the OS (compressed when compressing).
+    /// Bytes that reached the OS (compressed when compressing), including
+    /// any that recover() cut off again.
     virtual uint64_t bytes_out() const = 0;
     virtual uint64_t files_closed() const { return 0; }
 };

@@ -19,115 +19,13 @@
 #include <string>
 #include <vector>
 
+#include "sink_test_util.hpp"
+
 namespace spate {
 namespace {
 
 using ::testing::HasSubstr;
-
-/// A fresh directory per test (tests run in parallel), removed afterwards.
-class TempDir {
-public:
-    TempDir() {
-        std::string tmpl = (std::filesystem::temp_directory_path() / "spate-sink-XXXXXX").string();
-        if (mkdtemp(tmpl.data()) == nullptr) {
-            ADD_FAILURE() << "mkdtemp failed";
-        }
-        path_ = tmpl;
-    }
-    ~TempDir() {
-        std::error_code ec;
-        std::filesystem::remove_all(path_, ec);
-    }
-    const std::string& path() const { return path_; }
-    std::string operator/(const std::string& name) const { return path_ + "/" + name; }
-
-private:
-    std::string path_;
-};
-
-std::string read_file(const std::string& path) {
-    std::ifstream f(path, std::ios::binary);
-    return std::string(std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>());
-}
-
-/// Names in dir (no "." / ".."), sorted; hidden files included.
-std::vector<std::string> list_dir(const std::string& dir) {
-    std::vector<std::string> names;
-    for (const auto& e : std::filesystem::directory_iterator(dir)) {
-        names.push_back(e.path().filename().string());
-    }
-    std::sort(names.begin(), names.end());
-    return names;
-}
-
-struct Decoded {
-    std::string data;
-    bool frame_complete = false;  ///< the (last) frame was ended
-    bool error = false;
-};
-
-/// Streaming decompression of everything in `in`, which may stop mid-frame.
-Decoded zstd_stream_decode(const std::string& in) {
-    Decoded d;
-    ZSTD_DCtx* dctx = ZSTD_createDCtx();
-    std::vector<char> out(ZSTD_DStreamOutSize());
-    ZSTD_inBuffer ib{in.data(), in.size(), 0};
-    size_t last = 1;
-    while (ib.pos < ib.size) {
-        ZSTD_outBuffer ob{out.data(), out.size(), 0};
-        last = ZSTD_decompressStream(dctx, &ob, &ib);
-        if (ZSTD_isError(last)) {
-            d.error = true;
-            break;
-        }
-        d.data.append(out.data(), ob.pos);
-    }
-    // Drain output still held in the context.
-    for (;;) {
-        ZSTD_outBuffer ob{out.data(), out.size(), 0};
-        const size_t r = ZSTD_decompressStream(dctx, &ob, &ib);
-        if (ZSTD_isError(r) || ob.pos == 0) {
-            break;
-        }
-        d.data.append(out.data(), ob.pos);
-        last = r;
-    }
-    d.frame_complete = !d.error && last == 0;
-    ZSTD_freeDCtx(dctx);
-    return d;
-}
-
-/// One-shot decompression of complete frames.
-std::optional<std::string> zstd_decode_whole(const std::string& in, size_t max_size) {
-    std::string out(max_size, '\0');
-    const size_t n = ZSTD_decompress(out.data(), out.size(), in.data(), in.size());
-    if (ZSTD_isError(n)) {
-        return std::nullopt;
-    }
-    out.resize(n);
-    return out;
-}
-
-/// JSON-lines-like records of varying length.
-std::vector<std::string> make_records(size_t n, uint64_t seed) {
-    std::mt19937_64 rng(seed);
-    std::vector<std::string> recs;
-    for (size_t i = 0; i < n; ++i) {
-        std::string r = "{\"seq\":" + std::to_string(i) + ",\"pad\":\"";
-        r.append(rng() % 300, static_cast<char>('a' + rng() % 26));
-        r += "\"}\n";
-        recs.push_back(std::move(r));
-    }
-    return recs;
-}
-
-std::string join(const std::vector<std::string>& v) {
-    std::string s;
-    for (const auto& x : v) {
-        s += x;
-    }
-    return s;
-}
+using namespace sink_test;  // NOLINT(google-build-using-namespace): test helpers
 
 uint64_t now_ns() {
     timespec ts{};
@@ -328,21 +226,39 @@ TEST(ZstdSink, FlushMakesEverythingSoFarDecodable) {
     auto sink = make_sink(cfg);
     const auto recs = make_records(3000, 11);
     std::string so_far;
+    size_t flushes = 0;
     for (size_t i = 0; i < recs.size(); ++i) {
         sink->write(recs[i]);
         so_far += recs[i];
         if (i % 1000 == 999 || i == 10) {
             sink->flush();
-            const Decoded d = zstd_stream_decode(read_file(cfg.path));
+            ++flushes;
+            // Each flush ends a frame: the file is whole frames, which a
+            // decoder reads as one stream (what recover() cuts back to).
+            const std::string file = read_file(cfg.path);
+            const Decoded d = zstd_stream_decode(file);
             EXPECT_FALSE(d.error) << i;
-            EXPECT_FALSE(d.frame_complete) << i;  // the frame is still open
+            EXPECT_TRUE(d.frame_complete) << i;
             EXPECT_EQ(d.data, so_far) << i;
+            EXPECT_EQ(count_frames(file), flushes) << i;
         }
     }
-    sink->close();
-    const Decoded d = zstd_stream_decode(read_file(cfg.path));
+    sink->flush();  // nothing new: no empty frame
+    sink->close();  // right after a flush: nothing to add either
+    const std::string file = read_file(cfg.path);
+    EXPECT_EQ(count_frames(file), flushes);
+    EXPECT_EQ(zstd_decode_whole(file, so_far.size() + 1), so_far);
+    const Decoded d = zstd_stream_decode(file);
     EXPECT_TRUE(d.frame_complete);
     EXPECT_EQ(d.data, so_far);
+
+    // A frame per flush costs a header, a checksum and the history: at the
+    // exporter's flush sizes, a few percent over one frame.
+    const size_t one_frame = ZSTD_compressBound(so_far.size());
+    std::string single(one_frame, '\0');
+    const size_t n = ZSTD_compress(single.data(), single.size(), so_far.data(), so_far.size(), 19);
+    ASSERT_FALSE(ZSTD_isError(n));
+    EXPECT_LT(file.size(), n + n / 10) << "one frame: " << n;
 }
 
 // ---------------------------------------------------------------------------
