@@ -549,8 +549,7 @@ void Run::print_exit(double elapsed) const {
                  "spate:   shed under load: packets %" PRIu64 ", records %" PRIu64
                  "; lost to output errors: records %" PRIu64 " (errors %" PRIu64
                  ", recoveries %" PRIu64 ")%s%s\n",
-                 t.packets_shed, t.records_shed, t.records_lost, t.output_errors,
-                 rl(es.recoveries),
+                 t.packets_shed, t.records_shed, t.records_lost, t.output_errors, rl(es.recoveries),
                  t.output_error.empty() ? "" : "; last: ", t.output_error.c_str());
     if (w.tls_messages + w.tls_gaps + w.tls_too_big + w.quic_ok + w.quic_failed > 0) {
         std::fprintf(stderr,

@@ -1,6 +1,6 @@
 // Overload and output faults, on the whole program: a sink that blocks (a
-// FIFO nobody reads) with --backpressure drop and wait; and a sink that
-// fails (a full tmpfs) and comes back.
+// FIFO nobody reads) with --backpressure drop and wait; and a live capture
+// whose output fills a 5 MB tmpfs, then gets its space back.
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
@@ -9,15 +9,19 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "harness.hpp"
+#include "live_harness.hpp"
 
 using namespace spate_test;
 
@@ -25,7 +29,7 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-void put16(std::string& b, uint16_t v) {
+void put16s(std::string& b, uint16_t v) {
     b.push_back(static_cast<char>(v >> 8));
     b.push_back(static_cast<char>(v));
 }
@@ -42,10 +46,10 @@ void write_capture(const fs::path& path, uint32_t flows, uint32_t gap_us) {
         f += ip_hdr;
         f += {10, static_cast<char>(i >> 16), static_cast<char>(i >> 8), static_cast<char>(i)};
         f += {10, static_cast<char>(200), 0, 1};
-        put16(f, 1000);
-        put16(f, 53);
-        put16(f, 16);
-        put16(f, 0);
+        put16s(f, 1000);
+        put16s(f, 53);
+        put16s(f, 16);
+        put16s(f, 0);
         f += "abcdefgh";
         const uint64_t t = 1'700'000'000ULL * 1'000'000 + uint64_t{i} * gap_us;
         const uint32_t rec[] = {static_cast<uint32_t>(t / 1'000'000),
@@ -176,6 +180,138 @@ TEST(Overload, WaitWithABlockedSinkStallsReceivingAndLosesNothing) {
     EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << log;
     EXPECT_EQ(written, kFlows) << log;
     EXPECT_NE(log.find("shed under load: packets 0, records 0;"), std::string::npos) << log;
+    fs::remove_all(dir);
+}
+
+/// Lines of `text` that are not one JSON object each.
+size_t bad_lines(const std::string& text) {
+    simdjson::dom::parser p;
+    std::istringstream in(text);
+    std::string line;
+    size_t bad = 0;
+    while (std::getline(in, line)) {
+        bad += p.parse(line).error() != simdjson::SUCCESS || line.front() != '{';
+    }
+    return bad;
+}
+
+TEST(OutputFault, FullDiskIsReportedWhileRunningAndWritingResumesWhenSpaceReturns) {
+    if (geteuid() != 0) {
+        GTEST_SKIP() << "needs root: a veth pair for live traffic and a 5 MB tmpfs";
+    }
+    Veth veth("o");
+    if (!veth.ok) {
+        GTEST_SKIP() << "cannot create a veth pair here";
+    }
+    const fs::path dir = temp_dir();
+    const fs::path mnt = dir / "mnt";
+    fs::create_directories(mnt);
+    if (mount("tmpfs", mnt.c_str(), "tmpfs", 0, "size=5m") != 0) {
+        GTEST_SKIP() << "cannot mount a tmpfs here: " << std::strerror(errno);
+    }
+    struct Unmount {
+        fs::path p;
+        ~Unmount() {
+            if (!p.empty()) {
+                umount2(p.c_str(), MNT_DETACH);
+            }
+        }
+    } unmount{mnt};
+    // Leave about 1 MB free.
+    {
+        std::ofstream filler(mnt / "filler", std::ios::binary);
+        const std::string mb(1 << 20, 'x');
+        for (int i = 0; i < 4; ++i) {
+            filler << mb;
+        }
+    }
+    const fs::path out = mnt / "flows.jsonl";
+    const fs::path stats = dir / "stats.jsonl";
+    const fs::path err = dir / "err";
+    pid_t pid =
+        spawn_spate({"-i", veth.b, "--idle-timeout", "0.2", "-o", out.string(), "--stats-interval",
+                     "0.2", "--stats-format", "json", "--stats-file", stats.string()},
+                    err);
+    ASSERT_GT(pid, 0);
+    struct Guard {
+        pid_t pid;
+        ~Guard() {
+            if (pid > 0) {
+                kill(pid, SIGKILL);
+                waitpid(pid, nullptr, 0);
+            }
+        }
+    } guard{pid};
+    for (int i = 0; i < 200 && last_total(stats, "packets") == 0 && read_all(stats).empty(); ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    // A stream of new UDP flows: a record each, 2000 a second.
+    std::atomic<bool> sending{true};
+    std::thread sender([&] {
+        const int fd = socket(AF_PACKET, SOCK_RAW, 0);
+        sockaddr_ll sll{};
+        sll.sll_family = AF_PACKET;
+        sll.sll_ifindex = static_cast<int>(if_nametoindex(veth.a.c_str()));
+        sll.sll_halen = 6;
+        for (uint32_t i = 0; sending; ++i) {
+            const Bytes f = frame(1, 2, 17, udp(static_cast<uint16_t>(1024 + i % 60000), 53, 200));
+            sendto(fd, f.data(), f.size(), 0, reinterpret_cast<sockaddr*>(&sll), sizeof(sll));
+            if (i % 20 == 19) {
+                std::this_thread::sleep_for(std::chrono::milliseconds(10));
+            }
+        }
+        close(fd);
+    });
+    struct Join {
+        std::atomic<bool>& flag;
+        std::thread& t;
+        ~Join() {
+            flag = false;
+            if (t.joinable()) {
+                t.join();
+            }
+        }
+    } join{sending, sender};
+
+    // The disk fills: the error is on stderr and in the stats while spate runs.
+    auto wait_for = [&](auto&& cond, int seconds) {
+        const auto t0 = Clock::now();
+        while (!cond() && Clock::now() - t0 < std::chrono::seconds(seconds)) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        }
+        return cond();
+    };
+    ASSERT_TRUE(wait_for([&] { return last_total(stats, "records_lost") > 100; }, 30))
+        << read_all(err);
+    EXPECT_NE(read_all(err).find("spate: error: output: "), std::string::npos) << read_all(err);
+    EXPECT_NE(read_all(err).find("No space left on device"), std::string::npos) << read_all(err);
+    EXPECT_GT(last_total(stats, "output_errors"), 0u);
+    EXPECT_NE(read_all(stats).find("\"output_faulted\":true"), std::string::npos);
+    EXPECT_EQ(waitpid(pid, nullptr, WNOHANG), 0) << "spate exited on its own:\n" << read_all(err);
+    const uintmax_t size_full = fs::file_size(out);
+
+    // Space comes back: records are written again, and spate never stopped.
+    fs::remove(mnt / "filler");
+    ASSERT_TRUE(wait_for([&] { return fs::file_size(out) > size_full + 100'000; }, 30))
+        << read_all(err);
+    EXPECT_NE(read_all(err).find("spate: output: writing again after "), std::string::npos)
+        << read_all(err);
+    EXPECT_EQ(waitpid(pid, nullptr, WNOHANG), 0) << "spate exited on its own:\n" << read_all(err);
+    sending = false;
+    sender.join();
+
+    // Records were lost: exit status 1. The file holds whole records only.
+    int status = 0;
+    terminate_and_wait(pid, status, 20);
+    guard.pid = -1;
+    const std::string log = read_all(err);
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 1) << log;
+    EXPECT_NE(log.find("lost to output errors: records "), std::string::npos) << log;
+    const std::string text = read_all(out);
+    EXPECT_EQ(bad_lines(text), 0u);
+    EXPECT_GT(std::count(text.begin(), text.end(), '\n'), 3000);
+    umount2(mnt.c_str(), MNT_DETACH);
+    unmount.p.clear();
     fs::remove_all(dir);
 }
 
