@@ -9,8 +9,13 @@ reports for each configuration the median and spread (min..max) of:
 and the ratio of each configuration to the one-worker baseline measured in
 the same run. Results go to stdout as a table and, with --json, to a file.
 
-Usage: pipeline_bench.py [--spate build/spate] [--pcap PATH] [--runs 5]
-                         [--workers 1,2] [--json out.json] [-- extra spate args]
+With --baseline OTHER_SPATE, every run of spate is paired with a run of the
+other binary (an older build, say) on the same configuration, interleaved,
+and the table adds the ratio of the medians (spate / baseline) for each.
+
+Usage: pipeline_bench.py [--spate build/spate] [--baseline OLD_SPATE] [--pcap PATH] [--runs 5]
+                         [--workers 1,2] [--driver pcap|dpdk [--rx-map]] [--json out.json]
+                         [-- extra spate args]
 """
 import argparse
 import json
@@ -46,6 +51,7 @@ def count_packets(stderr):
 
 
 DRIVER = "pcap"
+RX_MAP = False
 RUN_SEQ = [0]
 
 
@@ -53,9 +59,12 @@ def input_args(pcap):
     if DRIVER == "pcap":
         return ["-r", pcap]
     RUN_SEQ[0] += 1
-    eal = (f"--no-huge -m 1024 --no-pci --no-shconf --log-level=error --file-prefix spate-bench-{os.getpid()}-"
+    # rx-map: one worker lcore (1) polls the queue; lcore 0 is the main lcore.
+    lcores = "-l 0,1 " if RX_MAP else ""
+    eal = (f"{lcores}--no-huge -m 1024 --no-pci --no-shconf --log-level=error --file-prefix spate-bench-{os.getpid()}-"
            f"{RUN_SEQ[0]} --vdev net_pcap0,rx_pcap={pcap}")
-    return ["--driver", "dpdk", "--idle-exit", "0.2", "--eal", eal]
+    args = ["--driver", "dpdk", "--idle-exit", "0.2", "--eal", eal]
+    return args + (["--rx-map", "0:0@1"] if RX_MAP else [])
 
 
 def rx_span(stderr):
@@ -68,7 +77,8 @@ def rx_span(stderr):
 def run_once(spate, pcap, workers, extra):
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.monotonic()
-    p = subprocess.run([spate] + input_args(pcap) + ["-o", "/dev/null", "--workers", str(workers)] + extra,
+    worker_args = [] if RX_MAP else ["--workers", str(workers)]
+    p = subprocess.run([spate] + input_args(pcap) + ["-o", "/dev/null"] + worker_args + extra,
                        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     wall = time.monotonic() - t0
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -128,37 +138,58 @@ def main():
                          "one worker each; reports CPU ns per packet and the cost over 'none'")
     ap.add_argument("--driver", choices=["pcap", "dpdk"], default="pcap",
                     help="dpdk: the capture replayed through the DPDK net_pcap vdev (no hugepages needed)")
+    ap.add_argument("--rx-map", action="store_true",
+                    help="with --driver dpdk: one worker lcore polls the queue itself (--rx-map 0:0@1)")
+    ap.add_argument("--baseline", help="another spate binary, run interleaved on the same configurations")
     ap.add_argument("extra", nargs="*")
     a = ap.parse_args()
-    global DRIVER
+    global DRIVER, RX_MAP
     DRIVER = a.driver
+    RX_MAP = a.rx_map
+    if RX_MAP:
+        a.workers = "1"
     pcap = ensure_pcap(a.pcap, a.shared)
     if a.features_sweep:
         return sweep(a, pcap)
     workers = [int(w) for w in a.workers.split(",")]
+    binaries = [a.spate] + ([a.baseline] if a.baseline else [])
     # Warm the page cache once so every run reads from memory.
     run_once(a.spate, pcap, workers[0], a.extra)
-    results = {w: [] for w in workers}
+    results = {(b, w): [] for b in binaries for w in workers}
     for _ in range(a.runs):
         for w in workers:
-            results[w].append(run_once(a.spate, pcap, w, a.extra))
-    base = workers[0]
-    base_pps = statistics.median(r["pps"] for r in results[base])
-    base_cpu = statistics.median(r["pp_cpu_s"] for r in results[base])
-    out = {"pcap": pcap, "packets": results[base][0]["packets"], "runs": a.runs,
-           "spate_args": a.extra, "cpus": os.cpu_count(), "configs": []}
-    print(f"{'workers':>7} {'Mpps wall (median, min..max)':>32} {'M pkts/CPU-s (median, min..max)':>34} "
-          f"{'ratio wall':>10} {'ratio cpu':>9}")
-    for w in workers:
-        pps = summary([r["pps"] for r in results[w]])
-        cpu = summary([r["pp_cpu_s"] for r in results[w]])
-        row = {"workers": w, "pps": pps, "pkts_per_cpu_s": cpu,
-               "ratio_pps_vs_baseline": pps["median"] / base_pps,
-               "ratio_cpu_vs_baseline": cpu["median"] / base_cpu}
-        out["configs"].append(row)
-        print(f"{w:>7} {pps['median']/1e6:>12.3f} ({pps['min']/1e6:.3f}..{pps['max']/1e6:.3f})      "
-              f"{cpu['median']/1e6:>12.3f} ({cpu['min']/1e6:.3f}..{cpu['max']/1e6:.3f})        "
-              f"{row['ratio_pps_vs_baseline']:>10.2f} {row['ratio_cpu_vs_baseline']:>9.2f}")
+            for b in binaries:
+                results[(b, w)].append(run_once(b, pcap, w, a.extra))
+    out = {"pcap": pcap, "packets": results[(a.spate, workers[0])][0]["packets"], "runs": a.runs,
+           "spate_args": a.extra, "driver": a.driver, "rx_map": a.rx_map, "cpus": os.cpu_count(),
+           "spate": a.spate, "baseline": a.baseline, "configs": []}
+    print(f"{'binary':>8} {'workers':>7} {'Mpps wall (median, min..max)':>32} "
+          f"{'M pkts/CPU-s (median, min..max)':>34} {'ratio wall':>10} {'ratio cpu':>9}")
+    for b in binaries:
+        base_pps = statistics.median(r["pps"] for r in results[(b, workers[0])])
+        base_cpu = statistics.median(r["pp_cpu_s"] for r in results[(b, workers[0])])
+        for w in workers:
+            pps = summary([r["pps"] for r in results[(b, w)]])
+            cpu = summary([r["pp_cpu_s"] for r in results[(b, w)]])
+            row = {"binary": "baseline" if b != a.spate else "spate", "workers": w, "pps": pps,
+                   "pkts_per_cpu_s": cpu,
+                   "ratio_pps_vs_baseline": pps["median"] / base_pps,
+                   "ratio_cpu_vs_baseline": cpu["median"] / base_cpu}
+            out["configs"].append(row)
+            print(f"{row['binary']:>8} {w:>7} {pps['median']/1e6:>12.3f} ({pps['min']/1e6:.3f}..{pps['max']/1e6:.3f})      "
+                  f"{cpu['median']/1e6:>12.3f} ({cpu['min']/1e6:.3f}..{cpu['max']/1e6:.3f})        "
+                  f"{row['ratio_pps_vs_baseline']:>10.2f} {row['ratio_cpu_vs_baseline']:>9.2f}")
+    if a.baseline:
+        print("spate / baseline, medians:")
+        out["versus_baseline"] = []
+        for w in workers:
+            new = results[(a.spate, w)]
+            old = results[(a.baseline, w)]
+            r_pps = statistics.median(x["pps"] for x in new) / statistics.median(x["pps"] for x in old)
+            r_cpu = (statistics.median(x["pp_cpu_s"] for x in new) /
+                     statistics.median(x["pp_cpu_s"] for x in old))
+            out["versus_baseline"].append({"workers": w, "pps": r_pps, "pkts_per_cpu_s": r_cpu})
+            print(f"  {w} worker(s): wall {r_pps:.2f}x, packets per CPU-s {r_cpu:.2f}x")
     if a.json:
         with open(a.json, "w") as f:
             json.dump(out, f, indent=2)

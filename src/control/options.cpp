@@ -72,9 +72,7 @@ void describe(po::options_description& d, bool for_file) {
          "worker lcores polling their own queues: PORT:QUEUE@LCORE, comma-separated, e.g. 0:0@1,0:1@2 "
          "(one worker per lcore; a port's queues 0..N-1 all mapped; RSS with a symmetric key where the device has it)")
         ("port-linktype", po::value<uint32_t>()->default_value(1),
-         "link type (DLT number) of the frames the ports deliver: 1 Ethernet; e.g. 113 for a net_pcap replay of a Linux SLL capture")
-        ("idle-exit", po::value<double>()->default_value(0),
-         "end of input after SECONDS without a packet (for vdev replays; 0 = run until stopped)");
+         "link type (DLT number) of the frames the ports deliver: 1 Ethernet; e.g. 113 for a net_pcap replay of a Linux SLL capture");
     if (for_file) {
         dpdk.add_options()("eal.args", po::value<std::string>(), "EAL arguments ([eal] section)");
     }
@@ -121,8 +119,10 @@ void describe(po::options_description& d, bool for_file) {
         ("backpressure", po::value<std::string>()->default_value("auto"),
          "when the exporter falls behind: wait (lossless; workers stop polling), drop (records that find their ring "
          "full are dropped and counted; receiving never stalls), or auto: wait for files, drop for live interfaces and NICs")
+        ("idle-exit", po::value<double>()->default_value(0),
+         "end of input after SECONDS without a packet, any driver (for vdev replays; 0 = run until stopped)")
         ("quiet,q", po::value<bool>()->default_value(false)->implicit_value(true), "do not print counters at exit")
-        ("ring-mb", po::value<uint32_t>()->default_value(16), "size of each worker's packet ring in MiB");
+        ("ring-mb", po::value<uint32_t>()->default_value(16), "size of each worker's packet ring in MiB (when a dispatcher feeds the workers)");
     d.add(input).add(output).add(flows).add(dpdk).add(feats).add(control);
     if (!for_file) {
         po::options_description generic("General");
@@ -273,9 +273,11 @@ std::string help_text() {
        << "Usage: spate -r FILE [-r FILE ...] [options]\n"
        << "       spate -i IFACE [--bpf EXPR] [options]\n\n"
        << d << "\n"
-       << "Exit status: 0 success (a truncated capture file is a warning), 1 an input or output "
-          "error,\n"
-       << "2 a usage or configuration error. Counters go to stderr; records to --output.\n";
+       << "Exit status: 0 success (a truncated capture file is a warning; records shed under\n"
+          "--backpressure drop are counted, not an error), 1 an input error or records lost to\n"
+          "output errors, 2 a usage or configuration error. SIGINT/SIGTERM export every active\n"
+          "flow and exit; a second one exits at once (status 1). Counters go to stderr; records\n"
+          "to --output.\n";
     return os.str();
 }
 

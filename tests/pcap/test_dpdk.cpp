@@ -168,6 +168,12 @@ TEST(Dpdk, TelemetryDuringInfiniteReplayThenSigtermExitsCleanly) {
     if (!tdoc.error()) {
         EXPECT_GT(tdoc["/spate/stats"]["packets_read"].get_uint64().value_unsafe(), 104u) << reply;
         EXPECT_EQ(tdoc["/spate/stats"]["flows_created"].get_uint64().value_unsafe(), 20u) << reply;
+        // Overload and output faults are there too (none here).
+        EXPECT_EQ(tdoc["/spate/stats"]["records_shed"].get_uint64().value_unsafe(), 0u) << reply;
+        EXPECT_EQ(tdoc["/spate/stats"]["records_lost"].get_uint64().value_unsafe(), 0u) << reply;
+        EXPECT_EQ(tdoc["/spate/stats"]["output_faulted"].get_uint64().value_unsafe(), 0u) << reply;
+        EXPECT_EQ(std::string(tdoc["/spate/stats"]["output_error"].get_string().value_unsafe()), "")
+            << reply;
     }
     int status = 0;
     double took = terminate_and_wait(pid, status);

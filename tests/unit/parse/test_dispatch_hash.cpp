@@ -7,6 +7,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <optional>
@@ -203,6 +204,8 @@ TEST(DispatchHash, EveryCorpusFrameHashesTheDecodersKeyingPair) {
         }
     }
     // Most real frames never need the decoder.
+    std::printf("%llu of %llu corpus frames hashed from the headers (decap on and off)\n",
+                static_cast<unsigned long long>(fast), static_cast<unsigned long long>(frames));
     EXPECT_GT(fast * 10, frames * 8) << fast << " of " << frames << " frames on the fast path";
 }
 
