@@ -31,6 +31,7 @@
 #include "spate/features/feature_set.hpp"
 #include "spate/flow/flow_table.hpp"
 #include "spate/parse/decoder.hpp"
+#include "spate/parse/dispatch_hash.hpp"
 #include "spate/proto/fingerprint.hpp"
 #include "spate/proto/quic.hpp"
 #include "spate/proto/tls.hpp"
@@ -728,6 +729,52 @@ void BM_DecodeTcpIpv4(benchmark::State& state) {
     state.SetItemsProcessed(state.iterations());
 }
 BENCHMARK(BM_DecodeTcpIpv4);
+
+// What the dispatcher spends per frame: the address-pair hash, read from
+// the headers (the common case), against the full decode it no longer does.
+void BM_DispatchHashTcpIpv4(benchmark::State& state) {
+    auto f = tcp_frame(0x0100000a, 1234);
+    parse::DispatchHasher h(parse::DecoderConfig{});
+    PacketRef ref{f.data(), static_cast<uint32_t>(f.size()), static_cast<uint32_t>(f.size()), 1, 1,
+                  0};
+    for (auto _ : state) {
+        benchmark::DoNotOptimize(h.hash(ref));
+    }
+    state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_DispatchHashTcpIpv4);
+
+// Over the mixed traffic of the worker benchmarks (TCP, DNS, media).
+void BM_DispatchHashMix(benchmark::State& state) {
+    const Mix& mx = mix();
+    parse::DispatchHasher h(parse::DecoderConfig{});
+    size_t i = 0;
+    for (auto _ : state) {
+        const auto& p = mx.pkts[i];
+        PacketRef ref{p.frame.data(), static_cast<uint32_t>(p.frame.size()),
+                      static_cast<uint32_t>(p.frame.size()), p.t, 1, 0};
+        benchmark::DoNotOptimize(h.hash(ref));
+        i = i + 1 == mx.pkts.size() ? 0 : i + 1;
+    }
+    state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_DispatchHashMix);
+
+void BM_DecodeMix(benchmark::State& state) {
+    const Mix& mx = mix();
+    parse::Decoder dec;
+    parse::DecodedPacket d;
+    size_t i = 0;
+    for (auto _ : state) {
+        const auto& p = mx.pkts[i];
+        PacketRef ref{p.frame.data(), static_cast<uint32_t>(p.frame.size()),
+                      static_cast<uint32_t>(p.frame.size()), p.t, 1, 0};
+        benchmark::DoNotOptimize(dec.decode(ref, d));
+        i = i + 1 == mx.pkts.size() ? 0 : i + 1;
+    }
+    state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_DecodeMix);
 
 // ---------------------------------------------------------------- flow table
 

@@ -165,6 +165,7 @@ struct Feed {
     std::vector<unsigned> lcores;    ///< the lcore of each worker (rx-map); else threads
     std::vector<PortDriver*> ports;  ///< every port, for its counters
     bool live = false;
+    bool busy_poll = false;  ///< never sleep when idle (DPDK ports)
 };
 
 /// Everything a run is made of, and the counters read from it.
@@ -364,8 +365,14 @@ void Run::control_loop() {
 }
 
 int Run::go(RunReport* report) {
-    const bool dispatch = feed_.dispatch_port != nullptr;
-    const auto n = static_cast<uint32_t>(dispatch ? opts_.workers : feed_.own.size());
+    // A port that one thread must read feeds the workers through a
+    // dispatcher; with one worker, that worker reads the port itself (no
+    // ring, no copy, no hash), on the main thread, unless reading may block
+    // (the loop must keep time while the link is quiet).
+    const bool one_reader = feed_.dispatch_port != nullptr;
+    const auto n = static_cast<uint32_t>(one_reader ? opts_.workers : feed_.own.size());
+    const bool dispatch = one_reader && (n > 1 || feed_.dispatch_port->blocking());
+    const bool main_reads = one_reader && !dispatch;
     features_ = std::make_unique<features::FeatureSet>(make_feature_set(opts_, fp_db_));
     const features::FeatureSet& feature_set = *features_;
     const parse::DecoderConfig dcfg = decoder_config(opts_);
@@ -406,7 +413,7 @@ int Run::go(RunReport* report) {
     // The receive loops: one per worker, each polling its sources.
     RxLoopConfig lcfg;
     lcfg.live = feed_.live;
-    lcfg.busy_poll = !feed_.lcores.empty();
+    lcfg.busy_poll = !feed_.lcores.empty() || feed_.busy_poll;
     lcfg.stop = dispatch ? nullptr : &stop_;
     std::vector<SpscRing*> pkt_ptrs;
     for (uint32_t i = 0; i < n; ++i) {
@@ -416,6 +423,8 @@ int Run::go(RunReport* report) {
             pkt_ptrs.push_back(pkt_rings_.back().get());
             ring_sources_.push_back(std::make_unique<RingSource>(*pkt_rings_.back()));
             sources.push_back(ring_sources_.back().get());
+        } else if (main_reads) {
+            sources.push_back(feed_.dispatch_port);
         } else {
             sources = feed_.own[i];
         }
@@ -427,8 +436,9 @@ int Run::go(RunReport* report) {
 
     // Threads (or lcores): the exporter first, then the loops.
     std::function<void()> exporter_run = [this] {
+        const uint64_t cpu0 = thread_cpu_ns();  // an lcore thread may have run before
         exporter_->run();
-        exporter_cpu_ = thread_cpu_ns();
+        exporter_cpu_ = thread_cpu_ns() - cpu0;
     };
     std::thread exporter_thread;
     if (opts_.exporter_lcore >= 0 && !feed_.lcores.empty()) {
@@ -442,7 +452,7 @@ int Run::go(RunReport* report) {
         loop_runs.emplace_back([this, i] { loops_[i]->run(); });
     }
     std::vector<std::thread> loop_threads;
-    for (uint32_t i = 0; i < n; ++i) {
+    for (uint32_t i = 0; i < n && !main_reads; ++i) {
         if (!feed_.lcores.empty()) {
             launch_on_lcore(feed_.lcores[i], loop_runs[i]);
         } else {
@@ -458,8 +468,15 @@ int Run::go(RunReport* report) {
         const RxStatus st = dispatcher_->run(stop_);
         port_error = st == RxStatus::error;
         control.join();
+    } else if (main_reads) {
+        std::thread control([this] { control_loop(); });
+        loops_[0]->run();
+        control.join();
     } else {
         control_loop();
+    }
+    for (const auto& l : loops_) {
+        port_error = port_error || l->source_failed();
     }
     for (auto& t : loop_threads) {
         t.join();
@@ -581,10 +598,16 @@ void Run::print_exit(double elapsed) const {
     }
     if (dispatcher_ != nullptr) {
         const DispatcherStats& ds = dispatcher_->stats();
-        std::fprintf(stderr,
-                     "spate:   dispatcher: frames %" PRIu64 " (hashed from headers %" PRIu64
-                     ", through the decoder %" PRIu64 ")\n",
-                     rl(ds.frames), rl(ds.hashed_fast), rl(ds.hashed_slow));
+        if (workers_.size() > 1) {
+            std::fprintf(stderr,
+                         "spate:   dispatcher: frames %" PRIu64 " (hashed from headers %" PRIu64
+                         ", through the decoder %" PRIu64 ")\n",
+                         rl(ds.frames), rl(ds.hashed_fast), rl(ds.hashed_slow));
+        } else {
+            std::fprintf(stderr,
+                         "spate:   dispatcher: frames %" PRIu64 " (one worker: not hashed)\n",
+                         rl(ds.frames));
+        }
     }
     for (const PortDriver* p : feed_.ports) {
         std::string detail = p->detail();
@@ -708,12 +731,19 @@ int run_pipeline(const Options& opts) {
     }
     const ActivePort active(port.get());
     if (opts.rx_map.empty()) {
-        return run_pipeline(opts, std::move(port), nullptr);
+        Feed feed;
+        feed.dispatch_port = port.get();
+        feed.ports.push_back(port.get());
+        feed.live = port->live();
+        feed.busy_poll = opts.driver == "dpdk";
+        Run run(opts, feed, t0);
+        return run.go(nullptr);
     }
     // rx-map: each worker lcore polls its own queues (RSS spreads the flows).
     Feed feed;
     feed.ports.push_back(port.get());
     feed.live = port->live();
+    feed.busy_poll = true;
     std::vector<std::unique_ptr<BurstSource>> sources;
     for (const RxMapEntry& m : opts.rx_map) {
         if (std::find(feed.lcores.begin(), feed.lcores.end(), m.lcore) == feed.lcores.end()) {

@@ -321,6 +321,7 @@ public:
 
     bool stable_buffers() const override { return false; }
     bool live() const override { return true; }
+    bool blocking() const override { return true; }
     bool nanosecond_timestamps() const override { return nano_; }
 
     void request_stop() override {

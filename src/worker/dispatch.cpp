@@ -121,6 +121,7 @@ void Dispatcher::end() {
 }
 
 RxStatus Dispatcher::run(const std::atomic<bool>& stop) {
+    const uint64_t cpu0 = thread_cpu_ns();  // the thread may have done other work before
     PacketRef burst[kReadBurst];
     RxStatus st = RxStatus::ok;
     uint64_t frames = 0;
@@ -153,7 +154,7 @@ RxStatus Dispatcher::run(const std::atomic<bool>& stop) {
     end();
     store(stats_.dropped, dropped_);
     store(stats_.ring_full_waits, waits_);
-    store(stats_.cpu_ns, thread_cpu_ns());
+    store(stats_.cpu_ns, thread_cpu_ns() - cpu0);
     return st;
 }
 

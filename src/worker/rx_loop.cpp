@@ -71,6 +71,7 @@ void RxLoop::handle_burst(const PacketRef* refs, uint16_t n) {
 }
 
 void RxLoop::run() {
+    const uint64_t cpu0 = thread_cpu_ns();  // an lcore thread may have run before
     PacketRef refs[kBurst];
     std::vector<BurstSource*> active = sources_;
     Backoff idle;
@@ -104,6 +105,9 @@ void RxLoop::run() {
                 worker_.advance(f);
             }
             if (st != RxStatus::ok) {
+                if (st == RxStatus::error) {
+                    source_failed_.store(true, std::memory_order_relaxed);
+                }
                 active.erase(active.begin() + static_cast<std::ptrdiff_t>(s));
                 continue;
             }
@@ -147,7 +151,7 @@ void RxLoop::run() {
     }
     worker_.finish();
     publish_counters();
-    store(stats_.cpu_ns, thread_cpu_ns());
+    store(stats_.cpu_ns, thread_cpu_ns() - cpu0);
     stats_.done_ns.store(mono_ns(), std::memory_order_release);
 }
 

@@ -56,6 +56,12 @@ public:
     /// their timestamps (packet time only: deterministic records).
     virtual bool live() const { return false; }
 
+    /// True when rx_burst() may wait for packets (libpcap's live read blocks
+    /// until its kernel buffer hands over a block): such a port is read by a
+    /// dispatcher thread, so that the workers' loops never block and keep
+    /// time moving while the link is quiet.
+    virtual bool blocking() const { return false; }
+
     /// True when timestamps carry real nanosecond digits.
     virtual bool nanosecond_timestamps() const { return false; }
 

@@ -29,7 +29,7 @@ struct alignas(kCacheLine) DispatcherStats {
     std::atomic<uint64_t> hashed_slow{0};  ///< hashed through a full decode
     std::atomic<uint64_t> first_rx_ns{0};  ///< CLOCK_MONOTONIC at the first frame
     std::atomic<uint64_t> last_rx_ns{0};   ///< ... at the last burst with frames
-    std::atomic<uint64_t> cpu_ns{0};       ///< the reading thread's CPU time, at the end
+    std::atomic<uint64_t> cpu_ns{0};       ///< CPU time of the reading thread in run(), at the end
 };
 
 class Dispatcher {

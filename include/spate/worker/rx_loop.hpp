@@ -45,7 +45,7 @@ struct alignas(kCacheLine) RxLoopStats {
     std::atomic<uint64_t> first_rx_ns{0};  ///< CLOCK_MONOTONIC at the first frame (0: none yet)
     std::atomic<uint64_t> last_rx_ns{0};   ///< ... at the last burst with frames
     std::atomic<uint64_t> done_ns{0};      ///< ... when the loop finished (0: running)
-    std::atomic<uint64_t> cpu_ns{0};       ///< the loop thread's CPU time, at the end
+    std::atomic<uint64_t> cpu_ns{0};       ///< CPU time of the loop's thread in run(), at the end
 };
 
 class RxLoop {
@@ -63,6 +63,8 @@ public:
     /// The decoder's counters as last published (every ~100 ms and at the end).
     parse::DecoderCounters decoder_counters() const;
     bool done() const { return stats_.done_ns.load(std::memory_order_acquire) != 0; }
+    /// True once a source ended with RxStatus::error (reported by its driver).
+    bool source_failed() const { return source_failed_.load(std::memory_order_relaxed); }
 
 private:
     void handle_burst(const PacketRef* refs, uint16_t n);
@@ -76,6 +78,7 @@ private:
     RxLoopConfig cfg_;
     RxLoopStats stats_;
     std::array<std::atomic<uint64_t>, kCounterWords> published_{};
+    std::atomic<bool> source_failed_{false};
 };
 
 }  // namespace spate
