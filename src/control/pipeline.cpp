@@ -413,7 +413,9 @@ int Run::go(RunReport* report) {
     // The receive loops: one per worker, each polling its sources.
     RxLoopConfig lcfg;
     lcfg.live = feed_.live;
-    lcfg.busy_poll = !feed_.lcores.empty() || feed_.busy_poll;
+    // Loops that poll a NIC themselves never sleep; loops fed by a ring back
+    // off when it is empty, leaving the cores to the reader and the exporter.
+    lcfg.busy_poll = !feed_.lcores.empty() || (main_reads && feed_.busy_poll);
     lcfg.stop = dispatch ? nullptr : &stop_;
     std::vector<SpscRing*> pkt_ptrs;
     for (uint32_t i = 0; i < n; ++i) {
@@ -475,14 +477,14 @@ int Run::go(RunReport* report) {
     } else {
         control_loop();
     }
-    for (const auto& l : loops_) {
-        port_error = port_error || l->source_failed();
-    }
     for (auto& t : loop_threads) {
         t.join();
     }
     if (!feed_.lcores.empty()) {
         wait_lcores();  // the loops' lcores, and the exporter's if it has one
+    }
+    for (const auto& l : loops_) {
+        port_error = port_error || l->source_failed();
     }
     const uint64_t done_ns = mono_ns();
     if (exporter_thread.joinable()) {
