@@ -183,6 +183,40 @@ TEST(Overload, WaitWithABlockedSinkStallsReceivingAndLosesNothing) {
     fs::remove_all(dir);
 }
 
+TEST(Overload, ASecondSignalExitsAtOnceWhenTheOutputIsStuck) {
+    const fs::path dir = temp_dir();
+    const fs::path capture = dir / "flows.pcap";
+    write_capture(capture, kFlows, 1000);
+    Fifo fifo(dir / "out.fifo");
+    ASSERT_GE(fifo.fd, 0) << "mkfifo/open failed";
+    const fs::path err = dir / "err";
+    pid_t pid = spawn_spate({"-r", capture.string(), "--idle-timeout", "0.1", "--backpressure",
+                             "wait", "-o", fifo.path.string()},
+                            err);
+    ASSERT_GT(pid, 0);
+    std::this_thread::sleep_for(std::chrono::milliseconds(800));
+    // The first SIGTERM asks for an orderly end, which waits for the FIFO.
+    kill(pid, SIGTERM);
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    ASSERT_EQ(waitpid(pid, nullptr, WNOHANG), 0) << "the output is stuck: it cannot have ended";
+    // The second exits now.
+    const auto t0 = Clock::now();
+    kill(pid, SIGTERM);
+    int status = 0;
+    while (waitpid(pid, &status, WNOHANG) == 0 && Clock::now() - t0 < std::chrono::seconds(5)) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    const double took = std::chrono::duration<double>(Clock::now() - t0).count();
+    if (took >= 5) {
+        kill(pid, SIGKILL);
+        waitpid(pid, &status, 0);
+    }
+    EXPECT_LT(took, 1.0);
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 1) << read_all(err);
+    EXPECT_NE(read_all(err).find("second signal: exiting now"), std::string::npos) << read_all(err);
+    fs::remove_all(dir);
+}
+
 /// Lines of `text` that are not one JSON object each.
 size_t bad_lines(const std::string& text) {
     simdjson::dom::parser p;
