@@ -594,9 +594,10 @@ void Run::print_exit(double elapsed) const {
             feed_.lcores.empty() ? "thread" : "lcore " + std::to_string(feed_.lcores[i]);
         std::fprintf(stderr,
                      "spate:   worker %zu (%s): packets %" PRIu64 ", flows %" PRIu64
-                     ", records %" PRIu64 ", live clock ticks %" PRIu64 "\n",
+                     ", records %" PRIu64 " (shed %" PRIu64 "), live clock ticks %" PRIu64 "\n",
                      i, where.c_str(), rl(ls.frames), rl(workers_[i]->stats().flows_created),
-                     rl(workers_[i]->stats().records), rl(ls.live_ticks));
+                     rl(workers_[i]->stats().records), rl(workers_[i]->stats().records_dropped),
+                     rl(ls.live_ticks));
     }
     if (dispatcher_ != nullptr) {
         const DispatcherStats& ds = dispatcher_->stats();
