@@ -243,11 +243,16 @@ Sample run_one(const BenchArgs& a, const Config& c, std::shared_ptr<const Packet
         rc = run_pipeline(
             opts, std::make_unique<BudgetPort>(*dpdk, a.loops * store->size(), a.duration), &r);
     } else if (a.direct) {
-        // Each worker's share, split once per input and worker count.
-        static std::map<std::pair<const PacketStore*, uint32_t>,
-                        std::vector<std::shared_ptr<const PacketStore>>>
-            shares;
-        auto& share = shares[{store.get(), c.workers}];
+        // Each worker's share, split once per input and worker count. The
+        // cache holds the store it was made from, so a later store can never
+        // take its address and be served its shares.
+        static std::shared_ptr<const PacketStore> shared_from;
+        static std::map<uint32_t, std::vector<std::shared_ptr<const PacketStore>>> shares;
+        if (shared_from != store) {
+            shares.clear();
+            shared_from = store;
+        }
+        auto& share = shares[c.workers];
         if (share.empty()) {
             for (uint32_t i = 0; i < c.workers; ++i) {
                 share.push_back(store->subset(c.workers, i));

@@ -667,7 +667,14 @@ void Run::fill_report(RunReport& r) const {
     r.records_written = t.records;
     r.bytes_written = rl(exporter_->stats().bytes_out);
     r.record_ring_full_waits = w.rec_waits;
-    r.max_flows_active = std::max(max_active_, w.active);
+    // Each worker's table keeps its own high-water mark (a run shorter than
+    // the 100 ms sampling still reports it); their sum bounds the peak of
+    // the whole run from above, and is exact for one worker.
+    uint64_t peaks = 0;
+    for (const auto& wk : workers_) {
+        peaks += rl(wk->stats().flows_peak);
+    }
+    r.max_flows_active = std::max({max_active_, w.active, peaks});
     r.max_exporter_backlog = max_backlog_;
     r.flows_evicted = w.evicted;
     r.workers.clear();

@@ -274,6 +274,7 @@ void Worker::sync_stats() {
     const FlowTableCounters& c = table_.counters();
     stats_.flows_active.store(table_.size(), std::memory_order_relaxed);
     stats_.flows_created.store(c.created, std::memory_order_relaxed);
+    stats_.flows_peak.store(c.max_active, std::memory_order_relaxed);
     stats_.flows_evicted.store(c.evicted, std::memory_order_relaxed);
     stats_.expired_idle.store(c.expired_idle, std::memory_order_relaxed);
     stats_.expired_active.store(c.expired_active, std::memory_order_relaxed);

@@ -87,22 +87,31 @@ TEST(Bench, ReplaysLoopsWithNewFlowsAndWritesJson) {
 }
 
 TEST(Bench, SyntheticConcurrentFlows) {
-    fs::path dir = temp_dir();
-    fs::path json = dir / "flows.json";
-    RunResult r = run_bench("--flows 500,2000 --packets-per-flow 6 --runs 1 --json " +
-                            shell_quote(json.string()));
-    ASSERT_EQ(r.status, 0) << r.err << r.out;
-    simdjson::dom::parser p;
-    auto doc = p.load(json.string());
-    ASSERT_FALSE(doc.error());
-    std::map<uint64_t, std::pair<double, double>> got;
-    for (auto c : doc["configs"].get_array()) {
-        got[uint64_t(c["flows"])] = {double(c["packets"]["median"]),
-                                     double(c["records"]["median"])};
+    // Through the dispatcher and with --direct: each flow count replays its
+    // own traffic (a sweep once reused the first count's shares), and the
+    // peak is every flow at once (it once read the first 100 ms sample).
+    for (const char* mode : {"", " --direct"}) {
+        fs::path dir = temp_dir();
+        fs::path json = dir / "flows.json";
+        RunResult r = run_bench(std::string("--flows 500,2000 --packets-per-flow 6 --runs 1") +
+                                mode + " --json " + shell_quote(json.string()));
+        ASSERT_EQ(r.status, 0) << r.err << r.out;
+        simdjson::dom::parser p;
+        auto doc = p.load(json.string());
+        ASSERT_FALSE(doc.error());
+        std::map<uint64_t, std::pair<double, double>> got;
+        std::map<uint64_t, double> peak;
+        for (auto c : doc["configs"].get_array()) {
+            got[uint64_t(c["flows"])] = {double(c["packets"]["median"]),
+                                         double(c["records"]["median"])};
+            peak[uint64_t(c["flows"])] = double(c["max_flows_active"]["median"]);
+        }
+        EXPECT_EQ(got[500], (std::pair<double, double>{3000, 500})) << mode;
+        EXPECT_EQ(got[2000], (std::pair<double, double>{12000, 2000})) << mode;
+        EXPECT_EQ(peak[500], 500) << mode;
+        EXPECT_EQ(peak[2000], 2000) << mode;
+        fs::remove_all(dir);
     }
-    EXPECT_EQ(got[500], (std::pair<double, double>{3000, 500}));
-    EXPECT_EQ(got[2000], (std::pair<double, double>{12000, 2000}));
-    fs::remove_all(dir);
 }
 
 TEST(Bench, PlotRendersAPng) {
