@@ -55,7 +55,10 @@ void describe(po::options_description& d, bool for_file) {
         ("vlan-in-key", po::value<bool>()->default_value(false)->implicit_value(true), "put the outer VLAN id in the flow key")
         ("no-decap", po::value<bool>()->default_value(false)->implicit_value(true),
          "key tunnelled packets on the outer IP header instead of the innermost")
-        ("frag-slots", po::value<uint32_t>()->default_value(4096), "IP fragment tracker entries per decoder");
+        ("frag-slots", po::value<uint32_t>()->default_value(4096), "IP fragment tracker entries per decoder")
+        ("hash-seed", po::value<std::string>()->default_value("random"),
+         "seed of the flow hash (flow-table slots, worker of a flow): random per run, printed with the exit counters; "
+         "a number (decimal or 0x hex) repeats a run's placement");
     po::options_description dpdk("DPDK driver (--driver dpdk; docs/config.md)");
     dpdk.add_options()
         ("eal", po::value<std::string>()->default_value(""),
@@ -356,6 +359,18 @@ ParseOutcome parse_options(int argc, const char* const* argv, Options& out) {
     out.vlan_in_key = get<bool>(vm, "vlan-in-key");
     out.decap = !get<bool>(vm, "no-decap");
     out.frag_slots = get<uint32_t>(vm, "frag-slots");
+    if (const std::string seed = get<std::string>(vm, "hash-seed"); seed != "random") {
+        try {
+            size_t pos = 0;
+            out.hash_seed = std::stoull(seed, &pos, 0);
+            if (pos != seed.size()) {
+                throw std::invalid_argument("trailing");
+            }
+        } catch (const std::exception&) {
+            throw UsageError("option '--hash-seed': '" + seed +
+                             "' is not 'random' or a 64-bit number (decimal or 0x hex)");
+        }
+    }
     out.features = get<std::string>(vm, "features");
     out.feature_cfg.splt_n = get<uint32_t>(vm, "splt");
     out.feature_cfg.splt_zero = get<bool>(vm, "splt-zero");

@@ -15,6 +15,7 @@
 #include <cstring>
 #include <functional>
 #include <memory>
+#include <random>
 #include <thread>
 #include <vector>
 
@@ -78,7 +79,7 @@ uint64_t rl(const std::atomic<uint64_t>& a) {
 /// The workers' counters added up (read with relaxed loads while they run).
 struct WorkerTotals {
     uint64_t created = 0, active = 0, evicted = 0, records = 0, rec_waits = 0, idle = 0, act = 0,
-             tcp = 0, dropped = 0;
+             tcp = 0, dropped = 0, refused = 0;
     uint64_t tls_messages = 0, tls_too_big = 0, tls_gaps = 0, tls_ooo = 0, tls_malformed = 0,
              tls_stolen = 0, quic_ok = 0, quic_failed = 0;
     uint64_t app[5][4] = {};
@@ -94,6 +95,7 @@ WorkerTotals sum_workers(const std::vector<std::unique_ptr<Worker>>& workers) {
         t.records += rl(s.records);
         t.rec_waits += rl(s.record_ring_full_waits);
         t.dropped += rl(s.records_dropped);
+        t.refused += rl(s.flows_refused);
         t.idle += rl(s.expired_idle);
         t.act += rl(s.expired_active);
         t.tcp += rl(s.tcp_ended);
@@ -221,6 +223,7 @@ private:
     std::unique_ptr<Dispatcher> dispatcher_;
     std::unique_ptr<Exporter> exporter_;
     std::atomic<bool> stop_{false};
+    uint64_t hash_seed_ = 0;
     uint64_t exporter_cpu_ = 0;
     uint64_t max_active_ = 0;
     uint64_t max_backlog_ = 0;
@@ -382,6 +385,14 @@ int Run::go(RunReport* report) {
     tcfg.active_timeout_ns = to_ns(opts_.active_timeout);
     tcfg.tcp_close_timeout_ns = to_ns(opts_.tcp_close_timeout);
     const Backpressure policy = backpressure_for(opts_, feed_.live);
+    // A seed per run: where a tuple lands cannot be predicted from outside.
+    // --hash-seed repeats a run's placement; records never depend on it.
+    if (opts_.hash_seed) {
+        hash_seed_ = *opts_.hash_seed;
+    } else {
+        std::random_device rd;
+        hash_seed_ = (uint64_t{rd()} << 32) ^ rd();
+    }
 
     std::vector<SpscRing*> rec_ptrs;
     for (uint32_t i = 0; i < n; ++i) {
@@ -417,6 +428,7 @@ int Run::go(RunReport* report) {
     // off when it is empty, leaving the cores to the reader and the exporter.
     lcfg.busy_poll = !feed_.lcores.empty() || (main_reads && feed_.busy_poll);
     lcfg.stop = dispatch ? nullptr : &stop_;
+    lcfg.hash_seed = hash_seed_;
     std::vector<SpscRing*> pkt_ptrs;
     for (uint32_t i = 0; i < n; ++i) {
         std::vector<BurstSource*> sources;
@@ -433,7 +445,8 @@ int Run::go(RunReport* report) {
         loops_.push_back(std::make_unique<RxLoop>(*workers_[i], dcfg, sources, lcfg));
     }
     if (dispatch) {
-        dispatcher_ = std::make_unique<Dispatcher>(*feed_.dispatch_port, pkt_ptrs, dcfg, policy);
+        dispatcher_ =
+            std::make_unique<Dispatcher>(*feed_.dispatch_port, pkt_ptrs, dcfg, policy, hash_seed_);
     }
 
     // Threads (or lcores): the exporter first, then the loops.
@@ -558,12 +571,12 @@ void Run::print_exit(double elapsed) const {
         dispatcher_ != nullptr ? rl(dispatcher_->stats().ring_full_waits) : 0;
     std::fprintf(stderr,
                  "spate:   flows created %" PRIu64 ", active %" PRIu64 ", evicted %" PRIu64
-                 ", idle %" PRIu64 ", active-timeout %" PRIu64 ", tcp-end %" PRIu64
-                 "; flows exported %" PRIu64 " (records written %" PRIu64
+                 ", refused (probe bound) %" PRIu64 ", idle %" PRIu64 ", active-timeout %" PRIu64
+                 ", tcp-end %" PRIu64 "; flows exported %" PRIu64 " (records written %" PRIu64
                  "), bytes written %" PRIu64 " (to disk %" PRIu64
                  "); ring-full waits: packets %" PRIu64 ", records %" PRIu64 "\n",
-                 w.created, w.active, w.evicted, w.idle, w.act, w.tcp, w.records, rl(es.records),
-                 rl(es.bytes_in), rl(es.bytes_out), pkt_waits, w.rec_waits);
+                 w.created, w.active, w.evicted, w.refused, w.idle, w.act, w.tcp, w.records,
+                 rl(es.records), rl(es.bytes_in), rl(es.bytes_out), pkt_waits, w.rec_waits);
     std::fprintf(stderr,
                  "spate:   shed under load: packets %" PRIu64 ", records %" PRIu64
                  "; lost to output errors: records %" PRIu64 " (errors %" PRIu64
@@ -636,8 +649,10 @@ void Run::print_exit(double elapsed) const {
             span(rl(l->stats().first_rx_ns), rl(l->stats().last_rx_ns));
         }
     }
-    std::fprintf(stderr, "spate:   receive span %.6f s (first to last packet received)\n",
-                 first != 0 ? static_cast<double>(last - first) / 1e9 : 0.0);
+    std::fprintf(stderr,
+                 "spate:   receive span %.6f s (first to last packet received); flow hash seed "
+                 "0x%016" PRIx64 "\n",
+                 first != 0 ? static_cast<double>(last - first) / 1e9 : 0.0, hash_seed_);
 }
 
 void Run::fill_report(RunReport& r) const {

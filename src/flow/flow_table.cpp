@@ -65,7 +65,9 @@ size_t FlowTable::memory_bytes() const {
 FlowTable::Entry* FlowTable::find(const FlowKey& k, uint64_t hash, bool& reverse) {
     uint32_t tag = tag_of(hash);
     uint32_t s = static_cast<uint32_t>(hash) & slot_mask_;
-    for (;;) {
+    // insert() never places a flow further than kMaxProbe from its home,
+    // and deletion only moves flows closer to it.
+    for (uint32_t probe = 0; probe < kMaxProbe; ++probe) {
         const Slot& slot = slots_[s];
         if (slot.tag == 0) {
             return nullptr;
@@ -85,6 +87,7 @@ FlowTable::Entry* FlowTable::find(const FlowKey& k, uint64_t hash, bool& reverse
         }
         s = (s + 1) & slot_mask_;
     }
+    return nullptr;
 }
 
 void FlowTable::list_unlink(List& l, Entry& e, bool age) {

@@ -36,15 +36,16 @@ inline uint16_t be16(const uint8_t* p) {
 
 }  // namespace
 
-uint64_t address_pair_hash(const IpAddr& a, const IpAddr& b, uint8_t version) {
+uint64_t address_pair_hash(const IpAddr& a, const IpAddr& b, uint8_t version, uint64_t seed) {
     FlowKey k;
     k.src = a;
     k.dst = b;
     k.ip_version = version;
-    return symmetric_hash(k);
+    return symmetric_hash(k, seed);
 }
 
-DispatchHasher::DispatchHasher(const DecoderConfig& cfg) : decap_(cfg.decap), slow_decoder_(cfg) {}
+DispatchHasher::DispatchHasher(const DecoderConfig& cfg, uint64_t seed)
+    : decap_(cfg.decap), seed_(seed), slow_decoder_(cfg) {}
 
 uint64_t DispatchHasher::hash(const PacketRef& pkt) {
     uint64_t h = 0;
@@ -56,7 +57,7 @@ uint64_t DispatchHasher::hash(const PacketRef& pkt) {
     if (slow_decoder_.decode(pkt, scratch_) != DecodeStatus::ok) {
         return 0;
     }
-    return address_pair_hash(scratch_.key.src, scratch_.key.dst, scratch_.key.ip_version);
+    return address_pair_hash(scratch_.key.src, scratch_.key.dst, scratch_.key.ip_version, seed_);
 }
 
 bool DispatchHasher::fast_path(const PacketRef& pkt, uint64_t& h) const {
@@ -139,7 +140,7 @@ bool DispatchHasher::ip(const uint8_t* p, uint32_t len, uint64_t& h) const {
                     return false;  // IP-in-IP, GRE, ...: the decoder knows
             }
         }
-        h = address_pair_hash(IpAddr::v4(p + 12), IpAddr::v4(p + 16), 4);
+        h = address_pair_hash(IpAddr::v4(p + 12), IpAddr::v4(p + 16), 4, seed_);
         return true;
     }
     if (version == 6) {
@@ -163,7 +164,7 @@ bool DispatchHasher::ip(const uint8_t* p, uint32_t len, uint64_t& h) const {
                     return false;  // extension headers, tunnels: the decoder knows
             }
         }
-        h = address_pair_hash(IpAddr::v6(p + 8), IpAddr::v6(p + 24), 6);
+        h = address_pair_hash(IpAddr::v6(p + 8), IpAddr::v6(p + 24), 6, seed_);
         return true;
     }
     return false;

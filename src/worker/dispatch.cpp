@@ -21,10 +21,10 @@ inline void store(std::atomic<uint64_t>& a, uint64_t v) {
 }  // namespace
 
 Dispatcher::Dispatcher(PortDriver& port, std::vector<SpscRing*> rings,
-                       const parse::DecoderConfig& dcfg, Backpressure policy)
+                       const parse::DecoderConfig& dcfg, Backpressure policy, uint64_t hash_seed)
     : port_(port),
       rings_(std::move(rings)),
-      hasher_(dcfg),
+      hasher_(dcfg, hash_seed),
       // Frames from a file or a replay are never shed: waiting loses
       // nothing. Live frames are: a stalled reader only moves the loss into
       // the kernel or the NIC, where it is counted less precisely.

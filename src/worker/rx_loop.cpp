@@ -53,7 +53,7 @@ void RxLoop::handle_burst(const PacketRef* refs, uint16_t n) {
     uint16_t ok = 0;
     for (uint16_t i = 0; i < n; ++i) {
         if (decoder_.decode(refs[i], dp[ok]) == parse::DecodeStatus::ok) {
-            hashes[ok] = symmetric_hash(dp[ok].key);
+            hashes[ok] = symmetric_hash(dp[ok].key, cfg_.hash_seed);
             data[ok] = refs[i].data;
             worker_.prefetch_slot(hashes[ok]);
             ++ok;

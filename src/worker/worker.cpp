@@ -173,6 +173,9 @@ void Worker::on_packet(const parse::DecodedPacket& pkt, uint64_t hash, const uin
             from_synack = true;
         }
         e = table_.insert(k, hash, [this](FlowTable::Entry& victim) { emit(victim); });
+        if (e == nullptr) {
+            return;  // no slot within reach: counted (probe_overflow), the packet is not in a flow
+        }
         reverse = from_synack;
         features_.init(e->extra());
         FlowData& f = e->data;
@@ -275,6 +278,7 @@ void Worker::sync_stats() {
     stats_.flows_active.store(table_.size(), std::memory_order_relaxed);
     stats_.flows_created.store(c.created, std::memory_order_relaxed);
     stats_.flows_peak.store(c.max_active, std::memory_order_relaxed);
+    stats_.flows_refused.store(c.probe_overflow, std::memory_order_relaxed);
     stats_.flows_evicted.store(c.evicted, std::memory_order_relaxed);
     stats_.expired_idle.store(c.expired_idle, std::memory_order_relaxed);
     stats_.expired_active.store(c.expired_active, std::memory_order_relaxed);

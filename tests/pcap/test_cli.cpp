@@ -1,8 +1,10 @@
 // Command-line contract, configuration errors, output files, signals.
 #include <gtest/gtest.h>
+
 #include <signal.h>
 #include <zstd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <thread>
 
@@ -177,6 +179,54 @@ TEST(Cli, BundledCapturesMatchTheirOracle) {
         EXPECT_EQ(pk_ours, pk_oracle) << name;
         EXPECT_EQ(by_ours, by_oracle) << name;
     }
+}
+
+namespace {
+std::vector<std::string> sorted_lines_of(const std::string& text) {
+    std::vector<std::string> v;
+    std::istringstream in(text);
+    std::string line;
+    while (std::getline(in, line)) {
+        v.push_back(line);
+    }
+    std::sort(v.begin(), v.end());
+    return v;
+}
+/// The "worker N (...): packets P, ..." exit lines: where the flows went.
+std::string worker_lines(const std::string& err) {
+    std::string out;
+    std::istringstream in(err);
+    std::string line;
+    while (std::getline(in, line)) {
+        if (line.rfind("spate:   worker ", 0) == 0) {
+            out += line.substr(0, line.find(", live clock")) + "\n";
+        }
+    }
+    return out;
+}
+}  // namespace
+
+TEST(Cli, HashSeedMovesFlowsBetweenWorkersButNeverChangesRecords) {
+    const std::string in = "-r " + shell_quote(data("zeek__wikipedia.pcap").string()) + " -r " +
+                           shell_quote(data("joy__sample.pcap").string());
+    RunResult a = run_spate(in + " --idle-timeout 0 --workers 3 --hash-seed 1");
+    RunResult a2 = run_spate(in + " --idle-timeout 0 --workers 3 --hash-seed 1");
+    RunResult b = run_spate(in + " --idle-timeout 0 --workers 3 --hash-seed 0xfeedface12345");
+    RunResult one = run_spate(in + " --idle-timeout 0 --workers 1");
+    ASSERT_EQ(a.status, 0) << a.err;
+    ASSERT_EQ(b.status, 0) << b.err;
+    ASSERT_EQ(one.status, 0) << one.err;
+    EXPECT_EQ(sorted_lines_of(a.out), sorted_lines_of(one.out));
+    EXPECT_EQ(sorted_lines_of(b.out), sorted_lines_of(one.out));
+    // The same seed puts every flow on the same worker again; another does not.
+    EXPECT_EQ(worker_lines(a.err), worker_lines(a2.err));
+    EXPECT_NE(worker_lines(a.err), worker_lines(b.err));
+    EXPECT_NE(a.err.find("flow hash seed 0x0000000000000001"), std::string::npos) << a.err;
+    // Unset, it is random: printed, so that a run can be repeated.
+    EXPECT_NE(one.err.find("flow hash seed 0x"), std::string::npos) << one.err;
+    RunResult bad = run_spate(in + " --hash-seed 12x");
+    EXPECT_EQ(bad.status, 2);
+    EXPECT_NE(bad.err.find("--hash-seed"), std::string::npos) << bad.err;
 }
 
 TEST(Cli, ZstdOutputDecompressesToTheSameRecords) {

@@ -58,6 +58,8 @@ struct Options {
     bool vlan_in_key = false;
     bool decap = true;
     uint32_t frag_slots = 4096;
+    /// Flow-hash seed; unset: a random one per run (printed at exit).
+    std::optional<uint64_t> hash_seed;
     // features
     std::string features = "none";
     features::FeatureConfig feature_cfg;

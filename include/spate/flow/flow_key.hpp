@@ -59,22 +59,33 @@ inline uint64_t mix64(uint64_t x) {
     x ^= x >> 32;
     return x;
 }
+inline uint64_t rotl(uint64_t x, int r) {
+    return (x << r) | (x >> (64 - r));
+}
+/// One endpoint (address and port), mixed under the seed: nothing of the
+/// address or the port reaches the result linearly, so without the seed
+/// one cannot pick endpoints whose hashes collide.
+inline uint64_t endpoint_hash(const IpAddr& a, uint16_t port, uint64_t seed) {
+    const uint64_t x = (load64(a.b.data()) ^ seed) * 0x9e3779b97f4a7c15ULL;
+    const uint64_t y =
+        (load64(a.b.data() + 8) ^ (uint64_t{port} << 48) ^ rotl(seed, 29)) * 0xc2b2ae3d27d4eb4fULL;
+    return mix64(x ^ rotl(y, 31));
+}
 }  // namespace detail
 
-/// Hash of a key that is the same for both directions of a flow. Endpoints
-/// are combined with + and ^ (both commutative), so no canonical ordering is
-/// needed on the dispatch path.
-inline uint64_t symmetric_hash(const FlowKey& k) {
-    using detail::load64;
-    uint64_t a0 = load64(k.src.b.data()) * 0x9e3779b97f4a7c15ULL;
-    uint64_t a1 = load64(k.src.b.data() + 8) * 0xc2b2ae3d27d4eb4fULL;
-    uint64_t b0 = load64(k.dst.b.data()) * 0x9e3779b97f4a7c15ULL;
-    uint64_t b1 = load64(k.dst.b.data() + 8) * 0xc2b2ae3d27d4eb4fULL;
-    uint64_t pa = (uint64_t{k.sport} * 0x165667b19e3779f9ULL);
-    uint64_t pb = (uint64_t{k.dport} * 0x165667b19e3779f9ULL);
-    uint64_t h = ((a0 ^ a1 ^ pa) + (b0 ^ b1 ^ pb)) ^ ((a0 ^ a1 ^ pa) ^ (b0 ^ b1 ^ pb)) * 31;
-    h ^= (uint64_t{k.proto} << 8 | k.ip_version) | (uint64_t{k.vlan} << 16);
-    return detail::mix64(h);
+/// Hash of a key that is the same for both directions of a flow: each
+/// endpoint is hashed on its own, and the two are combined with + and ^
+/// (both commutative), so no canonical ordering is needed. `seed` is the
+/// run's flow-hash seed (random unless --hash-seed gives one): with it,
+/// which slots and which worker a tuple lands on cannot be predicted from
+/// outside, so crafted tuples cannot pile up in one probe chain.
+inline uint64_t symmetric_hash(const FlowKey& k, uint64_t seed = 0) {
+    const uint64_t a = detail::endpoint_hash(k.src, k.sport, seed);
+    const uint64_t b = detail::endpoint_hash(k.dst, k.dport, seed);
+    uint64_t h = (a + b) ^ detail::rotl(a ^ b, 17);
+    h ^= ((uint64_t{k.proto} << 8 | k.ip_version) | (uint64_t{k.vlan} << 16)) *
+         0x165667b19e3779f9ULL;
+    return detail::mix64(h ^ detail::rotl(seed, 47));
 }
 
 }  // namespace spate

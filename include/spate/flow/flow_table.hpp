@@ -30,6 +30,10 @@ struct FlowTableCounters {
     uint64_t expired_active = 0;
     uint64_t tcp_ended = 0;
     uint64_t max_active = 0;  ///< high-water mark of concurrent flows
+    /// New flows refused: no free slot within kMaxProbe of their home slot
+    /// (never with a random hash seed and the table at most half full, short
+    /// of tuples crafted against a known seed).
+    uint64_t probe_overflow = 0;
 };
 
 class FlowTable {
@@ -52,6 +56,9 @@ public:
         const uint8_t* extra() const;
     };
     static constexpr uint32_t kNil = 0xffffffffu;
+    /// Longest probe: a lookup reads at most this many slots, and a flow that
+    /// would sit further from its home slot is refused (and counted).
+    static constexpr uint32_t kMaxProbe = 256;
     /// Size of an entry rounded to 8 bytes: where its feature state starts.
     static constexpr size_t kEntryBytes = (sizeof(Entry) + 7) & ~size_t{7};
 
@@ -77,6 +84,8 @@ public:
 
     /// Inserts a new flow keyed (initiator orientation) by k. When the table
     /// is full the least recently active flow is handed to `evict` first.
+    /// Returns nullptr (counted in probe_overflow) when no slot within
+    /// kMaxProbe of the flow's home slot is free.
     template <class Evict>
     Entry* insert(const FlowKey& k, uint64_t hash, Evict&& evict);
 
@@ -181,15 +190,23 @@ FlowTable::Entry* FlowTable::insert(const FlowKey& k, uint64_t hash, Evict&& evi
     e.tcp_seq_valid[0] = e.tcp_seq_valid[1] = 0;
     e.hash = hash;
     e.closing = false;
+    uint32_t s = static_cast<uint32_t>(hash) & slot_mask_;
+    uint32_t probe = 0;
+    while (slots_[s].tag != 0) {
+        if (++probe == kMaxProbe) {
+            // Give the entry back: the flow has no place within reach.
+            e.list = 2;
+            e.list_next = free_head_;
+            free_head_ = idx;
+            ++counters_.probe_overflow;
+            return nullptr;
+        }
+        s = (s + 1) & slot_mask_;
+    }
     e.list = 0;
     list_append(lists_[0], e, idx, false);
     list_append(age_, e, idx, true);
-    uint32_t tag = tag_of(hash);
-    uint32_t s = static_cast<uint32_t>(hash) & slot_mask_;
-    while (slots_[s].tag != 0) {
-        s = (s + 1) & slot_mask_;
-    }
-    slots_[s] = Slot{tag, idx, static_cast<uint32_t>(hash)};
+    slots_[s] = Slot{tag_of(hash), idx, static_cast<uint32_t>(hash)};
     ++size_;
     ++counters_.created;
     if (size_ > counters_.max_active) {

@@ -24,7 +24,8 @@ namespace spate::parse {
 
 class DispatchHasher {
 public:
-    explicit DispatchHasher(const DecoderConfig& cfg);
+    /// `seed`: the run's flow-hash seed (symmetric_hash()).
+    explicit DispatchHasher(const DecoderConfig& cfg, uint64_t seed = 0);
 
     /// Hash of the frame's keying address pair; 0 for frames that are not
     /// IP or that the decoder refuses (a worker decodes and counts them).
@@ -39,6 +40,7 @@ private:
     bool ip(const uint8_t* p, uint32_t len, uint64_t& h) const;
 
     bool decap_;
+    uint64_t seed_;
     Decoder slow_decoder_;
     DecodedPacket scratch_;
     uint64_t fast_ = 0;
@@ -47,7 +49,7 @@ private:
 
 /// The symmetric hash of an address pair (IpAddr layout, `version` 4 or 6):
 /// what DispatchHasher returns for a frame keyed on those addresses.
-uint64_t address_pair_hash(const IpAddr& a, const IpAddr& b, uint8_t version);
+uint64_t address_pair_hash(const IpAddr& a, const IpAddr& b, uint8_t version, uint64_t seed = 0);
 
 /// The worker (0..workers-1) for a dispatch hash.
 inline uint32_t worker_for(uint64_t hash, uint32_t workers) {

@@ -38,7 +38,7 @@ public:
     /// ring is full (wait: stop reading; drop: count it and read on); frames
     /// of files and replays always wait.
     Dispatcher(PortDriver& port, std::vector<SpscRing*> rings, const parse::DecoderConfig& dcfg,
-               Backpressure policy);
+               Backpressure policy, uint64_t hash_seed = 0);
 
     /// Reads the port until it ends or `stop` is set, then sends every
     /// worker a last time tick and `end`. Returns the port's last status.

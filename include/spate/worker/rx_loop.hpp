@@ -35,6 +35,8 @@ struct RxLoopConfig {
     /// that do not end by themselves (NIC queues). Sources fed by a
     /// dispatcher end with its `end` message instead.
     const std::atomic<bool>* stop = nullptr;
+    /// The run's flow-hash seed (symmetric_hash()).
+    uint64_t hash_seed = 0;
 };
 
 /// A loop's counters, written by its thread and read by others (relaxed).

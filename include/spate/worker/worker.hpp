@@ -23,7 +23,8 @@ struct alignas(kCacheLine) WorkerStats {
     std::atomic<uint64_t> record_ring_full_waits{0};
     std::atomic<uint64_t> records_dropped{0};  ///< record ring full with --backpressure drop
     std::atomic<uint64_t> flows_active{0};
-    std::atomic<uint64_t> flows_peak{0};  ///< most flows in the table at once
+    std::atomic<uint64_t> flows_peak{0};     ///< most flows in the table at once
+    std::atomic<uint64_t> flows_refused{0};  ///< no table slot within the probe bound
     std::atomic<uint64_t> flows_created{0};
     std::atomic<uint64_t> flows_evicted{0};
     std::atomic<uint64_t> expired_idle{0};

@@ -175,3 +175,67 @@ TEST(FlowTable, ABasicFlowCostsAtMost256BytesWithItsIndex) {
     std::cout << "[ memory ] " << per_flow << " bytes per flow (entry " << FlowTable::kEntryBytes
               << ")\n";
 }
+
+TEST(FlowKey, SeededHashKeepsSymmetryAndMovesEveryKey) {
+    std::mt19937 rng(11);
+    int moved = 0;
+    for (int i = 0; i < 10000; ++i) {
+        FlowKey k = make_key(rng(), rng(), static_cast<uint16_t>(rng()),
+                             static_cast<uint16_t>(rng()), static_cast<uint8_t>(rng()));
+        const uint64_t seed = (uint64_t{rng()} << 32) | rng();
+        ASSERT_EQ(symmetric_hash(k, seed), symmetric_hash(k.reversed(), seed));
+        moved += symmetric_hash(k, seed) != symmetric_hash(k, 0);
+    }
+    EXPECT_EQ(moved, 10000);
+}
+
+/// Tuples whose unseeded hashes share their home slot in a table of
+/// `max_flows` (found by search, as an attacker who knows the hash would).
+std::vector<FlowKey> colliding_tuples(uint32_t max_flows, size_t want) {
+    uint32_t nslots = 16;  // as the table sizes its slot array: at most half full
+    while (nslots < 2 * max_flows) {
+        nslots <<= 1;
+    }
+    std::vector<FlowKey> out;
+    for (uint32_t i = 0; out.size() < want; ++i) {
+        FlowKey k = make_key(i, 7, static_cast<uint16_t>(i * 7919), 443);
+        if ((symmetric_hash(k, 0) & (nslots - 1)) == 5) {
+            out.push_back(k);
+        }
+    }
+    return out;
+}
+
+TEST(FlowTable, CraftedCollisionsHitTheProbeBoundWithAKnownSeedAndSpreadWithAnother) {
+    constexpr uint32_t kFlows = 2048;
+    const std::vector<FlowKey> keys = colliding_tuples(kFlows, 600);
+    // Hashed with the seed they were crafted for: one probe chain, bounded.
+    {
+        FlowTable t(FlowTableConfig{.max_flows = kFlows});
+        size_t inserted = 0;
+        for (const FlowKey& k : keys) {
+            inserted +=
+                t.insert(k, symmetric_hash(k, 0), [](FlowTable::Entry&) { FAIL(); }) != nullptr;
+        }
+        EXPECT_EQ(inserted, FlowTable::kMaxProbe);
+        EXPECT_EQ(t.counters().probe_overflow, keys.size() - FlowTable::kMaxProbe);
+        EXPECT_EQ(t.size(), FlowTable::kMaxProbe);
+        // Every flow that got in is found; the refused ones are not there.
+        size_t found = 0;
+        for (const FlowKey& k : keys) {
+            bool rev = false;
+            found += t.find(k, symmetric_hash(k, 0), rev) != nullptr;
+        }
+        EXPECT_EQ(found, FlowTable::kMaxProbe);
+    }
+    // Any other seed scatters them: every flow gets in.
+    for (uint64_t seed : {0x5eedULL, 0x9e3779b97f4a7c15ULL}) {
+        FlowTable t(FlowTableConfig{.max_flows = kFlows});
+        for (const FlowKey& k : keys) {
+            ASSERT_NE(t.insert(k, symmetric_hash(k, seed), [](FlowTable::Entry&) { FAIL(); }),
+                      nullptr);
+        }
+        EXPECT_EQ(t.counters().probe_overflow, 0u);
+        EXPECT_EQ(t.size(), keys.size());
+    }
+}
