@@ -119,7 +119,7 @@ void FlowTable::list_append(List& l, Entry& e, uint32_t idx, bool age) {
     l.tail = idx;
 }
 
-void FlowTable::touch(Entry* e) {
+void FlowTable::move_to_tail(Entry* e) {
     auto idx = e->self;
     List& l = lists_[e->list];
     if (l.tail == idx) {
@@ -183,15 +183,21 @@ void FlowTable::remove(Entry* e) {
 }
 
 FlowTable::Entry* FlowTable::oldest_for_eviction() {
-    uint32_t a = lists_[0].head;
-    uint32_t b = lists_[1].head;
-    if (a == kNil) {
-        return &at(b);
+    // The lists are ordered by activity bucket, not exactly by last packet:
+    // the least recently active flow is among the first few of each list.
+    constexpr int kLook = 8;
+    Entry* best = nullptr;
+    for (const List& l : lists_) {
+        uint32_t i = l.head;
+        for (int n = 0; n < kLook && i != kNil; ++n) {
+            Entry& e = at(i);
+            if (best == nullptr || e.data.last_ns < best->data.last_ns) {
+                best = &e;
+            }
+            i = e.list_next;
+        }
     }
-    if (b == kNil) {
-        return &at(a);
-    }
-    return at(b).data.last_ns <= at(a).data.last_ns ? &at(b) : &at(a);
+    return best;
 }
 
 }  // namespace spate

@@ -251,7 +251,7 @@ void Worker::on_packet(const parse::DecodedPacket& pkt, uint64_t hash, const uin
         v.scratch = scratch_.get();
         features_.update(e->extra(), v);
     }
-    table_.touch(e);
+    table_.touch(e, prev_ts, ts);
     bump(stats_.packets);
 
     if (now_ns_ - last_expire_ns_ >= kExpireStepNs) {
@@ -305,8 +305,24 @@ void Worker::sync_stats() {
 }
 
 void Worker::finish() {
-    table_.drain([this](FlowTable::Entry& e) {
-        e.data.end_reason = e.closing ? EndReason::tcp_end : EndReason::end_of_input;
+    // A flow already due at the last packet time ends as the sweep would have
+    // ended it (a sweep runs every 100 ms of packet time and may stop short
+    // of a due flow by one activity bucket): records do not depend on when
+    // the last sweep happened to run.
+    const FlowTableConfig& cfg = table_.config();
+    table_.drain([this, &cfg](FlowTable::Entry& e) {
+        const uint64_t timeout = e.closing ? cfg.tcp_close_timeout_ns : cfg.idle_timeout_ns;
+        const bool due =
+            timeout != 0 && now_ns_ > e.data.last_ns && now_ns_ - e.data.last_ns > timeout;
+        if (e.closing) {
+            e.data.end_reason = EndReason::tcp_end;
+            table_.counters().tcp_ended += due ? 1 : 0;
+        } else if (due) {
+            e.data.end_reason = EndReason::idle;
+            ++table_.counters().expired_idle;
+        } else {
+            e.data.end_reason = EndReason::end_of_input;
+        }
         emit(e);
     });
     sync_stats();

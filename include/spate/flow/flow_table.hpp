@@ -6,6 +6,14 @@
 /// intrusive lists in last-activity order (open flows, closing TCP flows)
 /// make idle expiry and eviction O(expired); a third list in creation order
 /// makes the active timeout O(expired). Nothing allocates after construction.
+///
+/// The activity lists are lazy: a packet moves its flow to the list tail
+/// only when its time falls in a later activity bucket (kBucketShift, about
+/// 134 ms) than the flow's previous packet, not on every packet (a move
+/// touches two neighbours: random cache misses at scale). The lists stay
+/// ordered by bucket, so a sweep that stops at the first flow not due can
+/// leave a due flow behind for less than one bucket; lookups and the final
+/// drain apply the timeouts exactly, so records never depend on it.
 #include <cstdint>
 #include <memory>
 #include <vector>
@@ -89,8 +97,15 @@ public:
     template <class Evict>
     Entry* insert(const FlowKey& k, uint64_t hash, Evict&& evict);
 
-    /// Marks activity at time ts (moves to the list tail).
-    void touch(Entry* e);
+    /// Activity at time `ts` on a flow whose previous packet was at
+    /// `prev_ns`: moves it to its list's tail when ts is in a later bucket.
+    void touch(Entry* e, uint64_t prev_ns, uint64_t ts) {
+        if ((ts >> kBucketShift) != (prev_ns >> kBucketShift)) {
+            move_to_tail(e);
+        }
+    }
+    /// Activity buckets of 2^27 ns (134 ms): the lateness bound of a sweep.
+    static constexpr int kBucketShift = 27;
     /// Moves a TCP flow to the closing list (shorter timeout).
     void mark_closing(Entry* e);
     /// Restarts the creation-order position (after an active-timeout export).
@@ -127,6 +142,7 @@ private:
     };
 
     static uint32_t tag_of(uint64_t h) { return static_cast<uint32_t>(h >> 32) | 1u; }
+    void move_to_tail(Entry* e);
     void list_unlink(List& l, Entry& e, bool age);
     void list_append(List& l, Entry& e, uint32_t idx, bool age);
     void slot_erase(const Entry& e, uint32_t idx);

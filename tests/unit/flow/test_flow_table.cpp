@@ -100,7 +100,7 @@ TEST(FlowTable, EvictsLeastRecentlyActive) {
         es.push_back(e);
     }
     es[0]->data.last_ns = 10;  // flow 0 becomes the most recent
-    t.touch(es[0]);
+    t.touch(es[0], 0, 10);     // (same activity bucket: it stays at the head)
     FlowKey victim_key;
     FlowKey k = make_key(9, 9, 1, 2);
     t.insert(k, symmetric_hash(k), [&](FlowTable::Entry& v) {
@@ -238,4 +238,55 @@ TEST(FlowTable, CraftedCollisionsHitTheProbeBoundWithAKnownSeedAndSpreadWithAnot
         EXPECT_EQ(t.counters().probe_overflow, 0u);
         EXPECT_EQ(t.size(), keys.size());
     }
+}
+
+TEST(FlowTable, ActivityMovesAFlowOnlyWhenItsBucketChanges) {
+    FlowTableConfig cfg;
+    cfg.max_flows = 16;
+    cfg.idle_timeout_ns = 1'000'000'000;
+    cfg.active_timeout_ns = 0;
+    FlowTable t(cfg);
+    constexpr uint64_t kBucket = uint64_t{1} << FlowTable::kBucketShift;
+    std::vector<FlowTable::Entry*> es;
+    for (uint32_t i = 0; i < 3; ++i) {
+        FlowKey k = make_key(i, i, 1, 2);
+        auto* e = t.insert(k, symmetric_hash(k), [](FlowTable::Entry&) {});
+        e->data.first_ns = e->data.last_ns = 10 * kBucket + i;
+        es.push_back(e);
+    }
+    // Flow 0 again within its bucket: not moved; a sweep at which only flow
+    // 0 would be due finds it at the head anyway.
+    es[0]->data.last_ns = 10 * kBucket + 100;
+    t.touch(es[0], 10 * kBucket, 10 * kBucket + 100);
+    // Flow 1 in a later bucket: moved behind flow 2.
+    es[1]->data.last_ns = 12 * kBucket;
+    t.touch(es[1], 10 * kBucket + 1, 12 * kBucket);
+    std::vector<uint64_t> order;
+    t.expire(12 * kBucket + 2'000'000'000,
+             [&](FlowTable::Entry& e) { order.push_back(e.data.last_ns); });
+    EXPECT_EQ(order, (std::vector<uint64_t>{10 * kBucket + 100, 10 * kBucket + 2, 12 * kBucket}));
+}
+
+TEST(FlowTable, ASweepLeavesADueFlowBehindForLessThanOneBucket) {
+    FlowTableConfig cfg;
+    cfg.max_flows = 16;
+    cfg.idle_timeout_ns = 1'000'000'000;
+    cfg.active_timeout_ns = 0;
+    FlowTable t(cfg);
+    constexpr uint64_t kBucket = uint64_t{1} << FlowTable::kBucketShift;
+    const uint64_t base = 40 * kBucket;
+    FlowKey a = make_key(1, 1, 1, 2), b = make_key(2, 2, 1, 2);
+    auto* ea = t.insert(a, symmetric_hash(a), [](FlowTable::Entry&) {});
+    auto* eb = t.insert(b, symmetric_hash(b), [](FlowTable::Entry&) {});
+    ea->data.last_ns = base + 1000;  // a's later packet, same bucket: a stays first
+    t.touch(ea, base, base + 1000);
+    eb->data.last_ns = base + 10;
+    // Due for b but not for a: the sweep stops at a.
+    int n = 0;
+    t.expire(base + 10 + cfg.idle_timeout_ns + 1, [&](FlowTable::Entry&) { ++n; });
+    EXPECT_EQ(n, 0);
+    // Once a is due too (less than a bucket later), both go.
+    t.expire(base + 1000 + cfg.idle_timeout_ns + 1, [&](FlowTable::Entry&) { ++n; });
+    EXPECT_EQ(n, 2);
+    EXPECT_LT(990u, kBucket);
 }
