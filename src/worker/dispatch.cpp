@@ -167,6 +167,20 @@ uint16_t RingSource::rx_burst(PacketRef* pkts, uint16_t n, RxStatus& status) {
     uint16_t count = 0;
     SpscRing::Message m;
     while (count < n && !ended_ && in_.peek(m)) {
+        if (static_cast<MsgType>(m.type) == MsgType::tick) {
+            // A tick ends the burst: the frames before it are handled, then
+            // the time it carries applies, then the frames after it (with
+            // capture times that go backwards, the order decides whether a
+            // flow was already expired when its 5-tuple comes back).
+            if (count > 0) {
+                break;
+            }
+            in_.pop(m);
+            holding_ = true;
+            const uint64_t t = reinterpret_cast<const TickMsg*>(m.data)->now_ns;
+            floor_ = t > floor_ ? t : floor_;
+            break;
+        }
         in_.pop(m);
         holding_ = true;
         switch (static_cast<MsgType>(m.type)) {
@@ -176,11 +190,6 @@ uint16_t RingSource::rx_burst(PacketRef* pkts, uint16_t n, RxStatus& status) {
                 if (r.data == nullptr) {
                     r.data = m.data + sizeof(FrameMsg);
                 }
-                break;
-            }
-            case MsgType::tick: {
-                const uint64_t t = reinterpret_cast<const TickMsg*>(m.data)->now_ns;
-                floor_ = t > floor_ ? t : floor_;
                 break;
             }
             case MsgType::end:

@@ -88,6 +88,7 @@ void RxLoop::run() {
         }
         uint32_t round = 0;
         uint64_t round_max_ts = 0;
+        bool moved = false;  // a source moved time on (a dispatcher's tick)
         for (size_t s = 0; s < active.size();) {
             RxStatus st = RxStatus::ok;
             const uint16_t n = active[s]->rx_burst(refs, kBurst, st);
@@ -103,6 +104,7 @@ void RxLoop::run() {
             if (f > floor) {
                 floor = f;
                 worker_.advance(f);
+                moved = true;
             }
             if (st != RxStatus::ok) {
                 if (st == RxStatus::error) {
@@ -114,8 +116,10 @@ void RxLoop::run() {
             ++s;
         }
         const uint64_t now = mono_ns();  // once per round of polls
-        if (round > 0) {
+        if (round > 0 || moved) {
             worker_.publish();
+        }
+        if (round > 0) {
             frames += round;
             store(stats_.frames, frames);
             store(stats_.wire_bytes, wire_bytes);
@@ -128,6 +132,8 @@ void RxLoop::run() {
                 anchor_mono = now;
             }
             idle.reset();
+        } else if (moved) {
+            idle.reset();  // not idle: time moved on, frames may follow at once
         } else {
             if (cfg_.live && anchor_ts != 0 && now - last_live_tick >= cfg_.live_tick_ns) {
                 // Nothing arrived: time goes on as the monotonic clock says

@@ -11,9 +11,8 @@
 /// only when its time falls in a later activity bucket (kBucketShift, about
 /// 134 ms) than the flow's previous packet, not on every packet (a move
 /// touches two neighbours: random cache misses at scale). The lists stay
-/// ordered by bucket, so a sweep that stops at the first flow not due can
-/// leave a due flow behind for less than one bucket; lookups and the final
-/// drain apply the timeouts exactly, so records never depend on it.
+/// ordered by the bucket of each flow's last packet, so a sweep visits the
+/// due flows and at most the rest of one bucket.
 #include <cstdint>
 #include <memory>
 #include <vector>
@@ -104,7 +103,8 @@ public:
             move_to_tail(e);
         }
     }
-    /// Activity buckets of 2^27 ns (134 ms): the lateness bound of a sweep.
+    /// Activity buckets of 2^27 ns (134 ms): a sweep visits at most one
+    /// bucket's worth of flows that are not yet due.
     static constexpr int kBucketShift = 27;
     /// Moves a TCP flow to the closing list (shorter timeout).
     void mark_closing(Entry* e);
@@ -236,28 +236,31 @@ void FlowTable::expire(uint64_t now, Fn&& fn) {
     auto due = [now](uint64_t t, uint64_t timeout) {
         return timeout != 0 && now > t && now - t > timeout;
     };
-    if (cfg_.idle_timeout_ns != 0) {
-        while (lists_[0].head != kNil) {
-            Entry& e = at(lists_[0].head);
-            if (!due(e.data.last_ns, cfg_.idle_timeout_ns)) {
+    // The activity lists are ordered by bucket of the last packet: every
+    // flow in a bucket that starts after now - timeout is not due, so the
+    // walk stops at the first of those; in the bucket that straddles the
+    // limit, flows not yet due are stepped over.
+    auto sweep = [&](List& l, uint64_t timeout, EndReason why, uint64_t& count) {
+        if (timeout == 0 || now <= timeout) {
+            return;
+        }
+        const uint64_t last_due_bucket = (now - timeout - 1) >> kBucketShift;
+        uint32_t i = l.head;
+        while (i != kNil) {
+            Entry& e = at(i);
+            i = e.list_next;
+            if (due(e.data.last_ns, timeout)) {
+                e.data.end_reason = why;
+                ++count;
+                fn(e);
+                remove(&e);
+            } else if ((e.data.last_ns >> kBucketShift) > last_due_bucket) {
                 break;
             }
-            e.data.end_reason = EndReason::idle;
-            ++counters_.expired_idle;
-            fn(e);
-            remove(&e);
         }
-    }
-    while (lists_[1].head != kNil) {
-        Entry& e = at(lists_[1].head);
-        if (!due(e.data.last_ns, cfg_.tcp_close_timeout_ns)) {
-            break;
-        }
-        e.data.end_reason = EndReason::tcp_end;
-        ++counters_.tcp_ended;
-        fn(e);
-        remove(&e);
-    }
+    };
+    sweep(lists_[0], cfg_.idle_timeout_ns, EndReason::idle, counters_.expired_idle);
+    sweep(lists_[1], cfg_.tcp_close_timeout_ns, EndReason::tcp_end, counters_.tcp_ended);
     if (cfg_.active_timeout_ns != 0) {
         while (age_.head != kNil) {
             Entry& e = at(age_.head);

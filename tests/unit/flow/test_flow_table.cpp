@@ -267,7 +267,7 @@ TEST(FlowTable, ActivityMovesAFlowOnlyWhenItsBucketChanges) {
     EXPECT_EQ(order, (std::vector<uint64_t>{10 * kBucket + 100, 10 * kBucket + 2, 12 * kBucket}));
 }
 
-TEST(FlowTable, ASweepLeavesADueFlowBehindForLessThanOneBucket) {
+TEST(FlowTable, ASweepStepsOverFlowsNotYetDueInTheBoundaryBucket) {
     FlowTableConfig cfg;
     cfg.max_flows = 16;
     cfg.idle_timeout_ns = 1'000'000'000;
@@ -275,18 +275,25 @@ TEST(FlowTable, ASweepLeavesADueFlowBehindForLessThanOneBucket) {
     FlowTable t(cfg);
     constexpr uint64_t kBucket = uint64_t{1} << FlowTable::kBucketShift;
     const uint64_t base = 40 * kBucket;
-    FlowKey a = make_key(1, 1, 1, 2), b = make_key(2, 2, 1, 2);
+    FlowKey a = make_key(1, 1, 1, 2), b = make_key(2, 2, 1, 2), c = make_key(3, 3, 1, 2);
     auto* ea = t.insert(a, symmetric_hash(a), [](FlowTable::Entry&) {});
     auto* eb = t.insert(b, symmetric_hash(b), [](FlowTable::Entry&) {});
+    auto* ec = t.insert(c, symmetric_hash(c), [](FlowTable::Entry&) {});
     ea->data.last_ns = base + 1000;  // a's later packet, same bucket: a stays first
     t.touch(ea, base, base + 1000);
     eb->data.last_ns = base + 10;
-    // Due for b but not for a: the sweep stops at a.
-    int n = 0;
-    t.expire(base + 10 + cfg.idle_timeout_ns + 1, [&](FlowTable::Entry&) { ++n; });
-    EXPECT_EQ(n, 0);
-    // Once a is due too (less than a bucket later), both go.
-    t.expire(base + 1000 + cfg.idle_timeout_ns + 1, [&](FlowTable::Entry&) { ++n; });
-    EXPECT_EQ(n, 2);
-    EXPECT_LT(990u, kBucket);
+    ec->data.last_ns = base + 5 * kBucket;  // a later bucket
+    t.touch(ec, base, base + 5 * kBucket);
+    // Due for b only: the sweep steps over a (same bucket, not due) to b,
+    // and stops at c's later bucket.
+    std::vector<FlowKey> gone;
+    t.expire(base + 10 + cfg.idle_timeout_ns + 1,
+             [&](FlowTable::Entry& e) { gone.push_back(e.data.key); });
+    ASSERT_EQ(gone.size(), 1u);
+    EXPECT_EQ(gone[0], b);
+    t.expire(base + 1000 + cfg.idle_timeout_ns + 1,
+             [&](FlowTable::Entry& e) { gone.push_back(e.data.key); });
+    ASSERT_EQ(gone.size(), 2u);
+    EXPECT_EQ(gone[1], a);
+    EXPECT_EQ(t.size(), 1u);
 }

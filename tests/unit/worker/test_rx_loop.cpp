@@ -24,6 +24,7 @@
 #include "spate/control/pipeline.hpp"
 #include "spate/parse/dispatch_hash.hpp"
 #include "spate/port/capture_file.hpp"
+#include "spate/worker/dispatch.hpp"
 #include "spate/worker/messages.hpp"
 #include "spate/worker/worker.hpp"
 
@@ -339,6 +340,43 @@ TEST(Backpressure, DropCountsRecordsThatFindTheRingFullAndNeverWaits) {
     EXPECT_GT(sent, 0u);
     EXPECT_EQ(dropped + sent, 2000u - 8u);  // every eviction is either sent or counted
     EXPECT_EQ(w.stats().record_ring_full_waits.load(), 0u);
+}
+
+// A dispatcher's tick ends a burst: the frames before it are handled, then
+// its time applies, then the frames after it. With capture time going
+// backwards (a capture appended to itself), that order decides whether a
+// flow was expired before its 5-tuple comes back, so it must not depend on
+// how the ring's messages happen to be batched.
+TEST(RingSource, ATickEndsTheBurstAndAppliesBeforeTheFramesAfterIt) {
+    SpscRing ring(1 << 16);
+    auto frame = [&](uint64_t ts) {
+        auto* m = static_cast<FrameMsg*>(
+            ring.try_reserve(static_cast<uint32_t>(MsgType::frame), sizeof(FrameMsg)));
+        m->ref = PacketRef{};
+        m->ref.data = reinterpret_cast<const uint8_t*>("x");
+        m->ref.caplen = 1;
+        m->ref.ts_ns = ts;
+    };
+    frame(10);
+    frame(11);
+    static_cast<TickMsg*>(ring.try_reserve(static_cast<uint32_t>(MsgType::tick), sizeof(TickMsg)))
+        ->now_ns = 50;
+    frame(5);
+    ring.try_reserve(static_cast<uint32_t>(MsgType::end), 0);
+    ring.publish();
+    RingSource src(ring);
+    PacketRef refs[32];
+    RxStatus st = RxStatus::ok;
+    ASSERT_EQ(src.rx_burst(refs, 32, st), 2);
+    EXPECT_EQ(refs[1].ts_ns, 11u);
+    EXPECT_EQ(src.time_floor(), 0u);
+    ASSERT_EQ(src.rx_burst(refs, 32, st), 0);  // the tick alone
+    EXPECT_EQ(src.time_floor(), 50u);
+    EXPECT_EQ(st, RxStatus::ok);
+    ASSERT_EQ(src.rx_burst(refs, 32, st), 1);
+    EXPECT_EQ(refs[0].ts_ns, 5u);
+    EXPECT_EQ(src.rx_burst(refs, 32, st), 0);
+    EXPECT_EQ(st, RxStatus::end);
 }
 
 }  // namespace
