@@ -95,13 +95,17 @@ TEST(Dpdk, VdevPcapReplayEqualsLibpcapDriverOnTheCorpusForOneTwoAndFourWorkers) 
 }
 
 /// The two bundled captures, and what the libpcap driver makes of them read
-/// one after the other. Two unrelated captures read side by side interleave
-/// two timelines, so idle expiry is off: flows and counts must be the same.
+/// one after the other. Read side by side they interleave two timelines
+/// five years apart, so whether a sweep at one's time finds the other's
+/// flows depends on the interleaving: every timeout is off (kTimeoutsOff),
+/// and flows and counts must be the same.
+const std::string kTimeoutsOff = "--idle-timeout 0 --active-timeout 0 --tcp-close-timeout 0 ";
+
 struct TwoCaptures {
     fs::path a = source_root() / "tests" / "data" / "joy__sample.pcap";
     fs::path b = source_root() / "tests" / "data" / "zeek__wikipedia.pcap";
     RunResult reference() const {
-        return run_spate("-q --idle-timeout 0 -r " + shell_quote(a.string()) + " -r " +
+        return run_spate("-q " + kTimeoutsOff + "-r " + shell_quote(a.string()) + " -r " +
                          shell_quote(b.string()));
     }
 };
@@ -114,7 +118,7 @@ TEST(Dpdk, TwoPortsOnTwoWorkersGiveTheSameRecordsAsOne) {
     RunResult one = c.reference();
     ASSERT_EQ(one.status, 0);
     RunResult two =
-        run_spate("-q --idle-timeout 0 --driver dpdk --workers 2 --idle-exit 0.3 --eal " +
+        run_spate("-q " + kTimeoutsOff + "--driver dpdk --workers 2 --idle-exit 0.3 --eal " +
                   shell_quote(eal("--vdev net_pcap0,rx_pcap=" + a.string() +
                                   " --vdev net_pcap1,rx_pcap=" + b.string())));
     ASSERT_EQ(two.status, 0) << two.err;
@@ -244,10 +248,10 @@ TEST(Dpdk, RxMapTwoQueuesOnTwoWorkerLcoresGiveTheSameRecordsAsOne) {
     const fs::path& b = c.b;
     RunResult one = c.reference();
     ASSERT_EQ(one.status, 0);
-    RunResult two =
-        run_spate("-q --idle-timeout 0 --driver dpdk --rx-map 0:0@1,0:1@2 --idle-exit 0.3 --eal " +
-                  shell_quote(std::string(kLcores) + eal("--vdev net_pcap0,rx_pcap=" + a.string() +
-                                                         ",rx_pcap=" + b.string())));
+    RunResult two = run_spate(
+        "-q " + kTimeoutsOff + "--driver dpdk --rx-map 0:0@1,0:1@2 --idle-exit 0.3 --eal " +
+        shell_quote(std::string(kLcores) +
+                    eal("--vdev net_pcap0,rx_pcap=" + a.string() + ",rx_pcap=" + b.string())));
     ASSERT_EQ(two.status, 0) << two.err;
     EXPECT_EQ(normalised(two.out), normalised(one.out));
 }
