@@ -730,6 +730,32 @@ void BM_DecodeTcpIpv4(benchmark::State& state) {
 }
 BENCHMARK(BM_DecodeTcpIpv4);
 
+// The flow hash, keyed by the run's seed (both endpoints mixed under it).
+void BM_SymmetricHash(benchmark::State& state) {
+    std::vector<FlowKey> keys(4096);
+    std::mt19937_64 rng(5);
+    for (FlowKey& k : keys) {
+        uint8_t a[16], b[16];
+        for (int i = 0; i < 16; ++i) {
+            a[i] = static_cast<uint8_t>(rng());
+            b[i] = static_cast<uint8_t>(rng());
+        }
+        k.src = IpAddr::v6(a);
+        k.dst = IpAddr::v6(b);
+        k.sport = static_cast<uint16_t>(rng());
+        k.dport = static_cast<uint16_t>(rng());
+        k.proto = 6;
+        k.ip_version = 6;
+    }
+    const uint64_t seed = rng();
+    size_t i = 0;
+    for (auto _ : state) {
+        benchmark::DoNotOptimize(symmetric_hash(keys[i++ & 4095], seed));
+    }
+    state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_SymmetricHash);
+
 // What the dispatcher spends per frame: the address-pair hash, read from
 // the headers (the common case), against the full decode it no longer does.
 void BM_DispatchHashTcpIpv4(benchmark::State& state) {
@@ -751,8 +777,12 @@ void BM_DispatchHashMix(benchmark::State& state) {
     size_t i = 0;
     for (auto _ : state) {
         const auto& p = mx.pkts[i];
-        PacketRef ref{p.frame.data(), static_cast<uint32_t>(p.frame.size()),
-                      static_cast<uint32_t>(p.frame.size()), p.t, 1, 0};
+        PacketRef ref{p.frame.data(),
+                      static_cast<uint32_t>(p.frame.size()),
+                      static_cast<uint32_t>(p.frame.size()),
+                      p.t,
+                      1,
+                      0};
         benchmark::DoNotOptimize(h.hash(ref));
         i = i + 1 == mx.pkts.size() ? 0 : i + 1;
     }
@@ -767,8 +797,12 @@ void BM_DecodeMix(benchmark::State& state) {
     size_t i = 0;
     for (auto _ : state) {
         const auto& p = mx.pkts[i];
-        PacketRef ref{p.frame.data(), static_cast<uint32_t>(p.frame.size()),
-                      static_cast<uint32_t>(p.frame.size()), p.t, 1, 0};
+        PacketRef ref{p.frame.data(),
+                      static_cast<uint32_t>(p.frame.size()),
+                      static_cast<uint32_t>(p.frame.size()),
+                      p.t,
+                      1,
+                      0};
         benchmark::DoNotOptimize(dec.decode(ref, d));
         i = i + 1 == mx.pkts.size() ? 0 : i + 1;
     }
