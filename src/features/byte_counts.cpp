@@ -1,8 +1,14 @@
 // bd and entropy: counts of byte values over the payload, the distribution's
 // mean and standard deviation, and the Shannon entropy of the same bytes.
+//
+// The 256 counts (32-bit, as Joy's) live in an arena leased at the flow's
+// first payload byte; the entry keeps the total. Counting stops at 2^32 - 1
+// bytes (no count can wrap), flagged like --bd-bytes as byte_dist_truncated.
 #include <cmath>
 #include <cstring>
+#include <limits>
 
+#include "spate/features/scratch.hpp"
 #include "spate/features/units.hpp"
 
 namespace spate::features {
@@ -13,16 +19,36 @@ constexpr uint32_t kLog2Table = 1u << 16;
 
 namespace {
 
+/// The control part, in the flow entry.
 struct ByteState {
-    uint64_t counts[256];
-    uint64_t total;
+    ArenaRef ref;
+    uint64_t total;  ///< bytes counted (the arena exists when this is not 0)
     uint8_t truncated;
+    uint8_t pad[7];
 };
+
+constexpr uint32_t kCountBytes = 256 * sizeof(uint32_t);  ///< the arena
 
 }  // namespace
 
-size_t ByteCounts::state_size(const FeatureConfig&) {
+size_t ByteCounts::state_size(const FeatureConfig& c) {
+    return control_size(c) + arena_max(c);
+}
+
+size_t ByteCounts::control_size(const FeatureConfig&) {
     return sizeof(ByteState);
+}
+
+uint32_t ByteCounts::arena_max(const FeatureConfig&) {
+    return kCountBytes;
+}
+
+size_t ByteCounts::arena_used(const uint8_t* s, const FeatureConfig&) {
+    return reinterpret_cast<const ByteState*>(s)->total != 0 ? kCountBytes : 0;
+}
+
+const ArenaRef* ByteCounts::arena_ref(const uint8_t* s) {
+    return &reinterpret_cast<const ByteState*>(s)->ref;
 }
 
 void ByteCounts::init(uint8_t* s, const FeatureConfig&) {
@@ -35,16 +61,36 @@ void ByteCounts::update(uint8_t* s, const PacketView& p, const FeatureConfig& c)
     }
     auto* st = reinterpret_cast<ByteState*>(s);
     uint64_t n = p.payload_cap;
-    if (c.bd_bytes != 0) {
-        uint64_t room = c.bd_bytes > st->total ? c.bd_bytes - st->total : 0;
-        if (n > room) {
-            n = room;
-            st->truncated = 1;
-        }
+    uint64_t limit = std::numeric_limits<uint32_t>::max();
+    if (c.bd_bytes != 0 && c.bd_bytes < limit) {
+        limit = c.bd_bytes;
     }
+    const uint64_t room = limit > st->total ? limit - st->total : 0;
+    if (n > room) {
+        n = room;
+        st->truncated = 1;
+    }
+    if (n == 0) {
+        return;
+    }
+    uint8_t* a = nullptr;
+    if (p.scratch != nullptr) {
+        ArenaPool& pool = p.scratch->arena[kArenaBd];
+        const bool fresh = st->ref.cls == 0;
+        a = pool.reserve(st->ref, kCountBytes, 0);
+        if (a != nullptr && fresh) {
+            std::memset(a, 0, kCountBytes);
+        }
+    } else {
+        st->ref.lost = 1;
+    }
+    if (a == nullptr) {
+        return;  // the pool is dry: flagged (bd_no_state), nothing counted
+    }
+    auto* counts = reinterpret_cast<uint32_t*>(a);
     const uint8_t* d = p.payload;
     for (uint64_t i = 0; i < n; ++i) {
-        ++st->counts[d[i]];
+        ++counts[d[i]];
     }
     st->total += n;
 }
@@ -52,20 +98,29 @@ void ByteCounts::update(uint8_t* s, const PacketView& p, const FeatureConfig& c)
 void ByteCounts::write_json(const uint8_t* s, const FlowData&, JsonWriter& w,
                             const FeatureConfig& c) {
     const auto* st = reinterpret_cast<const ByteState*>(s);
+    // The arena follows the control part in the record (when total != 0).
+    uint64_t counts_buf[256] = {};
+    if (st->total != 0) {
+        uint32_t c32[256];
+        std::memcpy(c32, s + sizeof(ByteState), sizeof(c32));
+        for (int i = 0; i < 256; ++i) {
+            counts_buf[i] = c32[i];
+        }
+    }
     if (c.bd_fields) {
         w.key("byte_dist");
-        w.uint_array(st->counts, 256);
+        w.uint_array(counts_buf, 256);
         double mean = 0, var = 0;
         if (st->total > 0) {
             double sum = 0;
             for (int i = 0; i < 256; ++i) {
-                sum += static_cast<double>(st->counts[i]) * i;
+                sum += static_cast<double>(counts_buf[i]) * i;
             }
             mean = sum / static_cast<double>(st->total);
             double sq = 0;
             for (int i = 0; i < 256; ++i) {
                 double d = i - mean;
-                sq += static_cast<double>(st->counts[i]) * d * d;
+                sq += static_cast<double>(counts_buf[i]) * d * d;
             }
             var = sq / static_cast<double>(st->total);
         }
@@ -76,7 +131,7 @@ void ByteCounts::write_json(const uint8_t* s, const FlowData&, JsonWriter& w,
         w.key("compact_byte_dist");
         uint64_t compact[16] = {};
         for (int i = 0; i < 256; ++i) {
-            compact[c.compact_map[i] & 15] += st->counts[i];
+            compact[c.compact_map[i] & 15] += counts_buf[i];
         }
         w.uint_array(compact, 16);
         if (st->truncated) {
@@ -99,7 +154,7 @@ void ByteCounts::write_json(const uint8_t* s, const FlowData&, JsonWriter& w,
         double h = 0;
         const double total = static_cast<double>(st->total);
         const double log_total = std::log2(total);
-        for (uint64_t v : st->counts) {
+        for (uint64_t v : counts_buf) {
             if (v != 0) {
                 const double lv = v < kLog2Table ? kLog2[v] : std::log2(static_cast<double>(v));
                 h -= static_cast<double>(v) / total * (lv - log_total);

@@ -58,7 +58,11 @@ constexpr uint8_t kEntryMalformed = 1 << 2;  ///< the kept bytes do not parse
 constexpr uint32_t kEntryHdr = 6;
 constexpr uint16_t kUdpTries = 8;  ///< UDP datagrams looked at before giving up on a flow
 
+/// The control part (in the flow entry); the arena of messages is leased
+/// from the worker's dns pool at the first message kept and follows it in
+/// the record.
 struct DnsState {
+    ArenaRef ref;
     DirState dir[2];
     uint32_t used;     ///< arena bytes in use
     uint16_t stored;   ///< messages in the arena
@@ -70,9 +74,6 @@ struct DnsState {
     // followed by cfg.dns_bytes of arena
 };
 
-uint8_t* arena_of(DnsState& st) {
-    return reinterpret_cast<uint8_t*>(&st) + sizeof(DnsState);
-}
 const uint8_t* arena_of(const DnsState& st) {
     return reinterpret_cast<const uint8_t*>(&st) + sizeof(DnsState);
 }
@@ -92,6 +93,7 @@ struct Ctx {
     AppCounters* cnt;  ///< nullptr without scratch
     BufferPool* pool;
     bool hint;
+    ArenaPool* arenas;  ///< the dns arena pool; nullptr without scratch
 };
 
 uint32_t room(const Ctx& c) {
@@ -139,7 +141,18 @@ void store(Ctx& c, uint8_t dir, const uint8_t* m, uint32_t kept, uint32_t len, b
             ++c.cnt->malformed;
         }
     }
-    uint8_t* e = arena_of(st) + st.used;
+    uint8_t* a = nullptr;
+    if (c.arenas != nullptr) {
+        a = c.arenas->reserve(st.ref, st.used + kEntryHdr + kept, st.used);
+    } else {
+        st.ref.lost = 1;
+    }
+    if (a == nullptr) {
+        ++st.dropped;  // the pool is dry: dns_no_state
+        st.flags |= kIsDns;
+        return;
+    }
+    uint8_t* e = a + st.used;
     e[0] = uint8_t(kept >> 8);
     e[1] = uint8_t(kept);
     e[2] = uint8_t(len >> 8);
@@ -185,8 +198,8 @@ void stop_dir(Ctx& c, DirState& d, uint8_t mode) {
 }
 
 uint32_t area(const Ctx& c) {
-    return c.pool != nullptr && c.pool->slot_bytes() > kOooBytes ? c.pool->slot_bytes() - kOooBytes
-                                                                 : 0;
+    return c.pool != nullptr && c.pool->slot_bytes() > kOooArea ? c.pool->slot_bytes() - kOooArea
+                                                                : 0;
 }
 
 /// A whole message of a direction (its first `kept` bytes).
@@ -647,7 +660,7 @@ void write_message(JsonWriter& w, const uint8_t* m, uint32_t kept, uint32_t len,
 }  // namespace
 
 size_t Dns::state_size(const FeatureConfig& c) {
-    return sizeof(DnsState) + c.dns_bytes;
+    return control_size(c) + arena_max(c);
 }
 
 void Dns::init(uint8_t* s, const FeatureConfig&) {
@@ -668,7 +681,8 @@ void Dns::update(uint8_t* s, const PacketView& p, const FeatureConfig& cfg) {
           cfg,
           p.scratch != nullptr ? &p.scratch->dns : nullptr,
           p.scratch != nullptr ? &p.scratch->pool : nullptr,
-          port_hint(pkt.key.sport) || port_hint(pkt.key.dport)};
+          port_hint(pkt.key.sport) || port_hint(pkt.key.dport),
+          p.scratch != nullptr ? &p.scratch->arena[kArenaDns] : nullptr};
     if (pkt.key.proto == 17) {
         update_udp(c);
     } else {
@@ -726,8 +740,20 @@ void Dns::release(uint8_t* s, WorkerScratch* scratch) {
     }
 }
 
-size_t Dns::used_bytes(const uint8_t* s, const FeatureConfig&) {
-    return sizeof(DnsState) + reinterpret_cast<const DnsState*>(s)->used;
+size_t Dns::control_size(const FeatureConfig&) {
+    return sizeof(DnsState);
+}
+
+uint32_t Dns::arena_max(const FeatureConfig& c) {
+    return c.dns_bytes;
+}
+
+size_t Dns::arena_used(const uint8_t* s, const FeatureConfig&) {
+    return reinterpret_cast<const DnsState*>(s)->used;
+}
+
+const ArenaRef* Dns::arena_ref(const uint8_t* s) {
+    return &reinterpret_cast<const DnsState*>(s)->ref;
 }
 
 }  // namespace spate::features

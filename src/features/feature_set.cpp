@@ -1,5 +1,6 @@
 #include "spate/features/feature_set.hpp"
 
+#include <cassert>
 #include <cstdlib>
 #include <cstring>
 #include <sstream>
@@ -33,9 +34,25 @@ size_t align8(size_t n) {
     return (n + 7) & ~size_t{7};
 }
 
+template <class U>
+concept ArenaUnit = requires { U::kArena; };
+
+/// Bytes of a unit's state in the packed record at most (control + arena).
 template <size_t I>
 size_t size_of(const FeatureConfig& c) {
     return align8(std::tuple_element_t<I, Units>::state_size(c));
+}
+
+/// Bytes of a unit's state in the flow-table entry.
+template <size_t I>
+size_t entry_size_of(const FeatureConfig& c) {
+    using U = std::tuple_element_t<I, Units>;
+    if constexpr (ArenaUnit<U>) {
+        static_assert(sizeof(ArenaRef) == 8);
+        return align8(U::control_size(c));
+    } else {
+        return align8(U::state_size(c));
+    }
 }
 
 }  // namespace
@@ -100,12 +117,21 @@ FeatureSet FeatureSet::parse(const std::string& list, FeatureConfig cfg) {
     size_t off = 0;
     [&]<size_t... I>(std::index_sequence<I...>) {
         ((fs.mask_ & (1u << I)
-              ? (fs.offset_[I] = static_cast<uint32_t>(off), off += size_of<I>(cfg))
+              ? (fs.offset_[I] = static_cast<uint32_t>(off), off += entry_size_of<I>(cfg))
               : 0),
          ...);
     }
     (std::make_index_sequence<kUnits>{});
     fs.state_bytes_ = off;
+    size_t full = 0;
+    [&]<size_t... I>(std::index_sequence<I...>) {
+        ((fs.mask_ & (1u << I)
+              ? (fs.full_offset_[I] = static_cast<uint32_t>(full), full += size_of<I>(cfg))
+              : 0),
+         ...);
+    }
+    (std::make_index_sequence<kUnits>{});
+    fs.full_bytes_ = full;
     return fs;
 }
 
@@ -151,14 +177,44 @@ void FeatureSet::release(uint8_t* block, WorkerScratch* scratch) const {
                         U::release(block + offset_[I], scratch);
                     }
                 }
+                if constexpr (ArenaUnit<U>) {
+                    if ((mask_ & (1u << I)) && scratch != nullptr) {
+                        // The ref sits in the control part; the unit's init()
+                        // clears it for the next record.
+                        auto* ref = const_cast<ArenaRef*>(U::arena_ref(block + offset_[I]));
+                        scratch->arena[U::kArena].release(*ref);
+                    }
+                }
             }(),
             ...);
     }
     (std::make_index_sequence<kUnits>{});
 }
 
-std::unique_ptr<WorkerScratch> FeatureSet::make_scratch() const {
-    return std::make_unique<WorkerScratch>(cfg_);
+std::unique_ptr<WorkerScratch> FeatureSet::make_scratch(uint32_t max_flows) const {
+    auto s = std::make_unique<WorkerScratch>(cfg_);
+    [&]<size_t... I>(std::index_sequence<I...>) {
+        (
+            [&] {
+                using U = std::tuple_element_t<I, Units>;
+                if constexpr (ArenaUnit<U>) {
+                    if (mask_ & (1u << I)) {
+                        const uint32_t max = U::arena_max(cfg_);
+                        uint64_t budget = cfg_.state_pool[U::kArena];
+                        if (budget == 0) {
+                            // Every flow of the table with the largest arena
+                            // (rounded to the pool's 64-byte blocks).
+                            budget = uint64_t{max_flows} * ((uint64_t{max} + 63) & ~uint64_t{63});
+                        }
+                        s->arena[U::kArena] =
+                            ArenaPool(budget, max, std::string(kArenaNames[U::kArena]));
+                    }
+                }
+            }(),
+            ...);
+    }
+    (std::make_index_sequence<kUnits>{});
+    return s;
 }
 
 namespace {
@@ -166,7 +222,9 @@ namespace {
 template <size_t I>
 size_t used_of(const uint8_t* state, const FeatureConfig& c) {
     using U = std::tuple_element_t<I, Units>;
-    if constexpr (requires { U::used_bytes(state, c); }) {
+    if constexpr (ArenaUnit<U>) {
+        return U::control_size(c) + U::arena_used(state, c);
+    } else if constexpr (requires { U::used_bytes(state, c); }) {
         return U::used_bytes(state, c);
     } else {
         return U::state_size(c);
@@ -184,15 +242,35 @@ size_t FeatureSet::packed_size(const uint8_t* block) const {
     return n;
 }
 
-size_t FeatureSet::pack(const uint8_t* block, uint8_t* out) const {
+size_t FeatureSet::pack(const uint8_t* block, uint8_t* out, const WorkerScratch* scratch) const {
     uint8_t* const start = out;
     [&]<size_t... I>(std::index_sequence<I...>) {
         (
             [&] {
+                using U = std::tuple_element_t<I, Units>;
                 if (mask_ & (1u << I)) {
-                    const uint64_t n = used_of<I>(block + offset_[I], cfg_);
+                    const uint8_t* s = block + offset_[I];
+                    const uint64_t n = used_of<I>(s, cfg_);
                     std::memcpy(out, &n, 8);
-                    std::memcpy(out + 8, block + offset_[I], n);
+                    if constexpr (ArenaUnit<U>) {
+                        // The control part, then the arena's used bytes.
+                        const size_t ctl = U::control_size(cfg_);
+                        std::memcpy(out + 8, s, ctl);
+                        if (n > ctl) {
+                            const uint8_t* a =
+                                scratch != nullptr
+                                    ? scratch->arena[U::kArena].get(*U::arena_ref(s))
+                                    : nullptr;
+                            assert(a != nullptr && "arena_used() > 0 without an arena");
+                            if (a != nullptr) {
+                                std::memcpy(out + 8 + ctl, a, n - ctl);
+                            } else {
+                                std::memset(out + 8 + ctl, 0, n - ctl);
+                            }
+                        }
+                    } else {
+                        std::memcpy(out + 8, s, n);
+                    }
                     out += 8 + align8(n);
                 }
             }(),
@@ -210,24 +288,32 @@ void FeatureSet::write_json(const uint8_t* packed, const FlowData& f, JsonWriter
     // shows up as wrong output instead of reading the next unit's bytes.
     static const bool poison = std::getenv("SPATE_POISON_UNUSED") != nullptr;
     thread_local std::vector<uint8_t> block;
-    if (poison && block.size() < state_bytes_) {
-        block.resize(state_bytes_);
+    if (poison && block.size() < full_bytes_) {
+        block.resize(full_bytes_);
     }
     [&]<size_t... I>(std::index_sequence<I...>) {
         (
             [&] {
+                using U = std::tuple_element_t<I, Units>;
                 if (mask_ & (1u << I)) {
                     uint64_t n = 0;
                     std::memcpy(&n, packed, 8);
                     const uint8_t* state = packed + 8;
                     if (poison) {
-                        uint8_t* b = block.data() + offset_[I];
+                        uint8_t* b = block.data() + full_offset_[I];
                         std::memcpy(b, state, n);
                         std::memset(b + n, 0xa5, size_of<I>(cfg_) - n);
                         state = b;
                     }
                     packed += 8 + align8(n);
-                    std::tuple_element_t<I, Units>::write_json(state, f, w, cfg_);
+                    U::write_json(state, f, w, cfg_);
+                    if constexpr (ArenaUnit<U>) {
+                        if (U::arena_ref(state)->lost != 0) {
+                            static const std::string key = std::string(U::kName) + "_no_state";
+                            w.key(key);
+                            w.value(true);
+                        }
+                    }
                 }
             }(),
             ...);

@@ -117,7 +117,11 @@ struct HttpDir {
     uint8_t lbuf[kLineBuf];
 };
 
+/// The control part (in the flow entry); the arena of message heads is
+/// leased from the worker's http pool at the first message and follows it
+/// in the record.
 struct HttpState {
+    ArenaRef ref;
     HttpDir dir[2];
     uint64_t pend_bits[2];  ///< requests sent in direction d, awaiting responses
     uint32_t used;          ///< arena bytes used
@@ -129,9 +133,6 @@ struct HttpState {
     // followed by the arena (http_bytes)
 };
 
-uint8_t* arena_of(HttpState& st) {
-    return reinterpret_cast<uint8_t*>(&st) + sizeof(HttpState);
-}
 const uint8_t* arena_of(const HttpState& st) {
     return reinterpret_cast<const uint8_t*>(&st) + sizeof(HttpState);
 }
@@ -143,7 +144,20 @@ struct Ctx {
     uint8_t dir;
 
     HttpDir& d() { return st.dir[dir]; }
-    uint8_t* arena() { return arena_of(st); }
+    /// The arena as it is (nullptr: none yet). A reserve() may move it:
+    /// pointers into it do not outlive one.
+    uint8_t* arena() {
+        return scratch != nullptr ? scratch->arena[kArenaHttp].get(st.ref) : nullptr;
+    }
+    /// The arena with room for `need` bytes; nullptr when the pool is dry
+    /// (the record says http_no_state).
+    uint8_t* reserve(uint32_t need) {
+        if (scratch == nullptr) {
+            st.ref.lost = 1;
+            return nullptr;
+        }
+        return scratch->arena[kArenaHttp].reserve(st.ref, need, st.used);
+    }
     uint32_t cap() const { return cfg.http_bytes; }
     AppCounters* counters() { return scratch != nullptr ? &scratch->http : nullptr; }
 };
@@ -209,7 +223,14 @@ void new_message(Ctx& c, bool request) {
         }
         return;
     }
-    uint8_t* a = c.arena();
+    uint8_t* a = c.reserve(st.used + need);
+    if (a == nullptr) {
+        d.msg_off = kNone;
+        if (st.dropped < 0xffff) {
+            ++st.dropped;
+        }
+        return;
+    }
     write_block_hdr(a + st.used, sizeof(MsgInfo), kBlockMsg, c.dir);
     MsgInfo m{};
     m.flags = request ? kMsgRequest : 0;
@@ -226,22 +247,33 @@ void store(Ctx& c, const uint8_t* p, uint32_t n) {
         return;
     }
     HttpState& st = c.st;
-    uint8_t* a = c.arena();
+    uint8_t* a = c.arena();  // there is one: the message's MsgInfo is in it
     uint32_t k = 0;
     if (st.tail != kNone && a[st.tail + 2] == kBlockHead && a[st.tail + 3] == c.dir) {
         // The last block is this head's: extend it.
         const uint32_t len = block_len(a + st.tail);
         k = std::min({n, c.cap() - st.used, 0xffffu - len});
-        std::memcpy(a + st.used, p, k);
-        write_block_hdr(a + st.tail, len + k, kBlockHead, c.dir);
-        st.used += k;
+        a = k > 0 ? c.reserve(st.used + k) : a;
+        if (a == nullptr) {
+            k = 0;
+        } else {
+            std::memcpy(a + st.used, p, k);
+            write_block_hdr(a + st.tail, len + k, kBlockHead, c.dir);
+            st.used += k;
+        }
     } else if (st.used + kBlockHdr < c.cap()) {
         k = std::min({n, c.cap() - st.used - kBlockHdr, 0xffffu});
-        write_block_hdr(a + st.used, k, kBlockHead, c.dir);
-        std::memcpy(a + st.used + kBlockHdr, p, k);
-        st.tail = st.used;
-        st.used += kBlockHdr + k;
+        a = c.reserve(st.used + kBlockHdr + k);
+        if (a == nullptr) {
+            k = 0;
+        } else {
+            write_block_hdr(a + st.used, k, kBlockHead, c.dir);
+            std::memcpy(a + st.used + kBlockHdr, p, k);
+            st.tail = st.used;
+            st.used += kBlockHdr + k;
+        }
     }
+    m = msg_of(c);  // the arena may have moved
     if (k < n) {
         mark_truncated(c);
         m->flags |= kMsgFull;
@@ -719,7 +751,23 @@ bool starts_message(const uint8_t* p, uint32_t n) {
 }  // namespace
 
 size_t Http::state_size(const FeatureConfig& c) {
-    return sizeof(HttpState) + c.http_bytes;
+    return control_size(c) + arena_max(c);
+}
+
+size_t Http::control_size(const FeatureConfig&) {
+    return sizeof(HttpState);
+}
+
+uint32_t Http::arena_max(const FeatureConfig& c) {
+    return c.http_bytes;
+}
+
+size_t Http::arena_used(const uint8_t* s, const FeatureConfig&) {
+    return reinterpret_cast<const HttpState*>(s)->used;
+}
+
+const ArenaRef* Http::arena_ref(const uint8_t* s) {
+    return &reinterpret_cast<const HttpState*>(s)->ref;
 }
 
 void Http::init(uint8_t* s, const FeatureConfig&) {
@@ -972,10 +1020,6 @@ void Http::write_json(const uint8_t* s, const FlowData&, JsonWriter& w, const Fe
         w.key("http_malformed");
         w.value(true);
     }
-}
-
-size_t Http::used_bytes(const uint8_t* s, const FeatureConfig&) {
-    return sizeof(HttpState) + reinterpret_cast<const HttpState*>(s)->used;
 }
 
 }  // namespace spate::features

@@ -45,6 +45,6 @@ void BufferPool::release(Lease l) {
 }
 
 WorkerScratch::WorkerScratch(const FeatureConfig& c)
-    : pool(c.tls_buffers, c.tls_buffer + kOooBytes) {}
+    : pool(c.tls_buffers, c.tls_buffer + kOooArea) {}
 
 }  // namespace spate::features

@@ -25,13 +25,23 @@ namespace {
 constexpr uint8_t kTcpSyn = 0x02;
 constexpr uint8_t kTcpAck = 0x10;
 
-SrltEntry* srlt_of(TlsState& st) {
-    return reinterpret_cast<SrltEntry*>(reinterpret_cast<uint8_t*>(&st) + sizeof(TlsState));
+uint32_t certs_at(const FeatureConfig& c) {
+    return kSrltAt + c.tls_records * uint32_t{sizeof(SrltEntry)};
 }
 
-uint8_t* certs_of(TlsState& st, const FeatureConfig& c) {
-    return reinterpret_cast<uint8_t*>(&st) + sizeof(TlsState) +
-           size_t{c.tls_records} * sizeof(SrltEntry);
+uint32_t cert_cap(const FeatureConfig& c) {
+    return std::min<uint32_t>(c.tls_cert_bytes, 65535);
+}
+
+/// The flow's arena with room for `need` bytes (leased or grown), or
+/// nullptr when the pool is dry (the record then says tls_no_state).
+uint8_t* arena(TlsState& st, WorkerScratch* scratch, uint32_t need) {
+    if (scratch == nullptr) {
+        st.ref.lost = 1;
+        return nullptr;
+    }
+    ArenaPool& pool = scratch->arena[kArenaTls];
+    return pool.reserve(st.ref, need, pool.capacity(st.ref));
 }
 
 /// Working context of one update() call.
@@ -124,8 +134,8 @@ void close_extensions(Writer& w, uint32_t at) {
 /// The ClientHello re-encoded compactly: same structure (so the same parser
 /// reads it back), with opaque extension data dropped and key shares reduced
 /// to their groups. Extensions that do not fit are left out (flagged).
-void store_client_hello(TlsState& st, const proto::ClientHello& ch) {
-    Writer w{st.ch, sizeof(st.ch)};
+void store_client_hello(TlsState& st, uint8_t* out, const proto::ClientHello& ch) {
+    Writer w{out, sizeof(st.ch)};
     w.u16(ch.legacy_version);
     w.bytes(ch.random.p, ch.random.n);
     w.u8(static_cast<uint8_t>(std::min<uint32_t>(ch.session_id.n, 32)));
@@ -180,8 +190,8 @@ void store_client_hello(TlsState& st, const proto::ClientHello& ch) {
     st.ch_len = static_cast<uint16_t>(w.len);
 }
 
-void store_server_hello(TlsState& st, const proto::ServerHello& sh) {
-    Writer w{st.sh, sizeof(st.sh)};
+void store_server_hello(TlsState& st, uint8_t* out, const proto::ServerHello& sh) {
+    Writer w{out, sizeof(st.sh)};
     w.u16(sh.legacy_version);
     w.bytes(sh.random.p, sh.random.n);
     w.u8(static_cast<uint8_t>(std::min<uint32_t>(sh.session_id.n, 32)));
@@ -209,10 +219,10 @@ void store_server_hello(TlsState& st, const proto::ServerHello& sh) {
 
 /// One certificate's fields as [u16 len][bytes] items in CertField order,
 /// preceded by a header (see tls_state.hpp).
-void store_certificate(TlsState& st, const proto::CertView& v, const FeatureConfig& cfg) {
+void store_certificate(TlsState& st, uint8_t* certs, const proto::CertView& v,
+                       const FeatureConfig& cfg) {
     const uint32_t at = st.cert_len;
-    const uint32_t cap = std::min<uint32_t>(cfg.tls_cert_bytes, 65535);
-    uint8_t* certs = certs_of(st, cfg);
+    const uint32_t cap = cert_cap(cfg);
     if (at + sizeof(CertHeader) + 2 * kCertFields > cap) {
         st.flags |= kCertTruncated;
         return;
@@ -257,10 +267,16 @@ void store_certificate(TlsState& st, const proto::CertView& v, const FeatureConf
     ++st.cert_count;
 }
 
-void parse_certificates(TlsState& st, const uint8_t* body, uint32_t len, const FeatureConfig& cfg) {
+void parse_certificates(TlsState& st, WorkerScratch* scratch, const uint8_t* body, uint32_t len,
+                        const FeatureConfig& cfg) {
     if (len < 3) {
         return;
     }
+    uint8_t* a = arena(st, scratch, certs_at(cfg) + cert_cap(cfg));
+    if (a == nullptr) {
+        return;
+    }
+    uint8_t* certs = a + certs_at(cfg);
     uint32_t list = uint32_t(body[0]) << 16 | uint32_t(body[1]) << 8 | body[2];
     uint32_t pos = 3;
     const uint32_t end = std::min(len, 3 + list);
@@ -273,7 +289,7 @@ void parse_certificates(TlsState& st, const uint8_t* body, uint32_t len, const F
         }
         proto::CertView v;
         if (proto::parse_certificate(body + pos, n, v) || v.length != 0) {
-            store_certificate(st, v, cfg);
+            store_certificate(st, certs, v, cfg);
         }
         pos += n;
     }
@@ -300,12 +316,16 @@ void on_message(Ctx& c, uint8_t type, const uint8_t* body, uint32_t len) {
             if (!ok && c.scratch != nullptr) {
                 ++c.scratch->tls.malformed;
             }
-            if (ok && type == 1) {
-                store_client_hello(st, ch);
+            uint8_t* a = ok ? arena(st, c.scratch, sizeof(st.ch)) : nullptr;
+            if (a == nullptr) {
+                break;
+            }
+            if (type == 1) {
+                store_client_hello(st, a, ch);
                 st.ch_dir = c.dir;
-            } else if (ok) {
+            } else {
                 const uint32_t n = std::min<uint32_t>(len, sizeof(st.ch));
-                std::memcpy(st.ch, body, n);
+                std::memcpy(a, body, n);
                 st.ch_len = static_cast<uint16_t>(n);
                 st.flags |= kSslv2;
                 st.ch_dir = c.dir;
@@ -324,21 +344,25 @@ void on_message(Ctx& c, uint8_t type, const uint8_t* body, uint32_t len) {
             if (sh.hello_retry_request) {
                 st.flags |= kHrr;
             }
+            uint8_t* a = arena(st, c.scratch, kSrltAt);
+            if (a == nullptr) {
+                break;
+            }
             bool stored_is_hrr = false;
             if (st.sh_len != 0) {
                 proto::ServerHello old;
-                proto::parse_server_hello(st.sh, st.sh_len, old);
+                proto::parse_server_hello(a + kShAt, st.sh_len, old);
                 stored_is_hrr = old.hello_retry_request;
             }
             if (st.sh_len == 0 || (stored_is_hrr && !sh.hello_retry_request)) {
-                store_server_hello(st, sh);
+                store_server_hello(st, a + kShAt, sh);
             }
             break;
         }
         case 11:
             if (st.cert_count == 0 && (st.flags & kCertSeen) == 0) {
                 st.flags |= kCertSeen;
-                parse_certificates(st, body, len, c.cfg);
+                parse_certificates(st, c.scratch, body, len, c.cfg);
             }
             break;
         case 16:
@@ -435,7 +459,12 @@ void note_record(Ctx& c, uint8_t type, uint16_t len) {
         d.flags |= kDirAppData;
     }
     if (st.srlt_count < c.cfg.tls_records) {
-        SrltEntry& e = srlt_of(st)[st.srlt_count++];
+        uint8_t* a = arena(st, c.scratch, kSrltAt + (st.srlt_count + 1u) * sizeof(SrltEntry));
+        if (a == nullptr) {
+            return;  // the pool is dry (tls_no_state)
+        }
+        SrltEntry* srlt = reinterpret_cast<SrltEntry*>(a + kSrltAt);
+        SrltEntry& e = srlt[st.srlt_count++];
         e.len = len;
         e.type = static_cast<uint8_t>(type | (c.dir << 7));
         e.hs = 0;
@@ -512,7 +541,9 @@ void consume_records(Ctx& c, const uint8_t* data, uint32_t len) {
         } else if (d.rec_type == 22 && (d.flags & kDirCcs) == 0) {
             if (d.rec_left == uint32_t(d.rec_hdr[3] << 8 | d.rec_hdr[4]) && k > 0 &&
                 c.st.srlt_count > 0) {
-                SrltEntry& e = srlt_of(c.st)[c.st.srlt_count - 1];
+                auto* srlt = reinterpret_cast<SrltEntry*>(
+                    c.scratch->arena[kArenaTls].get(c.st.ref) + kSrltAt);
+                SrltEntry& e = srlt[c.st.srlt_count - 1];
                 if ((e.type >> 7) == c.dir && (e.type & 0x7f) == 22) {
                     e.hs = data[0];
                 }
@@ -567,7 +598,7 @@ void update_quic(Ctx& c);
 }  // namespace
 
 size_t Tls::state_size(const FeatureConfig& c) {
-    return sizeof(TlsState) + size_t{c.tls_records} * sizeof(SrltEntry) + c.tls_cert_bytes;
+    return control_size(c) + arena_max(c);
 }
 
 void Tls::init(uint8_t* s, const FeatureConfig&) {
@@ -704,24 +735,32 @@ void update_quic(Ctx& c) {
 
 }  // namespace
 
-size_t Tls::used_bytes(const uint8_t* s, const FeatureConfig& c) {
-    // The areas are laid out ClientHello, ServerHello, srlt, certificates:
-    // everything up to the end of the last one in use.
+size_t Tls::arena_used(const uint8_t* s, const FeatureConfig& c) {
+    // The arena is laid out ClientHello, ServerHello, srlt, certificates:
+    // everything up to the end of the last part in use.
     const auto& st = *reinterpret_cast<const TlsState*>(s);
-    const size_t srlt_at = sizeof(TlsState);
     if (st.cert_len != 0) {
-        return srlt_at + size_t{c.tls_records} * sizeof(SrltEntry) + st.cert_len;
+        return certs_at(c) + st.cert_len;
     }
     if (st.srlt_count != 0) {
-        return srlt_at + size_t{st.srlt_count} * sizeof(SrltEntry);
+        return kSrltAt + size_t{st.srlt_count} * sizeof(SrltEntry);
     }
     if (st.sh_len != 0) {
-        return offsetof(TlsState, sh) + st.sh_len;
+        return kShAt + st.sh_len;
     }
-    if (st.ch_len != 0) {
-        return offsetof(TlsState, ch) + st.ch_len;
-    }
+    return st.ch_len;
+}
+
+size_t Tls::control_size(const FeatureConfig&) {
     return offsetof(TlsState, ch);
+}
+
+uint32_t Tls::arena_max(const FeatureConfig& c) {
+    return certs_at(c) + cert_cap(c);
+}
+
+const ArenaRef* Tls::arena_ref(const uint8_t* s) {
+    return &reinterpret_cast<const TlsState*>(s)->ref;
 }
 
 }  // namespace spate::features

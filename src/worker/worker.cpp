@@ -78,7 +78,7 @@ Worker::Worker(uint32_t id, const FlowTableConfig& table_cfg, SpscRing& records_
       table_(with_feature_state(table_cfg, features)),
       out_(records_out),
       features_(features),
-      scratch_(features.empty() ? nullptr : features.make_scratch()) {}
+      scratch_(features.empty() ? nullptr : features.make_scratch(table_cfg.max_flows)) {}
 
 Worker::~Worker() = default;
 
@@ -109,7 +109,8 @@ void Worker::emit(FlowTable::Entry& e) {
         }
     }
     std::memcpy(slot, &f, sizeof(FlowData));
-    const size_t packed = features_.pack(e.extra(), static_cast<uint8_t*>(slot) + sizeof(FlowData));
+    const size_t packed = features_.pack(e.extra(), static_cast<uint8_t*>(slot) + sizeof(FlowData),
+                                         scratch_.get());
     assert(packed + sizeof(FlowData) == len && "pack() and packed_size() disagree");
     (void)packed;
     features_.release(e.extra(), scratch_.get());

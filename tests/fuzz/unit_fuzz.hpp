@@ -88,7 +88,7 @@ inline void finish(UnitHarness& h, const FlowData& f = FlowData{}) {
     w.begin_object();
     // As a worker hands the state to the exporter: packed, used parts only.
     h.packed.resize(h.fs.packed_size(h.st()));
-    h.fs.pack(h.st(), h.packed.data());
+    h.fs.pack(h.st(), h.packed.data(), h.scratch.get());
     h.fs.write_json(h.packed.data(), f, w);
     w.end_object();
     if (h.json.empty() || h.json.front() != '{' || h.json.back() != '}') {

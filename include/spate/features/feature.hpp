@@ -12,6 +12,21 @@
 /// as is into the record sent to the exporter, so it holds no pointers.
 /// Units are listed once in feature_set.cpp (the registration line); calls
 /// are direct, not virtual.
+///
+/// A unit with a large state keeps only a control part in the entry and
+/// leases the rest (its arena) from a per-worker ArenaPool when a flow first
+/// shows the content (arena.hpp). Such a unit also has:
+///
+///   static constexpr ArenaKind kArena;                  // which pool
+///   static size_t control_size(const FeatureConfig&);   // bytes in the entry
+///   static uint32_t arena_max(const FeatureConfig&);    // largest arena
+///   static size_t arena_used(const uint8_t* control, const FeatureConfig&);
+///   static const ArenaRef* arena_ref(const uint8_t* control);
+///
+/// and its state_size() is control_size() + arena_max(): the record carries
+/// the control part followed by the arena's used bytes, so write_json() reads
+/// one contiguous state as before. A refused lease sets the ref's `lost`
+/// flag, which the record reports as "<unit>_no_state": true.
 #include <array>
 #include <cstdint>
 #include <string>
@@ -26,6 +41,12 @@ class FingerprintDb;
 }
 
 namespace spate::features {
+
+/// The units whose large state lives in per-worker arena pools (arena.hpp),
+/// in the order of FeatureConfig::state_pool.
+enum ArenaKind : uint8_t { kArenaBd, kArenaIdp, kArenaTls, kArenaDns, kArenaHttp, kArenaKinds };
+inline constexpr std::array<std::string_view, kArenaKinds> kArenaNames = {"bd", "idp", "tls", "dns",
+                                                                          "http"};
 
 constexpr std::array<uint8_t, 256> default_compact_map() {
     std::array<uint8_t, 256> m{};
@@ -58,6 +79,11 @@ struct FeatureConfig {
     /// --http-headers LIST: header names reported (lowercase, comma-separated); empty = all.
     std::string http_headers;
     uint32_t ssh_bytes = 4096;  ///< --ssh-bytes N: per flow, SSH banners + KEXINIT lists kept
+    /// --state-pool UNIT=SIZE: bytes of arena pool per worker for each
+    /// ArenaKind; 0: the default, enough for every flow of the table to hold
+    /// the unit's largest arena (address space only: memory is used as
+    /// flows need it).
+    std::array<uint64_t, kArenaKinds> state_pool{};
     /// Fingerprint database (--fp-db FILE), loaded once at start; nullptr: none.
     const proto::FingerprintDb* fp_db = nullptr;
 };

@@ -29,7 +29,10 @@ public:
     static const char* joy_set();
 
     bool empty() const { return mask_ == 0; }
+    /// Bytes of feature state in each flow-table entry (arenas apart).
     size_t state_bytes() const { return state_bytes_; }
+    /// Bytes of feature state a record may carry at most.
+    size_t record_state_bytes() const { return full_bytes_; }
     const FeatureConfig& config() const { return cfg_; }
     /// Enabled unit names, in registration order.
     std::vector<std::string> enabled() const;
@@ -45,11 +48,14 @@ public:
     /// [u32 length][bytes] per enabled unit: what the record message carries,
     /// so a flow whose large units stayed empty costs little to send.
     /// Returns the bytes written (always packed_size(block)).
-    size_t pack(const uint8_t* block, uint8_t* out) const;
+    /// Units with an arena copy their control part and then the arena's used
+    /// bytes from `scratch` (the worker's pools).
+    size_t pack(const uint8_t* block, uint8_t* out, const WorkerScratch* scratch) const;
     /// The flow's record was sent: units give back what they hold in `scratch`.
     void release(uint8_t* block, WorkerScratch* scratch) const;
-    /// A worker's working memory for the enabled units.
-    std::unique_ptr<WorkerScratch> make_scratch() const;
+    /// A worker's working memory for the enabled units; arena pools sized
+    /// by FeatureConfig::state_pool, or for `max_flows` flows by default.
+    std::unique_ptr<WorkerScratch> make_scratch(uint32_t max_flows = 1024) const;
 
     static constexpr size_t kMaxUnits = 32;
 
@@ -57,7 +63,9 @@ private:
     FeatureConfig cfg_;
     uint32_t mask_ = 0;
     size_t state_bytes_ = 0;
-    std::array<uint32_t, kMaxUnits> offset_{};
+    size_t full_bytes_ = 0;
+    std::array<uint32_t, kMaxUnits> offset_{};       ///< in the entry
+    std::array<uint32_t, kMaxUnits> full_offset_{};  ///< in a full-size block (tests)
 };
 
 }  // namespace spate::features

@@ -6,6 +6,7 @@
 #include <memory>
 #include <vector>
 
+#include "spate/features/arena.hpp"
 #include "spate/features/feature.hpp"
 #include "spate/proto/quic.hpp"
 
@@ -71,6 +72,9 @@ struct WorkerScratch {
     explicit WorkerScratch(const FeatureConfig& c);
 
     BufferPool pool;  ///< reassembly buffers shared by the units that follow streams
+    /// Arena pools of the units with large state (ArenaKind order); a unit
+    /// that is not enabled has an empty pool.
+    ArenaPool arena[kArenaKinds];
     TlsCounters tls;
     AppCounters dns;
     AppCounters http;

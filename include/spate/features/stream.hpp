@@ -5,8 +5,10 @@
 /// sequence number, or CRYPTO offset): bytes already delivered are dropped
 /// (retransmissions, overlaps), segments that arrive early are held in a
 /// buffer leased from the worker's pool (up to kMaxOoo segments and
-/// kOooBytes bytes), and a hole that cannot be held stops the stream (the
-/// unit reports a gap). Nothing is allocated; the state holds no pointers.
+/// kOooBytes bytes; the list of held segments lives in that buffer too, so
+/// the state in the flow entry stays small), and a hole that cannot be held
+/// stops the stream (the unit reports a gap). Nothing is allocated; the
+/// state holds no pointers.
 #include <cstdint>
 #include <cstring>
 
@@ -23,17 +25,26 @@ struct OooSeg {
     uint16_t len;
 };
 
+/// Bytes of a pool buffer the stream uses after the unit's own `ooo_offset`
+/// bytes: the held data, then the list of held segments.
+constexpr uint32_t kOooArea = kOooBytes + kMaxOoo * sizeof(OooSeg);
+
 struct StreamState {
     uint32_t next;  ///< next expected stream position
     uint32_t lease_slot;
     uint32_t lease_tag;  ///< 0: no buffer leased
-    OooSeg ooo[kMaxOoo];
-    uint16_t ooo_used;  ///< bytes of the out-of-order area in use
-    uint8_t started;    ///< next is valid
-    uint8_t ooo_count;
+    uint16_t ooo_used;   ///< bytes of the out-of-order area in use
+    uint8_t started;     ///< next is valid
+    uint8_t ooo_count;   ///< segments held (their list is in the pool buffer)
     uint8_t buffer_lost;  ///< the pool took the buffer back while it was in use
     uint8_t pad[3];
 };
+static_assert(sizeof(StreamState) == 20);
+
+/// The held segments' list in the pool buffer `b`.
+inline OooSeg* ooo_list(uint8_t* b, uint32_t ooo_offset) {
+    return reinterpret_cast<OooSeg*>(b + ooo_offset + kOooBytes);
+}
 
 /// Starts the stream at `seq` (a SYN's sequence number + 1, or CRYPTO offset
 /// 0); without it the first segment seen sets the start.
@@ -103,7 +114,7 @@ StreamFeed stream_feed(StreamState& s, BufferPool* pool, uint32_t ooo_offset, ui
     if (diff > 0) {
         if (s.ooo_count == kMaxOoo || s.ooo_used + len > kOooBytes ||
             static_cast<uint32_t>(diff) > 4 * kOooBytes || pool == nullptr ||
-            pool->slot_bytes() < ooo_offset + kOooBytes) {
+            pool->slot_bytes() < ooo_offset + kOooArea) {
             return StreamFeed::gap;
         }
         uint8_t* b = stream_buffer(s, pool);
@@ -111,7 +122,8 @@ StreamFeed stream_feed(StreamState& s, BufferPool* pool, uint32_t ooo_offset, ui
             return StreamFeed::gap;
         }
         std::memcpy(b + ooo_offset + s.ooo_used, data, len);
-        s.ooo[s.ooo_count++] = OooSeg{seq, s.ooo_used, static_cast<uint16_t>(len)};
+        ooo_list(b, ooo_offset)[s.ooo_count++] =
+            OooSeg{seq, s.ooo_used, static_cast<uint16_t>(len)};
         s.ooo_used = static_cast<uint16_t>(s.ooo_used + len);
         return StreamFeed::held;
     }
@@ -121,19 +133,20 @@ StreamFeed stream_feed(StreamState& s, BufferPool* pool, uint32_t ooo_offset, ui
     bool progress = true;
     while (progress && s.ooo_count > 0 && wants()) {
         progress = false;
+        uint8_t* b = stream_buffer(s, pool);
+        if (b == nullptr) {
+            return StreamFeed::gap;  // taken back: the held segments are gone
+        }
+        OooSeg* list = ooo_list(b, ooo_offset);
         for (uint8_t i = 0; i < s.ooo_count; ++i) {
-            const OooSeg seg = s.ooo[i];
+            const OooSeg seg = list[i];
             const int32_t ahead = static_cast<int32_t>(seg.seq - s.next);
             if (ahead > 0) {
                 continue;
             }
-            s.ooo[i] = s.ooo[--s.ooo_count];
+            list[i] = list[--s.ooo_count];
             const uint32_t skip = static_cast<uint32_t>(-static_cast<int64_t>(ahead));
             if (skip < seg.len) {
-                uint8_t* b = stream_buffer(s, pool);
-                if (b == nullptr) {
-                    return StreamFeed::gap;
-                }
                 s.next += seg.len - skip;
                 consume(b + ooo_offset + seg.off + skip, seg.len - skip);
             }

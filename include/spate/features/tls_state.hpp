@@ -2,8 +2,10 @@
 /// The per-flow state of the tls unit (plain bytes: no pointers; buffers are
 /// leased from the worker's pool by index and tag). Shared by the unit and
 /// its tests.
+#include <cstddef>
 #include <cstdint>
 
+#include "spate/features/arena.hpp"
 #include "spate/features/stream.hpp"
 
 namespace spate::features::tls_state {
@@ -84,7 +86,12 @@ struct SrltEntry {
     uint32_t t_us;  ///< microseconds since the flow's first packet
 };
 
+/// The control part (up to `ch`) lives in the flow entry; the rest (the
+/// hellos, srlt and certificates: the arena) is leased from the worker's tls
+/// pool at the first TLS record and follows the control part in the record,
+/// so the packed state reads as this struct.
 struct TlsState {
+    ArenaRef ref;  ///< the arena: ch, sh, srlt, certificates (from `ch` on)
     DirState dir[2];
     uint32_t flags;
     uint32_t quic_version;
@@ -108,10 +115,18 @@ struct TlsState {
     uint8_t quic_scid[20];
     uint8_t quic_server_scid[20];
     uint8_t syn_opts[40];
+    uint8_t pad_[4];
+    // ---- the arena: offsets from `ch` ----
     uint8_t ch[1536];  ///< the ClientHello body, re-encoded compactly
     uint8_t sh[512];   ///< the ServerHello body, likewise
     // followed by tls_records SrltEntry, then tls_cert_bytes of certificates
     // (CertHeader + fields, per certificate)
 };
+
+static_assert(offsetof(TlsState, ch) % 8 == 0);
+
+/// Arena offsets of the parts after the ClientHello.
+constexpr uint32_t kShAt = offsetof(TlsState, sh) - offsetof(TlsState, ch);
+constexpr uint32_t kSrltAt = sizeof(TlsState) - offsetof(TlsState, ch);
 
 }  // namespace spate::features::tls_state

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <string_view>
 
+#include "spate/features/arena.hpp"
 #include "spate/features/feature.hpp"
 
 namespace spate::features {
@@ -30,12 +31,26 @@ namespace spate::features {
         static size_t used_bytes(const uint8_t* s, const FeatureConfig& c); \
     }
 
+/// Units whose large state is an arena leased from a per-worker pool.
+#define SPATE_ARENA_MEMBERS(kind)                                            \
+    static constexpr ArenaKind kArena = kind;                                \
+    static size_t control_size(const FeatureConfig& c);                      \
+    static uint32_t arena_max(const FeatureConfig& c);                       \
+    static size_t arena_used(const uint8_t* s, const FeatureConfig& c);      \
+    static const ArenaRef* arena_ref(const uint8_t* s);
+
+#define SPATE_ARENA_UNIT(Type, name, kind) \
+    struct Type {                          \
+        SPATE_UNIT_MEMBERS(name)           \
+        SPATE_ARENA_MEMBERS(kind)          \
+    }
+
 /// Sequence of packet lengths and times (Joy "packets").
 SPATE_PACKED_UNIT(Splt, "splt");
 /// Byte value counts over the payload: byte_dist (unit "bd") and entropy (unit "entropy").
-SPATE_FEATURE_UNIT(ByteCounts, "bd");
+SPATE_ARENA_UNIT(ByteCounts, "bd", kArenaBd);
 /// Initial data packet per direction.
-SPATE_PACKED_UNIT(Idp, "idp");
+SPATE_ARENA_UNIT(Idp, "idp", kArenaIdp);
 /// Minimum TTL and first IP ids per direction.
 SPATE_FEATURE_UNIT(IpInfo, "ip");
 /// TCP details: first sequence number, window, options, retransmissions.
@@ -62,13 +77,21 @@ SPATE_FEATURE_UNIT(Hist, "hist");
         static size_t used_bytes(const uint8_t* s, const FeatureConfig& c); \
     }
 
+/// Stream units whose messages are kept in an arena.
+#define SPATE_STREAM_ARENA_UNIT(Type, name, kind)                \
+    struct Type {                                                \
+        SPATE_UNIT_MEMBERS(name)                                 \
+        SPATE_ARENA_MEMBERS(kind)                                \
+        static void release(uint8_t* s, WorkerScratch* scratch); \
+    }
+
 /// TLS over TCP and inside QUIC Initials: hellos, certificates, record
 /// lengths and times, fingerprints.
-SPATE_STREAM_UNIT(Tls, "tls");
+SPATE_STREAM_ARENA_UNIT(Tls, "tls", kArenaTls);
 /// DNS messages over UDP and TCP (mDNS, LLMNR included).
-SPATE_STREAM_UNIT(Dns, "dns");
+SPATE_STREAM_ARENA_UNIT(Dns, "dns", kArenaDns);
 /// HTTP/1.x requests and responses.
-SPATE_STREAM_UNIT(Http, "http");
+SPATE_STREAM_ARENA_UNIT(Http, "http", kArenaHttp);
 /// SSH banners, KEXINIT algorithm lists, HASSH.
 SPATE_STREAM_UNIT(Ssh, "ssh");
 /// DHCP and DHCPv6 messages.
@@ -77,6 +100,9 @@ SPATE_STREAM_UNIT(Dhcp, "dhcp");
 SPATE_STREAM_UNIT(Ike, "ike");
 
 #undef SPATE_STREAM_UNIT
+#undef SPATE_STREAM_ARENA_UNIT
+#undef SPATE_ARENA_UNIT
+#undef SPATE_ARENA_MEMBERS
 #undef SPATE_PACKED_UNIT
 #undef SPATE_UNIT_MEMBERS
 #undef SPATE_FEATURE_UNIT
