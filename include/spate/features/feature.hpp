@@ -44,9 +44,17 @@ namespace spate::features {
 
 /// The units whose large state lives in per-worker arena pools (arena.hpp),
 /// in the order of FeatureConfig::state_pool.
-enum ArenaKind : uint8_t { kArenaBd, kArenaIdp, kArenaTls, kArenaDns, kArenaHttp, kArenaKinds };
-inline constexpr std::array<std::string_view, kArenaKinds> kArenaNames = {"bd", "idp", "tls", "dns",
-                                                                          "http"};
+enum ArenaKind : uint8_t {
+    kArenaSplt,
+    kArenaBd,
+    kArenaIdp,
+    kArenaTls,
+    kArenaDns,
+    kArenaHttp,
+    kArenaKinds
+};
+inline constexpr std::array<std::string_view, kArenaKinds> kArenaNames = {"splt", "bd",  "idp",
+                                                                          "tls",  "dns", "http"};
 
 constexpr std::array<uint8_t, 256> default_compact_map() {
     std::array<uint8_t, 256> m{};

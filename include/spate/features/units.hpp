@@ -46,7 +46,7 @@ namespace spate::features {
     }
 
 /// Sequence of packet lengths and times (Joy "packets").
-SPATE_PACKED_UNIT(Splt, "splt");
+SPATE_ARENA_UNIT(Splt, "splt", kArenaSplt);
 /// Byte value counts over the payload: byte_dist (unit "bd") and entropy (unit "entropy").
 SPATE_ARENA_UNIT(ByteCounts, "bd", kArenaBd);
 /// Initial data packet per direction.
