@@ -1,5 +1,6 @@
 #include "spate/control/options.hpp"
 
+#include "spate/features/arena.hpp"
 #include "spate/features/feature_set.hpp"
 #include "spate/port/dpdk_port.hpp"
 
@@ -107,6 +108,8 @@ void describe(po::options_description& d, bool for_file) {
          "dns: bytes of flow state for the flow's DNS messages (512..65535); later messages are counted and left out")
         ("http-bytes", po::value<uint32_t>()->default_value(4096),
          "http: bytes of flow state for the flow's HTTP request and response heads (512..65535)")
+        ("state-pool", po::value<std::vector<std::string>>()->composing(),
+         "UNIT=SIZE[,UNIT=SIZE...]: bytes per worker of the pool that holds a unit's large flow state, leased when a flow first shows the content and returned when its record is sent (units: splt, bd, idp, tls, dns, http; SIZE in bytes with K, M, G or T; 0: none, the unit keeps only what fits in the flow entry; repeatable). Default: enough for every flow of --max-flows to hold the unit's largest state, as address space (memory is used as flows need it). Leases refused by a full pool are counted per pool, and the records that lost data say \"<unit>_no_state\": true")
         ("http-headers", po::value<std::string>()->default_value(""),
          "http: header names to report, comma-separated, case-insensitive (default: every header)")
         ("ssh-bytes", po::value<uint32_t>()->default_value(4096),
@@ -429,6 +432,36 @@ ParseOutcome parse_options(int argc, const char* const* argv, Options& out) {
     out.feature_cfg.dns_bytes = bounded("dns-bytes", 512, 65535);
     out.feature_cfg.http_bytes = bounded("http-bytes", 512, 65535);
     out.feature_cfg.ssh_bytes = bounded("ssh-bytes", 512, 65535);
+    if (vm.count("state-pool") != 0) {
+        for (const std::string& arg : vm["state-pool"].as<std::vector<std::string>>()) {
+            std::stringstream items(arg);
+            std::string item;
+            while (std::getline(items, item, ',')) {
+                const size_t eq = item.find('=');
+                const std::string unit = item.substr(0, eq);
+                size_t k = 0;
+                while (k < features::kArenaKinds && features::kArenaNames[k] != unit) {
+                    ++k;
+                }
+                if (eq == std::string::npos || k == features::kArenaKinds) {
+                    std::string known;
+                    for (auto n : features::kArenaNames) {
+                        known += (known.empty() ? "" : ", ") + std::string(n);
+                    }
+                    throw UsageError("option '--state-pool': '" + item +
+                                     "' is not UNIT=SIZE with UNIT one of " + known);
+                }
+                uint64_t bytes = 0;
+                try {
+                    bytes = features::parse_size(item.substr(eq + 1), "option '--state-pool'");
+                } catch (const std::invalid_argument& e) {
+                    throw UsageError(e.what());
+                }
+                // 0 in FeatureConfig is the default: "none" is a pool of one byte.
+                out.feature_cfg.state_pool[k] = bytes == 0 ? 1 : bytes;
+            }
+        }
+    }
     out.feature_cfg.http_headers = get<std::string>(vm, "http-headers");
     for (char& ch : out.feature_cfg.http_headers) {
         ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));

@@ -83,6 +83,10 @@ struct WorkerTotals {
     uint64_t tls_messages = 0, tls_too_big = 0, tls_gaps = 0, tls_ooo = 0, tls_malformed = 0,
              tls_stolen = 0, quic_ok = 0, quic_failed = 0;
     uint64_t app[5][4] = {};
+    uint64_t state_bytes[features::kArenaKinds] = {};
+    uint64_t state_peak[features::kArenaKinds] = {};  ///< sum of the workers' peaks
+    uint64_t state_leases[features::kArenaKinds] = {};
+    uint64_t state_refused[features::kArenaKinds] = {};
 };
 
 WorkerTotals sum_workers(const std::vector<std::unique_ptr<Worker>>& workers) {
@@ -111,6 +115,12 @@ WorkerTotals sum_workers(const std::vector<std::unique_ptr<Worker>>& workers) {
             for (int k = 0; k < 4; ++k) {
                 t.app[a][k] += rl(s.app[a][k]);
             }
+        }
+        for (uint32_t k = 0; k < features::kArenaKinds; ++k) {
+            t.state_bytes[k] += rl(s.state_bytes[k]);
+            t.state_peak[k] += rl(s.state_peak[k]);
+            t.state_leases[k] += rl(s.state_leases[k]);
+            t.state_refused[k] += rl(s.state_refused[k]);
         }
     }
     return t;
@@ -256,6 +266,10 @@ StatsTotals Run::gather() const {
     t.flows_active = w.active;
     t.flows_evicted = w.evicted;
     t.records_shed = w.dropped;
+    for (uint32_t k = 0; k < features::kArenaKinds; ++k) {
+        t.state_bytes += w.state_bytes[k];
+        t.state_no_state += w.state_refused[k];
+    }
     const ExporterStats& es = exporter_->stats();
     t.records = rl(es.records);
     t.records_lost = rl(es.records_lost);
@@ -287,6 +301,8 @@ void Run::publish(StatsSnapshot& snap, const StatsTotals& t) const {
     st(snap.records_shed, t.records_shed);
     st(snap.records_lost, t.records_lost);
     st(snap.output_errors, t.output_errors);
+    st(snap.state_bytes, t.state_bytes);
+    st(snap.state_refused, t.state_no_state);
     snap.output_faulted.store(t.output_faulted, std::memory_order_relaxed);
     if (t.output_errors != 0) {
         snap.set_output_error(t.output_error);
@@ -591,6 +607,24 @@ void Run::print_exit(double elapsed) const {
                      ", not decrypted %" PRIu64 "\n",
                      w.tls_messages, w.tls_too_big, w.tls_gaps, w.tls_ooo, w.tls_malformed,
                      w.tls_stolen, w.quic_ok, w.quic_failed);
+    }
+    {
+        std::string pools;
+        for (uint32_t k = 0; k < features::kArenaKinds; ++k) {
+            if (w.state_leases[k] + w.state_refused[k] == 0) {
+                continue;
+            }
+            char b[160];
+            std::snprintf(b, sizeof b,
+                          "%s%.*s: leases %" PRIu64 ", refused %" PRIu64 ", peak %.1f KiB",
+                          pools.empty() ? "" : "; ", int(features::kArenaNames[k].size()),
+                          features::kArenaNames[k].data(), w.state_leases[k], w.state_refused[k],
+                          double(w.state_peak[k]) / 1024);
+            pools += b;
+        }
+        if (!pools.empty()) {
+            std::fprintf(stderr, "spate:   flow state pools: %s\n", pools.c_str());
+        }
     }
     static const char* const kApps[5] = {"dns", "http", "ssh", "dhcp", "ike"};
     for (int a = 0; a < 5; ++a) {

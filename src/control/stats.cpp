@@ -61,6 +61,7 @@ std::string StatsReporter::format_interval(const StatsTotals& now, uint64_t wall
     const uint64_t d_rshed = delta(now.records_shed, b.records_shed);
     const uint64_t d_lost = delta(now.records_lost, b.records_lost);
     const uint64_t d_oerr = delta(now.output_errors, b.output_errors);
+    const uint64_t d_nostate = delta(now.state_no_state, b.state_no_state);
     const uint64_t d_malformed = delta(now.malformed, b.malformed);
     const uint64_t d_non_ip = delta(now.non_ip, b.non_ip);
     const uint64_t d_filtered = delta(now.filtered, b.filtered);
@@ -98,6 +99,7 @@ std::string StatsReporter::format_interval(const StatsTotals& now, uint64_t wall
             {"records", d_records},     {"kernel_drops", d_kernel}, {"packets_shed", d_pshed},
             {"records_shed", d_rshed},  {"records_lost", d_lost},   {"output_errors", d_oerr},
             {"malformed", d_malformed}, {"non_ip", d_non_ip},       {"filtered", d_filtered},
+            {"state_refused", d_nostate},
         };
         for (const auto& [k, v] : deltas) {
             w.key(k);
@@ -121,6 +123,8 @@ std::string StatsReporter::format_interval(const StatsTotals& now, uint64_t wall
             {"malformed", now.malformed},
             {"non_ip", now.non_ip},
             {"filtered", now.filtered},
+            {"state_bytes", now.state_bytes},
+            {"state_refused", now.state_no_state},
         };
         for (const auto& [k, v] : totals) {
             w.key(k);
@@ -151,6 +155,9 @@ std::string StatsReporter::format_interval(const StatsTotals& now, uint64_t wall
     line = buf;
     if (d_filtered != 0) {
         line += ", filtered +" + std::to_string(d_filtered);
+    }
+    if (d_nostate != 0) {
+        line += "; flow state refused +" + std::to_string(d_nostate) + " (pools full)";
     }
     if (now.output_faulted || d_oerr != 0) {
         line += "; output " + std::string(now.output_faulted ? "FAILING" : "errors") + " (+" +

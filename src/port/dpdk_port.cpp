@@ -61,6 +61,8 @@ int telemetry_stats(const char*, const char*, rte_tel_data* d) {
     add("records_shed", s->records_shed);
     add("records_lost", s->records_lost);
     add("output_errors", s->output_errors);
+    add("state_bytes", s->state_bytes);
+    add("state_refused", s->state_refused);
     rte_tel_data_add_dict_u64(d, "output_faulted",
                               s->output_faulted.load(std::memory_order_relaxed) ? 1 : 0);
     // DPDK 22.11 puts string values into its JSON as they are and cuts them

@@ -294,6 +294,13 @@ void Worker::sync_stats() {
         stats_.tls_buffers_stolen.store(scratch_->pool.stolen, std::memory_order_relaxed);
         stats_.quic_initials.store(t.quic_initials, std::memory_order_relaxed);
         stats_.quic_failed.store(t.quic_failed, std::memory_order_relaxed);
+        for (uint32_t k = 0; k < features::kArenaKinds; ++k) {
+            const features::ArenaCounters& ac = scratch_->arena[k].counters();
+            stats_.state_bytes[k].store(ac.bytes_in_use, std::memory_order_relaxed);
+            stats_.state_peak[k].store(ac.bytes_peak, std::memory_order_relaxed);
+            stats_.state_leases[k].store(ac.leases, std::memory_order_relaxed);
+            stats_.state_refused[k].store(ac.dry, std::memory_order_relaxed);
+        }
         const features::AppCounters* apps[5] = {&scratch_->dns, &scratch_->http, &scratch_->ssh,
                                                 &scratch_->dhcp, &scratch_->ike};
         for (int i = 0; i < 5; ++i) {

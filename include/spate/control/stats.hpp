@@ -26,6 +26,8 @@ struct StatsTotals {
     uint64_t records_shed = 0;    ///< records dropped: the exporter's ring full (backpressure drop)
     uint64_t records_lost = 0;    ///< records lost to output errors
     uint64_t output_errors = 0;   ///< sink errors
+    uint64_t state_bytes = 0;     ///< bytes of flow state leased from the arena pools now
+    uint64_t state_no_state = 0;  ///< leases refused by a full pool (records say <unit>_no_state)
     bool output_faulted = false;  ///< the output is failing right now
     std::string output_error;     ///< the latest sink error ("" if none)
 };

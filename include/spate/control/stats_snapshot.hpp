@@ -27,6 +27,8 @@ struct StatsSnapshot {
     std::atomic<uint64_t> records_shed{0};   ///< workers: the record ring full (drop policy)
     std::atomic<uint64_t> records_lost{0};   ///< lost to output errors
     std::atomic<uint64_t> output_errors{0};  ///< sink errors
+    std::atomic<uint64_t> state_bytes{0};    ///< flow state leased from the arena pools now
+    std::atomic<uint64_t> state_refused{0};  ///< leases refused by a full pool
     std::atomic<bool> output_faulted{false};
 
     void set_output_error(const std::string& e) {

@@ -41,6 +41,12 @@ struct alignas(kCacheLine) WorkerStats {
     std::atomic<uint64_t> quic_failed{0};
     /// dns, http, ssh, dhcp, ike: messages, malformed, truncated, gaps (features::AppCounters).
     std::atomic<uint64_t> app[5][4] = {};
+    /// Arena pools per features::ArenaKind: bytes leased now, high-water
+    /// mark, leases, leases refused (pool full).
+    std::atomic<uint64_t> state_bytes[features::kArenaKinds] = {};
+    std::atomic<uint64_t> state_peak[features::kArenaKinds] = {};
+    std::atomic<uint64_t> state_leases[features::kArenaKinds] = {};
+    std::atomic<uint64_t> state_refused[features::kArenaKinds] = {};
 };
 
 /// What a worker does when its record ring is full (the exporter is behind).
