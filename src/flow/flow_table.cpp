@@ -1,5 +1,7 @@
 #include "spate/flow/flow_table.hpp"
 
+#include <cstddef>
+
 #include <sys/mman.h>
 
 #include <new>
@@ -25,6 +27,9 @@ std::string_view to_string(EndReason r) {
     }
     return "unknown";
 }
+
+// The per-packet fields end within the entry's first 160 bytes.
+static_assert(offsetof(FlowTable::Entry, data) + offsetof(FlowData, fragments) <= 160);
 
 FlowTable::FlowTable(const FlowTableConfig& cfg) : cfg_(cfg) {
     if (cfg.max_flows == 0 || cfg.max_flows > (1u << 30)) {

@@ -47,8 +47,12 @@ class FlowTable {
 public:
     explicit FlowTable(const FlowTableConfig& cfg);
 
+    /// Laid out hot first: the table's links and TCP tracking, then the
+    /// record, whose first 120 bytes (key, times, per-direction counters)
+    /// are what a packet updates; its cold part (VLANs, MPLS, tunnels, outer
+    /// addresses: written at the first packet) comes last, before the
+    /// feature state.
     struct Entry {
-        FlowData data;
         uint64_t hash = 0;
         uint32_t list_prev = kNil, list_next = kNil;  ///< open or closing list
         uint32_t age_prev = kNil, age_next = kNil;    ///< creation-order list
@@ -58,6 +62,7 @@ public:
         /// TCP sequence tracking per direction: highest sequence + length seen.
         uint8_t tcp_seq_valid[2] = {0, 0};
         uint32_t tcp_high[2] = {0, 0};
+        FlowData data;
         /// Feature state: config().extra_bytes bytes right after the entry.
         uint8_t* extra();
         const uint8_t* extra() const;
@@ -78,10 +83,13 @@ public:
         const Slot& slot = slots_[static_cast<uint32_t>(hash) & slot_mask_];
         if (slot.tag == tag_of(hash)) {
             const uint8_t* e = pool_.get() + size_t{slot.idx} * stride_;
+            // The hot part: links, TCP tracking, key, times, counters.
             __builtin_prefetch(e);
             __builtin_prefetch(e + 64);
-            __builtin_prefetch(e + 128);
-            __builtin_prefetch(e + 192);
+            __builtin_prefetch(e + 128 + 31);
+            if (stride_ > kEntryBytes) {
+                __builtin_prefetch(e + kEntryBytes);  // the feature state's first line
+            }
         }
     }
 
