@@ -19,12 +19,107 @@ Decoder::~Decoder() = default;
 Decoder::Decoder(Decoder&&) noexcept = default;
 Decoder& Decoder::operator=(Decoder&&) noexcept = default;
 
+namespace {
+
+inline uint16_t rd16(const uint8_t* p) {
+    return static_cast<uint16_t>(p[0] << 8 | p[1]);
+}
+inline uint32_t rd32(const uint8_t* p) {
+    return uint32_t{p[0]} << 24 | uint32_t{p[1]} << 16 | uint32_t{p[2]} << 8 | p[3];
+}
+
+/// The TCP header at frame + l4 (its IP payload `ip_payload` bytes, the
+/// frame captured up to `cap`) when it is whole and sane; false sends the
+/// frame to the walker (which also judges what is malformed).
+inline bool fast_tcp(const uint8_t* frame, uint32_t cap, uint32_t l4, uint32_t ip_payload,
+                     DecodedPacket& out) {
+    const uint8_t* tcp = frame + l4;
+    const uint32_t hl = static_cast<uint32_t>(tcp[12] >> 4) * 4;
+    if (hl < 20 || hl > ip_payload || l4 + hl > cap) {
+        return false;
+    }
+    out.l4_off = static_cast<uint16_t>(l4);
+    out.key.sport = rd16(tcp);
+    out.key.dport = rd16(tcp + 2);
+    out.tcp_seq = rd32(tcp + 4);
+    out.tcp_ack = rd32(tcp + 8);
+    out.tcp_flags = tcp[13];
+    out.tcp_window = rd16(tcp + 14);
+    out.tcp_hdr_len = static_cast<uint8_t>(hl);
+    out.payload_off = static_cast<uint16_t>(l4 + hl);
+    out.payload_len = ip_payload - hl;
+    return true;
+}
+
+/// Ethernet + IPv4 (no options, not a fragment) or IPv6 (no extension
+/// header) + TCP: what Walker::ethernet/ipv4/ipv6/transport/tcp produce for
+/// such a frame, read in one go. Anything else (VLAN tags, tunnels,
+/// fragments, options, odd lengths, a cut header) returns false and takes
+/// the walk.
+inline bool fast_frame(const PacketRef& pkt, DecodedPacket& out) {
+    const uint8_t* d = pkt.data;
+    const uint32_t cap = pkt.caplen;
+    if (cap < 14 + 20 + 20) {
+        return false;
+    }
+    const uint16_t type = rd16(d + 12);
+    const uint8_t* ip = d + 14;
+    if (type == 0x0800) {
+        const uint32_t total = rd16(ip + 2);
+        // IHL 5; no MF, offset 0; TCP; a total that holds both headers (0,
+        // from segmentation offload, and short ones go the long way).
+        if (ip[0] != 0x45 || (rd16(ip + 6) & 0x3FFF) != 0 || ip[9] != 6 || total < 40) {
+            return false;
+        }
+        if (!fast_tcp(d, cap, 34, total - 20, out)) {
+            return false;
+        }
+        out.key.src = IpAddr::v4(ip + 12);
+        out.key.dst = IpAddr::v4(ip + 16);
+        out.key.proto = 6;
+        out.key.ip_version = 4;
+        out.ip_len = total;
+        out.ttl = ip[8];
+        out.ip_id = rd16(ip + 4);
+        out.l3_off = 14;
+        return true;
+    }
+    if (type == 0x86DD) {
+        if (cap < 14 + 40 + 20 || (ip[0] >> 4) != 6 || ip[6] != 6) {
+            return false;
+        }
+        const uint32_t plen = rd16(ip + 4);
+        if (plen < 20 || !fast_tcp(d, cap, 54, plen, out)) {
+            return false;
+        }
+        out.key.src = IpAddr::v6(ip + 8);
+        out.key.dst = IpAddr::v6(ip + 24);
+        out.key.proto = 6;
+        out.key.ip_version = 6;
+        out.ip_len = plen + 40;
+        out.ttl = ip[7];
+        out.l3_off = 14;
+        return true;
+    }
+    return false;
+}
+
+}  // namespace
+
 DecodeStatus Decoder::decode(const PacketRef& pkt, DecodedPacket& out) {
     ++counters_.frames;
     out = DecodedPacket{};
     out.ts_ns = pkt.ts_ns;
     out.wire_len = pkt.wirelen;
     out.cap_len = pkt.caplen;
+
+    if (cfg_.fast_path && pkt.linktype == static_cast<uint16_t>(LinkType::ethernet) &&
+        fast_frame(pkt, out)) {
+        ++counters_.decoded;
+        ++counters_.fast_path;
+        last_malformed_ = Malformed::none;
+        return DecodeStatus::ok;
+    }
 
     // A moved-from decoder has no tracker: it still decodes, without
     // fragment attribution.
@@ -65,6 +160,7 @@ DecodeStatus Decoder::decode(const PacketRef& pkt, DecodedPacket& out) {
 DecoderCounters& DecoderCounters::operator+=(const DecoderCounters& o) {
     frames += o.frames;
     decoded += o.decoded;
+    fast_path += o.fast_path;
     non_ip += o.non_ip;
     l4_truncated += o.l4_truncated;
     fragments += o.fragments;

@@ -90,11 +90,17 @@ struct DecoderConfig {
     bool vlan_in_key = false;    ///< put the outer VLAN id in FlowKey::vlan
     uint32_t frag_slots = 4096;  ///< fragment tracker capacity (rounded up to a power of 2)
     uint64_t frag_timeout_ns = 30'000'000'000ULL;  ///< forget a first fragment after this
+    /// Read the common frame shapes (Ethernet, IPv4 without options or
+    /// IPv6 without extension headers, whole TCP header, not a fragment)
+    /// directly instead of walking the layers. Same result either way; off
+    /// only in the tests that check exactly that.
+    bool fast_path = true;
 };
 
 struct DecoderCounters {
     uint64_t frames = 0;
     uint64_t decoded = 0;  ///< frames that produced a DecodedPacket
+    uint64_t fast_path = 0;  ///< of those, read by the fast path (DecoderConfig::fast_path)
     uint64_t non_ip = 0;   ///< ARP, LLDP, STP, ...: skipped, not an error
     uint64_t l4_truncated = 0;
     uint64_t fragments = 0;              ///< every IP fragment
