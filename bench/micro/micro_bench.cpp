@@ -716,9 +716,16 @@ constexpr int kWarmupPasses = 8;
 
 // ---------------------------------------------------------------- decode
 
+// Arg: 1 with the decoder's fast path (the default), 0 the full walk.
+parse::DecoderConfig decode_config(const benchmark::State& state) {
+    parse::DecoderConfig c;
+    c.fast_path = state.range(0) != 0;
+    return c;
+}
+
 void BM_DecodeTcpIpv4(benchmark::State& state) {
     auto f = tcp_frame(0x0100000a, 1234);
-    parse::Decoder dec;
+    parse::Decoder dec(decode_config(state));
     parse::DecodedPacket d;
     PacketRef ref{f.data(), static_cast<uint32_t>(f.size()), static_cast<uint32_t>(f.size()), 1, 1,
                   0};
@@ -728,7 +735,7 @@ void BM_DecodeTcpIpv4(benchmark::State& state) {
     }
     state.SetItemsProcessed(state.iterations());
 }
-BENCHMARK(BM_DecodeTcpIpv4);
+BENCHMARK(BM_DecodeTcpIpv4)->ArgName("fast")->Arg(0)->Arg(1);
 
 // The flow hash, keyed by the run's seed (both endpoints mixed under it).
 void BM_SymmetricHash(benchmark::State& state) {
@@ -792,7 +799,7 @@ BENCHMARK(BM_DispatchHashMix);
 
 void BM_DecodeMix(benchmark::State& state) {
     const Mix& mx = mix();
-    parse::Decoder dec;
+    parse::Decoder dec(decode_config(state));
     parse::DecodedPacket d;
     size_t i = 0;
     for (auto _ : state) {
@@ -808,7 +815,7 @@ void BM_DecodeMix(benchmark::State& state) {
     }
     state.SetItemsProcessed(state.iterations());
 }
-BENCHMARK(BM_DecodeMix);
+BENCHMARK(BM_DecodeMix)->ArgName("fast")->Arg(0)->Arg(1);
 
 // ---------------------------------------------------------------- flow table
 
