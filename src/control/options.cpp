@@ -109,7 +109,7 @@ void describe(po::options_description& d, bool for_file) {
         ("http-bytes", po::value<uint32_t>()->default_value(4096),
          "http: bytes of flow state for the flow's HTTP request and response heads (512..65535)")
         ("state-pool", po::value<std::vector<std::string>>()->composing(),
-         "UNIT=SIZE[,UNIT=SIZE...]: bytes per worker of the pool that holds a unit's large flow state, leased when a flow first shows the content and returned when its record is sent (units: splt, bd, idp, tls, dns, http; SIZE in bytes with K, M, G or T; 0: none, the unit keeps only what fits in the flow entry; repeatable). Default: enough for every flow of --max-flows to hold the unit's largest state, as address space (memory is used as flows need it). Leases refused by a full pool are counted per pool, and the records that lost data say \"<unit>_no_state\": true")
+         "UNIT=SIZE[,UNIT=SIZE...]: bytes per worker of the pool that holds a unit's large flow state, leased when a flow first shows the content and returned when its record is sent (units: splt, bd, idp, tls, dns, http, ssh; SIZE in bytes with K, M, G or T; 0: none, the unit keeps only what fits in the flow entry; repeatable). Default: enough for every flow of --max-flows to hold the unit's largest state, as address space (memory is used as flows need it). Leases refused by a full pool are counted per pool, and the records that lost data say \"<unit>_no_state\": true")
         ("http-headers", po::value<std::string>()->default_value(""),
          "http: header names to report, comma-separated, case-insensitive (default: every header)")
         ("ssh-bytes", po::value<uint32_t>()->default_value(4096),

@@ -63,14 +63,19 @@ struct SshDir {
     uint8_t hdr_have;
     uint8_t hdr[5];
     uint8_t other_lines;
-    uint8_t pad[6];
+    uint8_t head[4];  ///< the current line's first bytes (is it "SSH-"?)
+    uint8_t pad[2];
 };
 
 // SshState::flags
 constexpr uint32_t kSynSeen = 1 << 0;  ///< the initiator's SYN was seen
 constexpr uint32_t kPortsSet = 1 << 1;
 
+/// The control part (in the flow entry). The arena (banners and KEXINIT
+/// payloads, `half` bytes per direction) is leased from the worker's ssh
+/// pool when a line starts with "SSH-", and follows it in the record.
 struct SshState {
+    ArenaRef ref;
     SshDir dir[2];
     uint32_t flags;
     uint16_t half;     ///< arena bytes per direction
@@ -81,11 +86,13 @@ struct SshState {
 
 static_assert(sizeof(SshState) % 8 == 0);
 
-uint8_t* arena(SshState& st, uint8_t dir) {
-    return reinterpret_cast<uint8_t*>(&st) + sizeof(SshState) + size_t{dir} * st.half;
-}
+/// In a packed record: the direction's half of the arena (when ref.cls != 0).
 const uint8_t* arena(const SshState& st, uint8_t dir) {
     return reinterpret_cast<const uint8_t*>(&st) + sizeof(SshState) + size_t{dir} * st.half;
+}
+
+bool ssh_line(const SshDir& d) {
+    return d.banner_len >= 4 && std::memcmp(d.head, "SSH-", 4) == 0;
 }
 
 struct Ctx {
@@ -95,6 +102,20 @@ struct Ctx {
     WorkerScratch* scratch;
 
     BufferPool* pool() { return scratch != nullptr ? &scratch->pool : nullptr; }
+    /// The direction's half of the leased arena; nullptr when there is none.
+    uint8_t* arena() {
+        uint8_t* a = scratch != nullptr ? scratch->arena[kArenaSsh].get(st.ref) : nullptr;
+        return a != nullptr ? a + size_t{dir} * st.half : nullptr;
+    }
+    /// Leases the arena (both halves); nullptr when the pool is dry.
+    uint8_t* lease() {
+        if (scratch == nullptr) {
+            st.ref.lost = 1;
+            return nullptr;
+        }
+        uint8_t* a = scratch->arena[kArenaSsh].reserve(st.ref, 2u * st.half, 0);
+        return a != nullptr ? a + size_t{dir} * st.half : nullptr;
+    }
     AppCounters* counters() { return scratch != nullptr ? &scratch->ssh : nullptr; }
 };
 
@@ -114,8 +135,8 @@ bool printable(uint8_t b) {
 /// One line ended (LF seen): the identification line, or one before it.
 void end_line(Ctx& c) {
     SshDir& d = c.d;
-    const uint8_t* a = arena(c.st, c.dir);
-    if (d.banner_len >= 4 && std::memcmp(a, "SSH-", 4) == 0) {
+    if (ssh_line(d)) {
+        const uint8_t* a = c.arena();  // leased when the line's "SSH-" came
         while (d.banner_len > 0 && a[d.banner_len - 1] == '\r') {
             --d.banner_len;
         }
@@ -152,7 +173,7 @@ void end_line(Ctx& c) {
 
 void consume_banner(Ctx& c, const uint8_t*& data, uint32_t& len) {
     SshDir& d = c.d;
-    uint8_t* a = arena(c.st, c.dir);
+    uint8_t* a = c.arena();
     const uint32_t keep = std::min<uint32_t>(kMaxBanner, c.st.half);
     while (len > 0 && d.mode == kModeBanner) {
         const uint8_t b = *data++;
@@ -167,12 +188,26 @@ void consume_banner(Ctx& c, const uint8_t*& data, uint32_t& len) {
             return;
         }
         if (d.line_len < keep) {
-            a[d.line_len] = b;
+            if (d.line_len < 4) {
+                d.head[d.line_len] = b;
+            }
+            if (a != nullptr) {
+                a[d.line_len] = b;
+            }
             d.banner_len = static_cast<uint16_t>(d.line_len + 1);
         }
         ++d.line_len;
+        if (d.line_len == 4 && a == nullptr && ssh_line(d)) {
+            // An identification line: now the bytes are worth keeping.
+            a = c.lease();
+            if (a == nullptr) {
+                stop(c, kModeLost);  // the pool is dry: ssh_no_state
+                return;
+            }
+            std::memcpy(a, d.head, 4);
+        }
         if (d.line_len >= kMaxLineScan) {
-            if (d.banner_len >= 4 && std::memcmp(a, "SSH-", 4) == 0) {
+            if (ssh_line(d)) {
                 d.line_len = static_cast<uint16_t>(kMaxBanner + 1);
                 d.flags |= kBannerTruncated;
                 end_line(c);
@@ -198,7 +233,7 @@ void bad_packet(Ctx& c) {
 
 void consume_packet(Ctx& c, const uint8_t* data, uint32_t len) {
     SshDir& d = c.d;
-    uint8_t* a = arena(c.st, c.dir);
+    uint8_t* a = c.arena();  // a packet follows an identification line: leased
     while (len > 0 && d.mode == kModePacket) {
         if (d.hdr_have < 5) {
             d.hdr[d.hdr_have++] = *data++;
@@ -267,7 +302,23 @@ void consume(Ctx& c, const uint8_t* data, uint32_t len) {
 }  // namespace
 
 size_t Ssh::state_size(const FeatureConfig& c) {
-    return sizeof(SshState) + 2 * size_t{std::min<uint32_t>(c.ssh_bytes, 65535) / 2};
+    return control_size(c) + arena_max(c);
+}
+
+size_t Ssh::control_size(const FeatureConfig&) {
+    return sizeof(SshState);
+}
+
+uint32_t Ssh::arena_max(const FeatureConfig& c) {
+    return 2 * (std::min<uint32_t>(c.ssh_bytes, 65535) / 2);
+}
+
+size_t Ssh::arena_used(const uint8_t* s, const FeatureConfig& c) {
+    return reinterpret_cast<const SshState*>(s)->ref.cls != 0 ? arena_max(c) : 0;
+}
+
+const ArenaRef* Ssh::arena_ref(const uint8_t* s) {
+    return &reinterpret_cast<const SshState*>(s)->ref;
 }
 
 void Ssh::init(uint8_t* s, const FeatureConfig& c) {
@@ -418,7 +469,9 @@ void Ssh::write_json(const uint8_t* s, const FlowData&, JsonWriter& w, const Fea
     const auto& st = *reinterpret_cast<const SshState*>(s);
     Side side[2];
     bool any = false;
-    for (uint8_t i = 0; i < 2; ++i) {
+    // Without an arena (none leased, or the pool was dry) no banner was kept.
+    const bool kept = st.ref.cls != 0;
+    for (uint8_t i = 0; i < 2 && kept; ++i) {
         const SshDir& d = st.dir[i];
         const uint8_t* a = arena(st, i);
         Side& x = side[i];
@@ -426,8 +479,7 @@ void Ssh::write_json(const uint8_t* s, const FlowData&, JsonWriter& w, const Fea
         const uint16_t bl = std::min<uint16_t>(d.banner_len, st.half);
         // An identification line whose LF never came is still reported (cut).
         const bool partial = (d.flags & kBanner) == 0 && bl >= 4 &&
-                             (d.mode == kModeBanner || d.mode == kModeLost) &&
-                             std::memcmp(a, "SSH-", 4) == 0;
+                             (d.mode == kModeBanner || d.mode == kModeLost) && ssh_line(d);
         if ((d.flags & kBanner) != 0 || partial) {
             x.banner = proto::parse_ssh_banner(a, bl, x.b);
             x.line = proto::Span{a, bl};
@@ -499,8 +551,5 @@ void Ssh::write_json(const uint8_t* s, const FlowData&, JsonWriter& w, const Fea
     w.end_object();
 }
 
-size_t Ssh::used_bytes(const uint8_t*, const FeatureConfig& c) {
-    return state_size(c);
-}
 
 }  // namespace spate::features

@@ -21,7 +21,7 @@ fs::path data(const char* name) {
 std::string inputs() {
     std::string in;
     for (const char* f : {"zeek__wikipedia.pcap", "joy__sample.pcap", "joy__tls12.pcap",
-                          "ipfixprobe__quic_initial-sample.pcap"}) {
+                          "ipfixprobe__quic_initial-sample.pcap", "joy__ssh-dropbear-default.pcap"}) {
         in += " -r " + shell_quote(data(f).string());
     }
     return in;
@@ -36,6 +36,7 @@ const std::map<std::string, std::vector<std::string>>& unit_keys() {
         {"tls", {"tls", "quic", "fingerprints", "fingerprint_match"}},
         {"dns", {"dns"}},
         {"http", {"http"}},
+        {"ssh", {"ssh"}},
     };
     return k;
 }
@@ -95,7 +96,7 @@ uint64_t refused_of(const std::string& err, const std::string& unit) {
 }  // namespace
 
 TEST(StatePool, AnEmptyPoolFlagsTheRecordsAndLeavesTheOtherUnitsAlone) {
-    const std::string base = inputs() + " --features joy,splt --workers 1 --splt 50";
+    const std::string base = inputs() + " --features joy,splt,ssh --workers 1 --splt 50";
     RunResult full = run_spate(base);
     ASSERT_EQ(full.status, 0) << full.err;
     for (const auto& [unit, keys] : unit_keys()) {

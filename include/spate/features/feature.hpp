@@ -51,10 +51,11 @@ enum ArenaKind : uint8_t {
     kArenaTls,
     kArenaDns,
     kArenaHttp,
+    kArenaSsh,
     kArenaKinds
 };
-inline constexpr std::array<std::string_view, kArenaKinds> kArenaNames = {"splt", "bd",  "idp",
-                                                                          "tls",  "dns", "http"};
+inline constexpr std::array<std::string_view, kArenaKinds> kArenaNames = {
+    "splt", "bd", "idp", "tls", "dns", "http", "ssh"};
 
 constexpr std::array<uint8_t, 256> default_compact_map() {
     std::array<uint8_t, 256> m{};

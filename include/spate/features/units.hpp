@@ -93,7 +93,7 @@ SPATE_STREAM_ARENA_UNIT(Dns, "dns", kArenaDns);
 /// HTTP/1.x requests and responses.
 SPATE_STREAM_ARENA_UNIT(Http, "http", kArenaHttp);
 /// SSH banners, KEXINIT algorithm lists, HASSH.
-SPATE_STREAM_UNIT(Ssh, "ssh");
+SPATE_STREAM_ARENA_UNIT(Ssh, "ssh", kArenaSsh);
 /// DHCP and DHCPv6 messages.
 SPATE_STREAM_UNIT(Dhcp, "dhcp");
 /// IKEv1/IKEv2 headers and payload types.
