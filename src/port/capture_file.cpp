@@ -8,10 +8,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cinttypes>
 #include <cstdio>
 #include <cstring>
+#include <memory>
 #include <utility>
 #include <vector>
 
@@ -138,6 +140,13 @@ struct NgState {
 
 }  // namespace
 
+/// How far ahead of the record being read CaptureFile::next prefetches.
+constexpr size_t kPrefetchAhead = 2048;
+
+/// Streamed reading: bytes read per refill. Small enough to stay in the
+/// cache between the copy and the packet handling that follows.
+constexpr size_t kStreamChunk = size_t{1} << 20;
+
 struct CaptureFile::Impl {
     const uint8_t* base = nullptr;
     size_t size = 0;  // bytes mapped (= file size)
@@ -152,9 +161,72 @@ struct CaptureFile::Impl {
     // pcapng
     NgState ng;
 
+    // Streamed reading (CaptureFile::Access::streamed): packets are read with
+    // pread() into one reused buffer instead of being touched in the map.
+    // Touching a new page of a mapping costs a fault (and, under
+    // shadow-paging hypervisors, a hypervisor exit) every page; a reused
+    // buffer costs a copy. The map stays for open()'s header checks.
+    int fd = -1;
+    bool streamed = false;
+    bool may_refill = true;   ///< false once a batch has handed out a packet
+    bool auto_refill = true;  ///< no batches (begin_batch() never called): refill any time
+    std::unique_ptr<uint8_t[]> buf;
+    size_t buf_cap = 0;
+    size_t buf_off = 0;  ///< file offset of buf[0]
+    size_t buf_len = 0;  ///< valid bytes in buf
+    int read_errno = 0;  ///< a failed pread: the reader stops with an error
+    size_t chunk = kStreamChunk;  ///< bytes per refill
+
+    /// Pointer to file bytes [off, off + n) (n <= size - off), or nullptr
+    /// when they are not buffered and a refill is not allowed now (or the
+    /// read failed: read_errno). Mapped mode: straight into the map.
+    const uint8_t* view(size_t off, size_t n) {
+        if (!streamed) {
+            return base + off;
+        }
+        if (off >= buf_off && off + n <= buf_off + buf_len) {
+            return buf.get() + (off - buf_off);
+        }
+        if (!may_refill || !refill(off, n)) {
+            return nullptr;
+        }
+        return buf.get();
+    }
+
+    /// Reads from file offset off: at least n bytes (the buffer grows for a
+    /// larger record), as much as a chunk when the file has it.
+    bool refill(size_t off, size_t n) {
+        const size_t want = std::min(std::max(n, chunk), size - off);
+        if (want > buf_cap) {
+            buf_cap = std::max(want, chunk);
+            buf = std::make_unique_for_overwrite<uint8_t[]>(buf_cap);
+        }
+        size_t got = 0;
+        while (got < want) {
+            const ssize_t r = ::pread(fd, buf.get() + got, want - got, static_cast<off_t>(off + got));
+            if (r < 0 && errno == EINTR) {
+                continue;
+            }
+            if (r <= 0) {
+                // An error, or the file shrank under us: stop where the data stops.
+                read_errno = r < 0 ? errno : EIO;
+                buf_off = off;
+                buf_len = got;
+                return false;
+            }
+            got += static_cast<size_t>(r);
+        }
+        buf_off = off;
+        buf_len = got;
+        return true;
+    }
+
     ~Impl() {
         if (base != nullptr) {
             ::munmap(const_cast<uint8_t*>(base), size);
+        }
+        if (fd >= 0) {
+            ::close(fd);
         }
     }
 };
@@ -348,7 +420,7 @@ StepResult ng_step(const uint8_t* base, size_t size, NgState& st, PacketRef& pkt
 
 }  // namespace
 
-CaptureFile CaptureFile::open(const std::string& path) {
+CaptureFile CaptureFile::open(const std::string& path, Access access, size_t stream_chunk) {
     CaptureFile f;
     f.path_ = path;
     auto fail = [&](const std::string& why) { return CaptureOpenError(path + ": " + why); };
@@ -375,13 +447,23 @@ CaptureFile CaptureFile::open(const std::string& path) {
     }
     void* m = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
     int e = errno;
-    ::close(fd);
     if (m == MAP_FAILED) {
+        ::close(fd);
         throw fail(std::string("cannot map the file: ") + std::strerror(e));
     }
     f.impl_->base = static_cast<const uint8_t*>(m);
     f.impl_->size = size;
-    ::madvise(m, size, MADV_SEQUENTIAL);
+    if (access == Access::streamed) {
+        f.impl_->fd = fd;  // closed with the Impl
+        f.impl_->streamed = true;
+        if (stream_chunk != 0) {
+            f.impl_->chunk = stream_chunk;
+        }
+        ::posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+    } else {
+        ::close(fd);
+        ::madvise(m, size, MADV_SEQUENTIAL);
+    }
 
     Impl& im = *f.impl_;
     const uint8_t* b = im.base;
@@ -496,6 +578,13 @@ CaptureFile::~CaptureFile() {
     delete impl_;
 }
 
+void CaptureFile::begin_batch() {
+    if (impl_ != nullptr) {
+        impl_->auto_refill = false;
+        impl_->may_refill = true;
+    }
+}
+
 CaptureFile::Next CaptureFile::next(PacketRef& pkt) {
     if (impl_ == nullptr || impl_->size == 0) {
         return Next::end;
@@ -513,24 +602,75 @@ CaptureFile::Next CaptureFile::next(PacketRef& pkt) {
                    std::to_string(off) + ": " + why;
         return Next::corrupt;
     };
+    // A view that could not be had: a batch to end, or a read error.
+    auto unavailable = [&](size_t off) {
+        if (im.read_errno == 0) {
+            return Next::again;
+        }
+        message_ = path_ + ": read failed at offset " + std::to_string(off) + " (record " +
+                   std::to_string(n) + "): " + std::strerror(im.read_errno);
+        return Next::corrupt;
+    };
+    auto handed_out = [&] {
+        ++records_;
+        im.may_refill = im.auto_refill;
+        return Next::packet;
+    };
 
     if (format_ == CaptureFormat::pcapng) {
-        StepResult r = ng_step(im.base, im.size, im.ng, pkt);
-        switch (r.step) {
-            case Step::packet:
-                if (im.ng.nanosecond) {
-                    nanosecond_ = true;
+        for (;;) {
+            // ng_step works on offsets from the base it is given: the map,
+            // or the buffer (offsets moved by buf_off while it runs).
+            StepResult r;
+            size_t shift = 0;
+            if (!im.streamed) {
+                r = ng_step(im.base, im.size, im.ng, pkt);
+            } else {
+                if (im.ng.pos < im.buf_off ||
+                    im.ng.pos + std::min(kPcapngMinBlock, im.size - im.ng.pos) >
+                        im.buf_off + im.buf_len) {
+                    // Not even a block header buffered (the first call, or the
+                    // buffer ends here): read on from the block.
+                    if (im.view(im.ng.pos, std::min(kPcapngMinBlock, im.size - im.ng.pos)) ==
+                        nullptr) {
+                        return unavailable(im.ng.pos);
+                    }
                 }
-                ++records_;
-                return Next::packet;
-            case Step::end:
-                return Next::end;
-            case Step::truncated:
-                return truncated(r.offset, r.have, r.need);
-            case Step::corrupt:
-                return corrupt(r.offset, r.reason);
+                shift = im.buf_off;
+                im.ng.pos -= shift;
+                r = ng_step(im.buf.get(), im.buf_len, im.ng, pkt);
+                im.ng.pos += shift;
+                const bool more_in_file = im.buf_off + im.buf_len < im.size;
+                if (more_in_file && (r.step == Step::truncated || r.step == Step::end)) {
+                    // Cut by the buffer, not by the file (ng_step stepped over
+                    // blocks right to the buffer's end, or found one that
+                    // goes past it): read on from that block.
+                    const size_t at = r.step == Step::end ? im.ng.pos : r.offset + shift;
+                    const size_t need =
+                        std::min(std::max<size_t>(r.step == Step::end ? 0 : r.need,
+                                                  kPcapngMinBlock),
+                                 im.size - at);
+                    if (im.view(at, need) == nullptr) {
+                        return unavailable(at);
+                    }
+                    continue;
+                }
+            }
+            switch (r.step) {
+                case Step::packet:
+                    if (im.ng.nanosecond) {
+                        nanosecond_ = true;
+                    }
+                    return handed_out();
+                case Step::end:
+                    return Next::end;
+                case Step::truncated:
+                    return truncated(r.offset + shift, r.have, r.need);
+                case Step::corrupt:
+                    return corrupt(r.offset + shift, r.reason);
+            }
+            return Next::end;
         }
-        return Next::end;
     }
 
     const size_t off = im.pos;
@@ -541,7 +681,10 @@ CaptureFile::Next CaptureFile::next(PacketRef& pkt) {
     if (remaining < kPcapRecordHeader) {
         return truncated(off, remaining, kPcapRecordHeader);
     }
-    const uint8_t* h = im.base + off;
+    const uint8_t* h = im.view(off, kPcapRecordHeader);
+    if (h == nullptr) {
+        return unavailable(off);
+    }
     uint32_t incl = load32(h + 8, im.big);
     uint32_t orig = load32(h + 12, im.big);
     if (im.lengths == Impl::Lengths::swapped ||
@@ -555,6 +698,14 @@ CaptureFile::Next CaptureFile::next(PacketRef& pkt) {
     if (incl > remaining - kPcapRecordHeader) {
         return truncated(off, remaining, kPcapRecordHeader + size_t{incl});
     }
+    h = im.view(off, kPcapRecordHeader + size_t{incl});  // may have moved (a refill)
+    if (h == nullptr) {
+        return unavailable(off);
+    }
+    // The reader walks forward: touch what comes a few packets on while
+    // this one is handled.
+    __builtin_prefetch(h + kPrefetchAhead);
+    __builtin_prefetch(h + kPrefetchAhead + 64);
     pkt.data = h + kPcapRecordHeader;
     pkt.caplen = incl;
     pkt.wirelen = orig;  // may be below incl: accepted as is
@@ -562,8 +713,7 @@ CaptureFile::Next CaptureFile::next(PacketRef& pkt) {
         uint64_t{load32(h, im.big)} * kNsPerSec + uint64_t{load32(h + 4, im.big)} * im.frac_mult;
     pkt.linktype = im.linktype;
     im.pos = off + kPcapRecordHeader + incl;
-    ++records_;
-    return Next::packet;
+    return handed_out();
 }
 
 }  // namespace spate

@@ -26,21 +26,45 @@ public:
         packet,     ///< pkt filled
         end,        ///< clean end of file
         truncated,  ///< file ends inside a record or block: message() says where; stop
-        corrupt,  ///< a record that cannot be right (caplen over 256 MiB / block length nonsense):
-                  ///< message(); stop
+        corrupt,  ///< a record that cannot be right (caplen over 256 MiB / block length nonsense),
+                  ///< or a read error: message(); stop
+        again,    ///< streamed, in a batch: the next packet needs a refill; end the batch,
+                  ///< call begin_batch() and next() again
     };
 
-    /// Maps the file. An empty (0-byte) file opens fine and yields end.
-    /// Throws CaptureOpenError naming the file for anything unreadable.
-    static CaptureFile open(const std::string& path);
+    /// How packet data is reached.
+    enum class Access : uint8_t {
+        /// pkt.data points into a map of the whole file, valid while this
+        /// object lives.
+        mapped,
+        /// The file is read with pread() into one reused buffer (1 MiB, more
+        /// for a larger record): far fewer page faults than touching every
+        /// page of a map. pkt.data is valid until the next next() call; with
+        /// batches (begin_batch()), until the next begin_batch().
+        streamed,
+    };
+
+    /// Opens the file (and maps it: the headers are checked at open). An
+    /// empty (0-byte) file opens fine and yields end. Throws
+    /// CaptureOpenError naming the file for anything unreadable.
+    /// stream_chunk: bytes per read when streamed (0: 1 MiB); tests use
+    /// tiny chunks to refill at every position of a record.
+    static CaptureFile open(const std::string& path, Access access = Access::mapped,
+                            size_t stream_chunk = 0);
 
     CaptureFile(CaptureFile&&) noexcept;
     CaptureFile& operator=(CaptureFile&&) noexcept;
     ~CaptureFile();
 
-    /// Next packet. pkt.data points into the mapping (valid while this
-    /// object lives); pkt.port is left unchanged for the caller to set.
+    /// Next packet; pkt.data valid as Access says. pkt.port is left
+    /// unchanged for the caller to set.
     Next next(PacketRef& pkt);
+
+    /// Streamed: starts a batch. The packets that next() hands out from here
+    /// stay valid until the next begin_batch(); next() refills the buffer
+    /// only before the batch's first packet and says `again` when the batch
+    /// cannot go on without one. Without batches, next() refills as needed.
+    void begin_batch();
 
     /// For truncated / corrupt: "FILE: truncated inside record 6 (offset N)".
     const std::string& message() const { return message_; }

@@ -210,9 +210,84 @@ ReadAll read_all(CaptureFile& f) {
     }
 }
 
+/// Streamed reading in batches of `batch` packets (0: no batches), each
+/// batch's packets checked still intact when the batch ends (they must stay
+/// valid until the next begin_batch()).
+ReadAll read_streamed(const std::string& path, size_t batch, size_t chunk) {
+    CaptureFile f = CaptureFile::open(path, CaptureFile::Access::streamed, chunk);
+    ReadAll r;
+    for (;;) {
+        if (batch != 0) {
+            f.begin_batch();
+        }
+        const size_t first = r.pkts.size();
+        bool stop = false;
+        size_t got = 0;
+        while (batch == 0 || got < batch) {
+            PacketRef p;
+            const Next n = f.next(p);
+            if (n == Next::again) {
+                EXPECT_NE(got, 0u) << "again on a batch's first packet";
+                if (got == 0) {
+                    r.last = n;
+                    return r;
+                }
+                break;
+            }
+            if (n != Next::packet) {
+                r.last = n;
+                r.message = f.message();
+                stop = true;
+                break;
+            }
+            r.pkts.push_back(p);
+            r.data.emplace_back(p.data, p.data + p.caplen);
+            ++got;
+        }
+        for (size_t i = first; i < r.pkts.size(); ++i) {
+            const auto& p = r.pkts[i];
+            if (batch != 0 && !std::equal(p.data, p.data + p.caplen, r.data[i].begin())) {
+                ADD_FAILURE() << "packet " << i << " changed before the batch ended";
+                break;
+            }
+        }
+        if (stop) {
+            return r;
+        }
+    }
+}
+
+void expect_same(const ReadAll& a, const ReadAll& b, const std::string& what) {
+    SCOPED_TRACE(what);
+    ASSERT_EQ(a.pkts.size(), b.pkts.size());
+    for (size_t i = 0; i < a.pkts.size(); ++i) {
+        EXPECT_EQ(a.pkts[i].ts_ns, b.pkts[i].ts_ns) << i;
+        EXPECT_EQ(a.pkts[i].caplen, b.pkts[i].caplen) << i;
+        EXPECT_EQ(a.pkts[i].wirelen, b.pkts[i].wirelen) << i;
+        EXPECT_EQ(a.pkts[i].linktype, b.pkts[i].linktype) << i;
+        if (a.data[i] != b.data[i]) {
+            ADD_FAILURE() << "packet " << i << " data differs";
+            return;
+        }
+    }
+    EXPECT_EQ(a.last, b.last);
+    EXPECT_EQ(a.message, b.message);
+}
+
+/// Reads the file mapped, and streamed in several ways (chunks far smaller
+/// than a record, so refills land everywhere; batches of 1, 3 and 32; no
+/// batches); every way must give the same packets and the same ending.
 ReadAll read_path(const std::string& path) {
     CaptureFile f = CaptureFile::open(path);
-    return read_all(f);
+    ReadAll mapped = read_all(f);
+    for (const size_t chunk : {size_t{0}, size_t{1}, size_t{29}, size_t{100}}) {
+        for (const size_t batch : {size_t{0}, size_t{1}, size_t{3}, size_t{32}}) {
+            expect_same(mapped, read_streamed(path, batch, chunk),
+                        "streamed, chunk " + std::to_string(chunk) + ", batch " +
+                            std::to_string(batch));
+        }
+    }
+    return mapped;
 }
 
 const char* next_name(Next n) {
@@ -225,6 +300,8 @@ const char* next_name(Next n) {
             return "truncated";
         case Next::corrupt:
             return "corrupt";
+        case Next::again:
+            return "again";
     }
     return "?";
 }
@@ -716,9 +793,12 @@ TEST(Corpus, EveryCaptureReadsItsManifestCount) {
             continue;  // malformed/: see the next test
         }
         SCOPED_TRACE(row.file);
-        CaptureFile f = CaptureFile::open((dir / "pcaps" / row.file).string());
+        const std::string path = (dir / "pcaps" / row.file).string();
+        CaptureFile f = CaptureFile::open(path);
         ReadAll r = read_all(f);
         EXPECT_EQ(r.last, Next::end) << r.message;
+        expect_same(r, read_streamed(path, 32, 0), "streamed");
+        expect_same(r, read_streamed(path, 5, 4096), "streamed, 4 KiB chunks");
         EXPECT_EQ(r.pkts.size(), row.packets);
         EXPECT_EQ(f.linktype(), row.link_type);
         for (const auto& p : r.pkts) {
