@@ -12,6 +12,28 @@ namespace {
 
 constexpr char kHex[] = "0123456789abcdef";
 
+/// "000102...ff": the two hex digits of every byte value.
+constexpr std::array<char, 512> make_hex_pairs() {
+    std::array<char, 512> t{};
+    for (int i = 0; i < 256; ++i) {
+        t[2 * i] = kHex[i >> 4];
+        t[2 * i + 1] = kHex[i & 15];
+    }
+    return t;
+}
+constexpr std::array<char, 512> kHexPairs = make_hex_pairs();
+
+/// "00".."99".
+constexpr std::array<char, 200> make_dec_pairs() {
+    std::array<char, 200> t{};
+    for (int i = 0; i < 100; ++i) {
+        t[2 * i] = static_cast<char>('0' + i / 10);
+        t[2 * i + 1] = static_cast<char>('0' + i % 10);
+    }
+    return t;
+}
+constexpr std::array<char, 200> kDecPairs = make_dec_pairs();
+
 /// Per-byte class for escape_string: 0 = copy as is, 1 = needs a short or
 /// \u00XX escape (", \, control characters), 2 = start of a non-ASCII byte
 /// sequence that must be validated as UTF-8.
@@ -193,8 +215,23 @@ void JsonWriter::end_array() {
 
 void JsonWriter::key(std::string_view k) {
     comma();
-    escape_string(out_, k);
-    out_.push_back(':');
+    // Keys are nearly always plain ASCII names: one copy, no escaping pass.
+    bool plain = k.size() <= 64;
+    for (size_t i = 0; plain && i < k.size(); ++i) {
+        plain = kClass[static_cast<unsigned char>(k[i])] == 0;
+    }
+    if (plain) {
+        const size_t at = out_.size();
+        out_.resize(at + k.size() + 3);
+        char* o = out_.data() + at;
+        o[0] = '"';
+        std::memcpy(o + 1, k.data(), k.size());
+        o[k.size() + 1] = '"';
+        o[k.size() + 2] = ':';
+    } else {
+        escape_string(out_, k);
+        out_.push_back(':');
+    }
     need_comma_ = false;
 }
 
@@ -217,17 +254,46 @@ void JsonWriter::value(int64_t v) {
 }
 
 void JsonWriter::hex(const uint8_t* p, size_t n) {
-    static constexpr char kHex[] = "0123456789abcdef";
     comma();
     const size_t at = out_.size();
     out_.resize(at + 2 * n + 2);
     char* o = out_.data() + at;
     *o++ = '"';
     for (size_t i = 0; i < n; ++i) {
-        *o++ = kHex[p[i] >> 4];
-        *o++ = kHex[p[i] & 15];
+        std::memcpy(o + 2 * i, kHexPairs.data() + 2 * p[i], 2);  // one 2-byte store per byte
     }
-    *o = '"';
+    o[2 * n] = '"';
+    need_comma_ = true;
+}
+
+void JsonWriter::uint_array(const uint32_t* v, size_t n) {
+    comma();
+    const size_t at = out_.size();
+    out_.resize(at + 2 + n * 11);  // 10 digits + a comma each, at most
+    char* o = out_.data() + at;
+    char* const end = out_.data() + out_.size();
+    *o++ = '[';
+    for (size_t i = 0; i < n; ++i) {
+        // Counts are mostly small: one or two digits without a division loop.
+        const uint32_t x = v[i];
+        if (x < 10) {
+            o[0] = static_cast<char>('0' + x);
+            o[1] = ',';
+            o += 2;
+        } else if (x < 100) {
+            std::memcpy(o, kDecPairs.data() + 2 * x, 2);
+            o[2] = ',';
+            o += 3;
+        } else {
+            o = std::to_chars(o, end, x).ptr;
+            *o++ = ',';
+        }
+    }
+    if (n != 0) {
+        --o;  // the last comma
+    }
+    *o++ = ']';
+    out_.resize(static_cast<size_t>(o - out_.data()));
     need_comma_ = true;
 }
 

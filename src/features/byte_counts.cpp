@@ -99,35 +99,35 @@ void ByteCounts::write_json(const uint8_t* s, const FlowData&, JsonWriter& w,
                             const FeatureConfig& c) {
     const auto* st = reinterpret_cast<const ByteState*>(s);
     // The arena follows the control part in the record (when total != 0).
-    uint64_t counts_buf[256] = {};
+    alignas(64) uint32_t counts_buf[256] = {};
     if (st->total != 0) {
-        uint32_t c32[256];
-        std::memcpy(c32, s + sizeof(ByteState), sizeof(c32));
-        for (int i = 0; i < 256; ++i) {
-            counts_buf[i] = c32[i];
-        }
+        std::memcpy(counts_buf, s + sizeof(ByteState), sizeof(counts_buf));
     }
     if (c.bd_fields) {
         w.key("byte_dist");
         w.uint_array(counts_buf, 256);
-        double mean = 0, var = 0;
+        // Integer sums (exact, and free of a floating-point dependency
+        // chain): S1 = sum i*c_i < 2^48, S2 = sum i^2*c_i < 2^56; the
+        // variance is (S2*T - S1^2) / T^2, its numerator exact in 128 bits.
+        uint64_t s1 = 0;
+        uint64_t s2 = 0;
+        for (uint32_t i = 0; i < 256; ++i) {
+            s1 += uint64_t{counts_buf[i]} * i;
+            s2 += uint64_t{counts_buf[i]} * (i * i);
+        }
+        double mean = 0;
+        double sd = 0;
         if (st->total > 0) {
-            double sum = 0;
-            for (int i = 0; i < 256; ++i) {
-                sum += static_cast<double>(counts_buf[i]) * i;
-            }
-            mean = sum / static_cast<double>(st->total);
-            double sq = 0;
-            for (int i = 0; i < 256; ++i) {
-                double d = i - mean;
-                sq += static_cast<double>(counts_buf[i]) * d * d;
-            }
-            var = sq / static_cast<double>(st->total);
+            const double t = static_cast<double>(st->total);
+            mean = static_cast<double>(s1) / t;
+            const unsigned __int128 num = static_cast<unsigned __int128>(s2) * st->total -
+                                          static_cast<unsigned __int128>(s1) * s1;
+            sd = std::sqrt(static_cast<double>(num)) / t;
         }
         w.key("byte_dist_mean");
         w.value_double(mean, 6);
         w.key("byte_dist_std");
-        w.value_double(std::sqrt(var), 6);
+        w.value_double(sd, 6);
         w.key("compact_byte_dist");
         uint64_t compact[16] = {};
         for (int i = 0; i < 256; ++i) {
@@ -154,7 +154,7 @@ void ByteCounts::write_json(const uint8_t* s, const FlowData&, JsonWriter& w,
         double h = 0;
         const double total = static_cast<double>(st->total);
         const double log_total = std::log2(total);
-        for (uint64_t v : counts_buf) {
+        for (const uint32_t v : counts_buf) {
             if (v != 0) {
                 const double lv = v < kLog2Table ? kLog2[v] : std::log2(static_cast<double>(v));
                 h -= static_cast<double>(v) / total * (lv - log_total);

@@ -31,6 +31,7 @@ public:
     void hex(const uint8_t* p, size_t n);
     /// An array of unsigned integers, formatted in one pass.
     void uint_array(const uint64_t* v, size_t n);
+    void uint_array(const uint32_t* v, size_t n);
     /// Appends pre-formatted JSON (a number or literal) as a value.
     void raw(std::string_view json);
     /// Epoch nanoseconds as seconds with 9 (nanosecond) or 6 decimals, as a JSON number.

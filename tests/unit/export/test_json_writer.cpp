@@ -5,6 +5,7 @@
 
 #include <cmath>
 #include <cstdint>
+#include <cstdio>
 #include <limits>
 #include <optional>
 #include <random>
@@ -560,6 +561,75 @@ TEST(JsonWriter, NestedObjectsAndArrays) {
     EXPECT_TRUE(bool(doc["d"]["f"]));
     EXPECT_EQ(uint64_t(doc["d"]["h"].at(0).at(0)), 7u);
     EXPECT_EQ(double(doc["q\"k"]), 12.5);
+}
+
+TEST(JsonWriter, IntegerArraysMatchToChars) {
+    // The 32-bit array has short paths for one and two digits: every
+    // boundary, against std::to_chars, and both widths agree.
+    std::vector<uint32_t> v32 = {0, 1, 9, 10, 11, 42, 99, 100, 101, 999, 1000, 65535,
+                                 4294967295u, 7};
+    for (uint32_t x = 0; x < 300; x += 7) {
+        v32.push_back(x);
+    }
+    std::vector<uint64_t> v64(v32.begin(), v32.end());
+    v64.push_back(18446744073709551615ULL);
+    std::string expect32 = "[";
+    for (size_t i = 0; i < v32.size(); ++i) {
+        expect32 += (i != 0 ? "," : "") + std::to_string(v32[i]);
+    }
+    expect32 += "]";
+    std::string a;
+    JsonWriter wa(a);
+    wa.uint_array(v32.data(), v32.size());
+    EXPECT_EQ(a, expect32);
+    std::string b;
+    JsonWriter wb(b);
+    wb.uint_array(v64.data(), v32.size());
+    EXPECT_EQ(b, expect32);
+    std::string c;
+    JsonWriter wc(c);
+    wc.begin_object();
+    wc.key("e");
+    wc.uint_array(v32.data(), 0);
+    wc.key("f");
+    wc.uint_array(v64.data() + v64.size() - 1, 1);
+    wc.end_object();
+    EXPECT_EQ(c, R"({"e":[],"f":[18446744073709551615]})");
+}
+
+TEST(JsonWriter, HexEveryByteValue) {
+    std::vector<uint8_t> bytes(256);
+    std::string expect = "\"";
+    for (int i = 0; i < 256; ++i) {
+        bytes[i] = static_cast<uint8_t>(i);
+        char two[3];
+        std::snprintf(two, sizeof two, "%02x", i);
+        expect += two;
+    }
+    expect += "\"";
+    std::string buf;
+    JsonWriter w(buf);
+    w.hex(bytes.data(), bytes.size());
+    w.hex(bytes.data(), 0);
+    EXPECT_EQ(buf, expect + ",\"\"");
+}
+
+TEST(JsonWriter, KeysNeedingEscapesAreEscaped) {
+    // Plain keys take a copy-only path; anything else is escaped as a value.
+    std::string buf;
+    JsonWriter w(buf);
+    w.begin_object();
+    w.key("plain_key");
+    w.value(1);
+    w.key(std::string_view("a\nb\x01\xff", 5));
+    w.value(2);
+    w.key(std::string(70, 'k'));  // long: the escaping path, same text
+    w.value(3);
+    w.key("");
+    w.value(4);
+    w.end_object();
+    EXPECT_EQ(buf, "{\"plain_key\":1,\"a\\nb\\u0001\\u00ff\":2,\"" + std::string(70, 'k') +
+                       "\":3,\"\":4}");
 }
 
 TEST(JsonWriter, NewlineResetsCommaState) {
