@@ -41,6 +41,12 @@ void describe(po::options_description& d, bool for_file) {
          "where records go: a file, '-' for stdout; with rotation a directory or a name pattern "
          "(strftime conversions, %N = sequence number)")
         ("compress", po::value<std::string>()->default_value("none"), "none, or zstd[:LEVEL] (LEVEL 1..19, default 3)")
+        ("compress-threads", po::value<uint32_t>()->default_value(0),
+         "with --compress zstd: compression threads beside the exporter (zstd's own workers, 0..16); "
+         "0 compresses on the exporter thread")
+        ("exporters", po::value<uint32_t>()->default_value(1),
+         "threads formatting records (1..16); 1: the exporter formats and writes; N >= 2: N formatters "
+         "(worker i on formatter i mod N, so each worker's records stay in order) and one writer")
         ("rotate-size", po::value<std::string>()->default_value("0"),
          "start a new output file after this many uncompressed bytes (k/M/G suffixes; 0 = never)")
         ("rotate-interval", po::value<double>()->default_value(0), "start a new output file every SECONDS (0 = never)");
@@ -486,6 +492,14 @@ ParseOutcome parse_options(int argc, const char* const* argv, Options& out) {
     }
     out.quiet = get<bool>(vm, "quiet");
     out.ring_mb = get<uint32_t>(vm, "ring-mb");
+    out.compress_threads = get<uint32_t>(vm, "compress-threads");
+    if (out.compress_threads > 16) {
+        throw UsageError("option '--compress-threads': must be between 0 and 16");
+    }
+    out.exporters = get<uint32_t>(vm, "exporters");
+    if (out.exporters < 1 || out.exporters > 16) {
+        throw UsageError("option '--exporters': must be between 1 and 16");
+    }
 
     if (compress == "none" || compress.empty()) {
         out.zstd = false;

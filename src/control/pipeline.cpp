@@ -146,6 +146,7 @@ SinkConfig sink_config(const Options& opts) {
     sc.path = opts.output;
     sc.zstd = opts.zstd;
     sc.zstd_level = opts.zstd_level;
+    sc.zstd_threads = opts.compress_threads;
     sc.rotate_bytes = opts.rotate_bytes;
     sc.rotate_seconds = opts.rotate_seconds;
     return sc;
@@ -434,6 +435,7 @@ int Run::go(RunReport* report) {
     if (opts_.stats_interval >= 1) {
         eopts.report_interval_ns = to_ns(opts_.stats_interval);
     }
+    eopts.formatters = opts_.exporters;
     exporter_ = std::make_unique<Exporter>(rec_ptrs, make_sink(sink_config(opts_)), fmt,
                                            feature_set, write_threshold, eopts);
 
@@ -469,7 +471,8 @@ int Run::go(RunReport* report) {
     std::function<void()> exporter_run = [this] {
         const uint64_t cpu0 = thread_cpu_ns();  // an lcore thread may have run before
         exporter_->run();
-        exporter_cpu_ = thread_cpu_ns() - cpu0;
+        exporter_cpu_ = thread_cpu_ns() - cpu0 +
+                        exporter_->stats().formatter_cpu_ns.load(std::memory_order_relaxed);
     };
     std::thread exporter_thread;
     if (opts_.exporter_lcore >= 0 && !feed_.lcores.empty()) {

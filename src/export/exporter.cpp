@@ -7,27 +7,18 @@
 #include <limits>
 
 #include "spate/core/backoff.hpp"
+#include "spate/core/clock.hpp"
 #include "spate/worker/messages.hpp"
 
 namespace spate {
 
 namespace {
 
-uint64_t clock_ns(clockid_t clock) {
-    timespec ts{};
-    clock_gettime(clock, &ts);
-    return static_cast<uint64_t>(ts.tv_sec) * 1'000'000'000ULL + static_cast<uint64_t>(ts.tv_nsec);
-}
-
-/// For rotation only (file names, rotate-interval): the sink wants civil time.
+/// For rotation only (file names, rotate-interval): the sink wants civil
+/// time. Flush intervals and retries use mono_ns(): a wall-clock step must
+/// not stall or hurry them.
 uint64_t wall_ns() {
-    return clock_ns(CLOCK_REALTIME);
-}
-
-/// For flush intervals and retries: a wall-clock step must not stall or
-/// hurry them.
-uint64_t mono_ns() {
-    return clock_ns(CLOCK_MONOTONIC);
+    return realtime_ns();
 }
 
 constexpr uint64_t kNoRetry = std::numeric_limits<uint64_t>::max();
@@ -225,7 +216,177 @@ uint32_t Exporter::drain_ring(size_t i) {
     return n;
 }
 
+uint32_t Exporter::drain_ring_to(size_t i, Chunk& c) {
+    SpscRing& ring = *rings_[i];
+    JsonWriter w(c.buf);
+    SpscRing::Message m;
+    uint32_t n = 0;
+    bool done = false;
+    while (n < 1024 && !done && ring.peek(m)) {
+        const auto type = static_cast<MsgType>(m.type);
+        if (type == MsgType::record) {
+            if (faulted()) {
+                ++c.lost;  // not even formatted, as in drain_ring()
+            } else {
+                const auto* rec = reinterpret_cast<const RecordMsg*>(m.data);
+                write_record_json(w, rec->flow, fmt_, &features_, m.data + sizeof(FlowData));
+                ++c.records;
+            }
+        } else if (type == MsgType::done) {
+            done = true;
+        }
+        ring.pop(m);
+        ++n;
+        if (c.buf.size() >= write_threshold_) {
+            break;
+        }
+    }
+    ring.release();
+    // The high bit says the ring is finished (n never comes near it).
+    return done ? (n | 0x80000000U) : n;
+}
+
+void Exporter::format_loop(Formatter& f) {
+    const uint64_t cpu0 = thread_cpu_ns();
+    std::vector<char> done(f.rings.size(), 0);
+    size_t remaining = f.rings.size();
+    bool failed = false;  // formatting threw: from here records are only counted
+    auto take_free = [&f] {
+        std::unique_lock<std::mutex> lock(f.mu);
+        f.cv.wait(lock, [&f] { return !f.free.empty(); });
+        std::unique_ptr<Chunk> c = std::move(f.free.back());
+        f.free.pop_back();
+        return c;
+    };
+    auto hand_over = [&f](std::unique_ptr<Chunk> c) {
+        const std::lock_guard<std::mutex> lock(f.mu);
+        f.full.push_back(std::move(c));
+    };
+    std::unique_ptr<Chunk> cur = take_free();
+    Backoff idle;
+    while (remaining > 0) {
+        uint64_t taken = 0;
+        for (size_t k = 0; k < f.rings.size(); ++k) {
+            if (done[k] != 0) {
+                continue;
+            }
+            uint32_t r = 0;
+            if (failed) {
+                // Count and drop: the workers must never block on us.
+                SpscRing& ring = *rings_[f.rings[k]];
+                SpscRing::Message m;
+                while (r < 1024 && ring.peek(m)) {
+                    const auto type = static_cast<MsgType>(m.type);
+                    ring.pop(m);
+                    ++r;
+                    if (type == MsgType::record) {
+                        ++cur->lost;
+                    } else if (type == MsgType::done) {
+                        r |= 0x80000000U;
+                        break;
+                    }
+                }
+                ring.release();
+            } else {
+                try {
+                    r = drain_ring_to(f.rings[k], *cur);
+                } catch (const std::exception& e) {
+                    // Most likely out of memory. The partial block goes, its
+                    // records counted lost; the writer stops retrying.
+                    failed = true;
+                    cur->buf.clear();
+                    cur->lost += cur->records;
+                    cur->records = 0;
+                    const std::lock_guard<std::mutex> lock(f.mu);
+                    f.error = e.what();
+                    continue;
+                }
+            }
+            if ((r & 0x80000000U) != 0) {
+                done[k] = 1;
+                --remaining;
+            }
+            taken += r & 0x7fffffffU;
+            if (cur->buf.size() >= write_threshold_) {
+                hand_over(std::move(cur));
+                cur = take_free();
+            }
+        }
+        if (taken == 0) {
+            if (cur->records + cur->lost > 0) {
+                hand_over(std::move(cur));
+                cur = take_free();
+            }
+            idle.wait();
+        } else {
+            idle.reset();
+        }
+    }
+    if (cur->records + cur->lost > 0) {
+        hand_over(std::move(cur));
+    }
+    stats_.formatter_cpu_ns.fetch_add(thread_cpu_ns() - cpu0, std::memory_order_relaxed);
+    const std::lock_guard<std::mutex> lock(f.mu);
+    f.finished = true;
+}
+
+void Exporter::consume(Chunk& c) {
+    if (c.lost > 0) {
+        add(stats_.records_lost, c.lost);
+    }
+    if (c.records > 0) {
+        if (faulted()) {
+            add(stats_.records_lost, c.records);  // formatted, but nowhere to go
+        } else {
+            if (buf_.empty()) {
+                buf_.swap(c.buf);
+            } else {
+                buf_.append(c.buf);
+            }
+            buf_records_ += c.records;
+            add(stats_.records, c.records);
+            if (buf_.size() >= write_threshold_) {
+                write_out(false);
+                rotate_check(wall_ns());
+            }
+        }
+    }
+    c.buf.clear();
+    c.records = 0;
+    c.lost = 0;
+}
+
+void Exporter::housekeeping(uint64_t taken) {
+    const uint64_t now = mono_ns();
+    if (taken > 0) {
+        add(stats_.batches, 1);
+    }
+    if (faulted()) {
+        if (now >= next_retry_ns_) {
+            try_recover(now);
+        }
+        return;
+    }
+    if (pending_since_ns_ == 0 && buf_records_ + unflushed_records_ > 0) {
+        pending_since_ns_ = now;
+    }
+    const bool flush = pending_since_ns_ != 0 && now - pending_since_ns_ >= opts_.flush_interval_ns;
+    if (taken == 0 || flush || buf_.size() >= write_threshold_) {
+        write_out(flush);
+    }
+    rotate_check(wall_ns());
+}
+
 void Exporter::run() {
+    if (opts_.formatters >= 2 && !rings_.empty()) {
+        run_writer();
+    } else {
+        run_single();
+    }
+    finish();
+}
+
+void Exporter::run_single() {
     Backoff idle;
     while (remaining_ > 0) {
         try {
@@ -235,26 +396,10 @@ void Exporter::run() {
                     taken += drain_ring(i);
                 }
             }
-            const uint64_t now = mono_ns();
             if (taken > 0) {
-                add(stats_.batches, 1);
                 idle.reset();
             }
-            if (faulted()) {
-                if (now >= next_retry_ns_) {
-                    try_recover(now);
-                }
-            } else {
-                if (pending_since_ns_ == 0 && buf_records_ + unflushed_records_ > 0) {
-                    pending_since_ns_ = now;
-                }
-                const bool flush =
-                    pending_since_ns_ != 0 && now - pending_since_ns_ >= opts_.flush_interval_ns;
-                if (taken == 0 || flush || buf_.size() >= write_threshold_) {
-                    write_out(flush);
-                }
-                rotate_check(wall_ns());
-            }
+            housekeeping(taken);
             if (taken == 0 && remaining_ > 0) {
                 idle.wait();
             }
@@ -272,7 +417,99 @@ void Exporter::run() {
             }
         }
     }
-    finish();
+}
+
+void Exporter::run_writer() {
+    const size_t n = std::min<size_t>(opts_.formatters, rings_.size());
+    // Blocks in flight per formatter: one being filled, one being written,
+    // and one waiting, so that neither side waits for the other in steady state.
+    constexpr size_t kChunks = 3;
+    for (size_t k = 0; k < n; ++k) {
+        auto f = std::make_unique<Formatter>();
+        for (size_t i = k; i < rings_.size(); i += n) {
+            f->rings.push_back(i);
+        }
+        for (size_t c = 0; c < kChunks; ++c) {
+            f->free.push_back(std::make_unique<Chunk>());
+            f->free.back()->buf.reserve(std::min<size_t>(write_threshold_, 1 << 20) * 2);
+        }
+        formatters_.push_back(std::move(f));
+    }
+    for (auto& f : formatters_) {
+        Formatter* fp = f.get();
+        fp->thread = std::thread([this, fp] { format_loop(*fp); });
+    }
+    std::vector<char> error_seen(n, 0);
+    Backoff idle;
+    for (;;) {
+        bool all_finished = true;
+        uint64_t taken = 0;
+        try {
+            for (size_t k = 0; k < n; ++k) {
+                Formatter& f = *formatters_[k];
+                for (;;) {
+                    std::unique_ptr<Chunk> c;
+                    {
+                        const std::lock_guard<std::mutex> lock(f.mu);
+                        if (!f.error.empty() && error_seen[k] == 0) {
+                            error_seen[k] = 1;
+                            no_retry_ = true;
+                            next_retry_ns_ = kNoRetry;
+                            if (faulted()) {
+                                set_last_error(f.error.c_str());
+                            } else {
+                                on_error(f.error.c_str());
+                            }
+                        }
+                        if (f.full.empty()) {
+                            all_finished = all_finished && f.finished;
+                            break;
+                        }
+                        c = std::move(f.full.front());
+                        f.full.pop_front();
+                    }
+                    ++taken;
+                    struct Return {  // the block goes back even if the sink throws
+                        Formatter& f;
+                        std::unique_ptr<Chunk>& c;
+                        ~Return() {
+                            c->buf.clear();
+                            c->records = 0;
+                            c->lost = 0;
+                            {
+                                const std::lock_guard<std::mutex> lock(f.mu);
+                                f.free.push_back(std::move(c));
+                            }
+                            f.cv.notify_one();
+                        }
+                    } ret{f, c};
+                    consume(*c);
+                }
+            }
+            if (taken > 0) {
+                idle.reset();
+            }
+            housekeeping(taken);
+        } catch (const std::exception& e) {
+            no_retry_ = true;
+            next_retry_ns_ = kNoRetry;
+            if (faulted()) {
+                set_last_error(e.what());
+            } else {
+                on_error(e.what());
+            }
+            all_finished = false;  // look again: a formatter may still be handing over
+        }
+        if (all_finished) {
+            break;
+        }
+        if (taken == 0) {
+            idle.wait();
+        }
+    }
+    for (auto& f : formatters_) {
+        f->thread.join();
+    }
 }
 
 void Exporter::finish() {

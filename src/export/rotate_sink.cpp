@@ -165,7 +165,7 @@ void RotatingSink::open_file(uint64_t now_ns) {
         create_dirs(dir);
     }
     std::string part = dir + "." + base + ".part";
-    cur_ = open_file_chain(part, cfg_.zstd, cfg_.zstd_level);
+    cur_ = open_file_chain(part, cfg_.zstd, cfg_.zstd_level, cfg_.zstd_threads);
     cur_part_ = std::move(part);
     cur_final_ = std::move(name);
     cur_start_ns_ = now_ns;

@@ -161,20 +161,21 @@ void FdSink::close() {
     }
 }
 
-std::unique_ptr<Sink> open_file_chain(const std::string& path, bool zstd, int level) {
+std::unique_ptr<Sink> open_file_chain(const std::string& path, bool zstd, int level,
+                                      unsigned threads) {
     auto fd_sink = std::make_unique<FdSink>(path, /*text=*/!zstd);
     if (!zstd) {
         return fd_sink;
     }
     std::string name = fd_sink->path();
-    return std::make_unique<ZstdSink>(std::move(fd_sink), level, std::move(name));
+    return std::make_unique<ZstdSink>(std::move(fd_sink), level, std::move(name), threads);
 }
 
 }  // namespace sink_detail
 
 std::unique_ptr<Sink> make_sink(const SinkConfig& cfg) {
     if (cfg.rotate_bytes == 0 && cfg.rotate_seconds == 0) {
-        return sink_detail::open_file_chain(cfg.path, cfg.zstd, cfg.zstd_level);
+        return sink_detail::open_file_chain(cfg.path, cfg.zstd, cfg.zstd_level, cfg.zstd_threads);
     }
     if (sink_detail::is_stdout(cfg.path)) {
         throw SinkError(

@@ -67,7 +67,9 @@ private:
 class ZstdSink final : public Sink {
 public:
     /// name: for error messages (the path of the underlying file).
-    ZstdSink(std::unique_ptr<Sink> inner, int level, std::string name);
+    /// threads > 0: compression runs on that many zstd worker threads
+    /// (ZSTD_c_nbWorkers); write() then only hands data over.
+    ZstdSink(std::unique_ptr<Sink> inner, int level, std::string name, unsigned threads = 0);
     ~ZstdSink() override;
     ZstdSink(const ZstdSink&) = delete;
     ZstdSink& operator=(const ZstdSink&) = delete;
@@ -96,7 +98,8 @@ private:
 };
 
 /// Opens `path` as a plain file (or stdout), optionally zstd-compressed.
-std::unique_ptr<Sink> open_file_chain(const std::string& path, bool zstd, int level);
+std::unique_ptr<Sink> open_file_chain(const std::string& path, bool zstd, int level,
+                                      unsigned threads = 0);
 
 /// Writes a sequence of files, each first as "<dir>/.<name>.part" and renamed
 /// to "<dir>/<name>" once complete (see make_sink()).

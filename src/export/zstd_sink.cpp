@@ -6,7 +6,7 @@
 
 namespace spate::sink_detail {
 
-ZstdSink::ZstdSink(std::unique_ptr<Sink> inner, int level, std::string name)
+ZstdSink::ZstdSink(std::unique_ptr<Sink> inner, int level, std::string name, unsigned threads)
     : inner_(std::move(inner)), name_(std::move(name)) {
     cctx_ = ZSTD_createCCtx();
     if (cctx_ == nullptr) {
@@ -19,6 +19,15 @@ ZstdSink::ZstdSink(std::unique_ptr<Sink> inner, int level, std::string name)
         cctx_ = nullptr;
         throw SinkError(name_ + ": zstd level " + std::to_string(level) + " out of range " +
                         std::to_string(b.lowerBound) + ".." + std::to_string(b.upperBound));
+    }
+    if (threads > 0) {
+        r = ZSTD_CCtx_setParameter(cctx_, ZSTD_c_nbWorkers, static_cast<int>(threads));
+        if (ZSTD_isError(r)) {  // a libzstd built without multithreading
+            ZSTD_freeCCtx(cctx_);
+            cctx_ = nullptr;
+            throw SinkError(name_ + ": zstd compression threads unavailable: " +
+                            ZSTD_getErrorName(r));
+        }
     }
     r = ZSTD_CCtx_setParameter(cctx_, ZSTD_c_checksumFlag, 1);
     if (ZSTD_isError(r)) {

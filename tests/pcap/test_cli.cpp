@@ -244,6 +244,42 @@ TEST(Cli, ZstdOutputDecompressesToTheSameRecords) {
     fs::remove_all(dir);
 }
 
+TEST(Cli, FormatterThreadsAndCompressionThreadsKeepEveryRecord) {
+    // --exporters N: the same records, each worker's in its own order;
+    // --compress-threads: the same bytes once decompressed.
+    fs::path dir = temp_dir();
+    const std::string in = "-r " + shell_quote(data("zeek__wikipedia.pcap").string()) + " -r " +
+                           shell_quote(data("joy__sample.pcap").string());
+    const std::string common = in + " -q --idle-timeout 0 --features joy --hash-seed 7";
+    RunResult one = run_spate(common + " --workers 3");
+    ASSERT_EQ(one.status, 0) << one.err;
+    ASSERT_FALSE(one.out.empty());
+    for (const char* n : {"2", "3", "5"}) {
+        RunResult many = run_spate(common + " --workers 3 --exporters " + n);
+        ASSERT_EQ(many.status, 0) << many.err;
+        EXPECT_EQ(sorted_lines_of(many.out), sorted_lines_of(one.out)) << "--exporters " << n;
+    }
+    // One worker: its records in the very same order, whichever thread formats.
+    RunResult w1 = run_spate(common + " --workers 1");
+    RunResult w1x = run_spate(common + " --workers 1 --exporters 2");
+    ASSERT_EQ(w1x.status, 0) << w1x.err;
+    EXPECT_EQ(w1x.out, w1.out);
+    RunResult z = run_spate(common + " --workers 1 --exporters 2 --compress zstd --compress-threads 2 -o " +
+                            shell_quote((dir / "out.jsonl.zst").string()));
+    ASSERT_EQ(z.status, 0) << z.err;
+    bool complete = false;
+    EXPECT_EQ(zstd_decompress_file(dir / "out.jsonl.zst", &complete), w1.out);
+    EXPECT_TRUE(complete);
+    for (const char* bad : {"--exporters 0", "--exporters 17", "--compress-threads 99"}) {
+        RunResult r = run_spate(in + " " + bad);
+        EXPECT_EQ(r.status, 2) << bad;
+        EXPECT_NE(r.err.find(std::string(bad).substr(0, std::string(bad).find(' '))),
+                  std::string::npos)
+            << r.err;
+    }
+    fs::remove_all(dir);
+}
+
 TEST(Cli, RotationLeavesOnlyCompleteFiles) {
     fs::path dir = temp_dir();
     std::string in = shell_quote(data("zeek__wikipedia.pcap").string());

@@ -47,6 +47,8 @@ struct Options {
     std::string output = "-";
     bool zstd = false;
     int zstd_level = 3;
+    uint32_t compress_threads = 0;  ///< zstd worker threads (0: compress on the exporter thread)
+    uint32_t exporters = 1;         ///< record formatter threads
     uint64_t rotate_bytes = 0;
     uint64_t rotate_seconds = 0;
     // flows

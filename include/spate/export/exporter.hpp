@@ -6,11 +6,14 @@
 /// rings (workers never wait on the output), counts what it cannot write as
 /// lost, and retries the sink with back-off until it takes records again.
 #include <atomic>
+#include <condition_variable>
 #include <cstdint>
 #include <cstdio>
+#include <deque>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "spate/core/spsc_ring.hpp"
@@ -38,6 +41,8 @@ struct alignas(kCacheLine) ExporterStats {
     std::atomic<uint64_t> records_lost{0};
     std::atomic<uint64_t> write_errors{0};  ///< SinkErrors, failed recover() calls included
     std::atomic<uint64_t> recoveries{0};    ///< successful Sink::recover() calls
+    /// CPU time of the formatter threads (formatters >= 2; written as they end).
+    std::atomic<uint64_t> formatter_cpu_ns{0};
 };
 
 /// Timings of the exporter; the defaults are for production, tests shorten them.
@@ -53,6 +58,11 @@ struct ExporterOptions {
     uint64_t report_interval_ns = 10'000'000'000;
     /// Where the error and recovery lines go.
     std::FILE* log = stderr;
+    /// Threads that format records. 1: the exporter thread formats and
+    /// writes. N >= 2: N formatter threads, ring i (worker i) always on
+    /// formatter i % N so that each worker's records stay in order, hand
+    /// formatted blocks to the exporter thread, which only writes.
+    unsigned formatters = 1;
 };
 
 class Exporter {
@@ -81,8 +91,36 @@ public:
     std::string last_error() const;
 
 private:
-    /// Drains one ring (at most a batch); returns the messages taken.
+    /// A block of formatted records on its way from a formatter thread to
+    /// the writer.
+    struct Chunk {
+        std::string buf;
+        uint64_t records = 0;  ///< records formatted into buf
+        uint64_t lost = 0;     ///< records taken but not formatted (output faulted)
+    };
+    /// One formatter thread: its rings, and the blocks it hands over.
+    struct Formatter {
+        std::vector<size_t> rings;
+        std::mutex mu;
+        std::condition_variable cv;
+        std::deque<std::unique_ptr<Chunk>> full;  ///< to the writer, in order
+        std::vector<std::unique_ptr<Chunk>> free;  ///< back from the writer
+        bool finished = false;                     ///< every ring delivered `done`
+        std::string error;                         ///< a formatting failure (out of memory)
+        std::thread thread;
+    };
+
+    /// Drains one ring (at most a batch) into buf_; returns the messages taken.
     uint32_t drain_ring(size_t i);
+    /// Drains one ring (at most a batch) into a formatter's chunk.
+    uint32_t drain_ring_to(size_t i, Chunk& c);
+    void run_single();
+    void run_writer();
+    void format_loop(Formatter& f);
+    /// The writer takes one formatted block.
+    void consume(Chunk& c);
+    /// One pass of the writer's timing work: flushes, retries, rotation.
+    void housekeeping(uint64_t taken);
     /// Hands buf_ to the sink and, when flush is set, flushes (a checkpoint).
     /// False when the sink failed (the exporter is then faulted).
     bool write_out(bool flush);
@@ -129,6 +167,7 @@ private:
     std::string last_error_;  ///< guarded by error_mu_
     std::string error_;       ///< set at the end of run()
     ExporterStats stats_;
+    std::vector<std::unique_ptr<Formatter>> formatters_;
 };
 
 }  // namespace spate

@@ -397,6 +397,150 @@ TEST(ExporterFaults, FailingAtTheEndCountsTheLastRecordsLost) {
 }
 
 /// The whole path on a real full disk: exporter, file sink, ENOSPC.
+// --exporters N: several formatter threads, one writer.
+
+/// Record ids of ring r are r * kRingIds + k.
+constexpr uint64_t kRingIds = 1'000'000'000;
+
+/// Splits the output's ids by ring; each ring's list must be its ids in order.
+std::vector<std::vector<uint64_t>> ids_by_ring(const std::string& out, size_t rings) {
+    std::vector<std::vector<uint64_t>> by(rings);
+    for (uint64_t id : ids_of(out, "num_pkts_out")) {
+        const uint64_t r = id / kRingIds;
+        if (r < rings) {
+            by[r].push_back(id);
+        } else {
+            ADD_FAILURE() << "id from no ring: " << id;
+        }
+    }
+    return by;
+}
+
+class ExporterFormatters : public ::testing::TestWithParam<unsigned> {};
+
+TEST_P(ExporterFormatters, EveryRecordOnceAndEachWorkersInOrder) {
+    const unsigned formatters = GetParam();
+    constexpr size_t kRings = 5;
+    constexpr uint64_t kPerRing = 20000;
+    std::vector<std::unique_ptr<SpscRing>> rings;
+    std::vector<SpscRing*> ptrs;
+    for (size_t i = 0; i < kRings; ++i) {
+        rings.push_back(std::make_unique<SpscRing>(64 * 1024));
+        ptrs.push_back(rings.back().get());
+    }
+    auto owned = std::make_unique<FlakySink>();
+    FlakySink& sink = *owned;
+    const features::FeatureSet no_features;
+    Log log;
+    ExporterOptions opts = fast_options(log.file());
+    opts.formatters = formatters;
+    Exporter exp(ptrs, std::move(owned), RecordFormat{}, no_features, 4096, opts);
+    std::thread t([&] { exp.run(); });
+    std::vector<std::thread> producers;
+    std::atomic<int> failures{0};
+    for (size_t i = 0; i < kRings; ++i) {
+        producers.emplace_back([&, i] {
+            Producer prod(*rings[i]);
+            // In pieces, so that the formatters interleave the rings.
+            for (uint64_t k = 0; k < kPerRing; k += 1000) {
+                if (!prod.records(i * kRingIds + k, 1000)) {
+                    ++failures;
+                    return;
+                }
+            }
+            if (!prod.done()) {
+                ++failures;
+            }
+        });
+    }
+    for (auto& p : producers) {
+        p.join();
+    }
+    t.join();
+    ASSERT_EQ(failures.load(), 0) << "a producer was blocked";
+    const auto by = ids_by_ring(sink.committed(), kRings);
+    for (size_t i = 0; i < kRings; ++i) {
+        EXPECT_EQ(by[i], range(i * kRingIds, kPerRing)) << "ring " << i;
+    }
+    EXPECT_EQ(rl(exp.stats().records), kRings * kPerRing);
+    EXPECT_EQ(rl(exp.stats().records_lost), 0u);
+    EXPECT_FALSE(exp.lost_anything());
+    if (formatters >= 2) {
+        EXPECT_GT(rl(exp.stats().formatter_cpu_ns), 0u);
+    } else {
+        EXPECT_EQ(rl(exp.stats().formatter_cpu_ns), 0u);
+    }
+    EXPECT_TRUE(log.lines().empty());
+}
+
+TEST_P(ExporterFormatters, FaultAccountingHoldsWithFormatterThreads) {
+    // While the output fails, whatever formatters had done is dropped and
+    // counted; records + records_lost is always what was sent, and the
+    // output holds exactly `records` complete lines, each worker's in order.
+    const unsigned formatters = GetParam();
+    constexpr size_t kRings = 3;
+    std::vector<std::unique_ptr<SpscRing>> rings;
+    std::vector<SpscRing*> ptrs;
+    for (size_t i = 0; i < kRings; ++i) {
+        rings.push_back(std::make_unique<SpscRing>(64 * 1024));
+        ptrs.push_back(rings.back().get());
+    }
+    auto owned = std::make_unique<FlakySink>();
+    FlakySink& sink = *owned;
+    const features::FeatureSet no_features;
+    Log log;
+    ExporterOptions opts = fast_options(log.file());
+    opts.formatters = formatters;
+    Exporter exp(ptrs, std::move(owned), RecordFormat{}, no_features, 2048, opts);
+    std::thread t([&] { exp.run(); });
+    std::vector<Producer> prods;
+    for (size_t i = 0; i < kRings; ++i) {
+        prods.emplace_back(*rings[i]);
+    }
+    uint64_t sent = 0;
+    auto send = [&](uint64_t k0, uint64_t n) {
+        for (size_t i = 0; i < kRings; ++i) {
+            ASSERT_TRUE(prods[i].records(i * kRingIds + k0, n));
+            sent += n;
+        }
+    };
+    send(0, 1000);
+    ASSERT_TRUE(wait_for([&] { return rl(exp.stats().records) == sent; }));
+    sink.fail_recover = true;
+    sink.fail_writes = true;
+    send(1000, 3000);
+    ASSERT_TRUE(wait_for([&] {
+        return rl(exp.stats().records) + rl(exp.stats().records_lost) == sent;
+    }));
+    EXPECT_TRUE(exp.faulted());
+    sink.fail_writes = false;
+    sink.fail_recover = false;
+    ASSERT_TRUE(wait_for([&] { return !exp.faulted(); }));
+    send(4000, 1000);
+    for (auto& p : prods) {
+        ASSERT_TRUE(p.done());
+    }
+    t.join();
+    const ExporterStats& st = exp.stats();
+    EXPECT_EQ(rl(st.records) + rl(st.records_lost), sent);
+    EXPECT_GT(rl(st.records_lost), 0u);
+    const auto by = ids_by_ring(sink.committed(), kRings);
+    uint64_t out = 0;
+    for (size_t i = 0; i < kRings; ++i) {
+        EXPECT_TRUE(std::is_sorted(by[i].begin(), by[i].end())) << "ring " << i;
+        EXPECT_TRUE(std::adjacent_find(by[i].begin(), by[i].end()) == by[i].end()) << "ring " << i;
+        // What came after the fault is all there.
+        ASSERT_GE(by[i].size(), 1000u);
+        EXPECT_EQ(std::vector<uint64_t>(by[i].end() - 1000, by[i].end()),
+                  range(i * kRingIds + 4000, 1000));
+        out += by[i].size();
+    }
+    EXPECT_EQ(out, rl(st.records));
+}
+
+INSTANTIATE_TEST_SUITE_P(Threads, ExporterFormatters, ::testing::Values(1u, 2u, 3u),
+                         [](const auto& info) { return "formatters" + std::to_string(info.param); });
+
 TEST(ExporterFaults, FullDiskEndToEnd) {
     for (const bool zstd : {false, true}) {
         SCOPED_TRACE(zstd ? "zstd" : "plain");

@@ -206,6 +206,41 @@ TEST(ZstdSink, RoundTrip) {
     EXPECT_EQ(ZSTD_findFrameCompressedSize(file.data(), file.size()), file.size());  // one frame
 }
 
+TEST(ZstdSink, CompressionThreadsGiveTheSameStream) {
+    // ZSTD_c_nbWorkers: the data is compressed on zstd's own threads; the
+    // file must decode to the same bytes, with frames ended at each flush.
+    TempDir tmp;
+    SinkConfig cfg;
+    cfg.path = tmp / "mt.jsonl.zst";
+    cfg.zstd = true;
+    cfg.zstd_threads = 2;
+    auto sink = make_sink(cfg);
+    const auto recs = make_records(60000, 5);  // several MiB: several zstd jobs
+    std::string so_far;
+    size_t flushes = 0;
+    for (size_t i = 0; i < recs.size(); ++i) {
+        sink->write(recs[i]);
+        so_far += recs[i];
+        if (i % 20000 == 19999) {
+            sink->flush();
+            ++flushes;
+            const Decoded d = zstd_stream_decode(read_file(cfg.path));
+            EXPECT_FALSE(d.error) << i;
+            EXPECT_TRUE(d.frame_complete) << i;
+            EXPECT_EQ(d.data.size(), so_far.size()) << i;
+        }
+    }
+    sink->close();
+    const std::string file = read_file(cfg.path);
+    EXPECT_EQ(count_frames(file), flushes);
+    EXPECT_EQ(sink->bytes_in(), so_far.size());
+    EXPECT_EQ(sink->bytes_out(), file.size());
+    EXPECT_LT(file.size(), so_far.size() / 2);
+    const Decoded d = zstd_stream_decode(file);
+    EXPECT_FALSE(d.error);
+    EXPECT_EQ(d.data, so_far);
+}
+
 TEST(ZstdSink, EmptyStreamIsAValidFrame) {
     TempDir tmp;
     SinkConfig cfg;
