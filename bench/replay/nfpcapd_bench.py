@@ -12,7 +12,9 @@ its threads) and the ratio of each median to nfpcapd's, measured in the same
 series. The issue 12 targets: basic >= 4x, joy >= 2x, joy + zstd >= 1.2x.
 
 Usage: nfpcapd_bench.py [--spate build-rel/spate] [--pcap PATH] [--runs 5]
-                        [--json out.json] [-- extra spate args]
+                        [--baseline OTHER/spate] [--json out.json] [-- extra spate args]
+With --baseline, the same three spate configurations of another binary run
+in the same series (rows "base ...").
 """
 import argparse
 import json
@@ -30,16 +32,18 @@ from pipeline_bench import ensure_pcap, count_packets  # noqa: E402
 
 
 def run(cmd):
-    """Runs cmd; returns (cpu seconds, wall seconds, stderr)."""
-    t0 = time.monotonic()
-    p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    _, status, ru = os.wait4(p.pid, 0)
-    wall = time.monotonic() - t0
-    err = p.stderr.read()
-    p.stderr.close()
+    """Runs cmd; returns (cpu seconds, wall seconds, stderr). stderr goes to a
+    file (a pipe read only at the end would block a chatty process)."""
+    with tempfile.TemporaryFile(mode="w+") as errf:
+        t0 = time.monotonic()
+        p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=errf, text=True)
+        _, status, ru = os.wait4(p.pid, 0)
+        wall = time.monotonic() - t0
+        errf.seek(0)
+        err = errf.read()
     code = os.waitstatus_to_exitcode(status)
     if code != 0:
-        sys.exit(f"{' '.join(cmd)} failed ({code}):\n{err}")
+        sys.exit(f"{' '.join(cmd)} failed ({code}):\n{err[-4000:]}")
     return ru.ru_utime + ru.ru_stime, wall, err
 
 
@@ -49,6 +53,7 @@ def main():
     ap.add_argument("--pcap", default=os.path.join(ROOT, "build", "bench", "bench.pcap"))
     ap.add_argument("--shared", default=os.path.join(ROOT, "..", "shared"))
     ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--baseline", help="another spate binary, run in the same series (A/B)")
     ap.add_argument("--json")
     ap.add_argument("extra", nargs="*")
     a = ap.parse_args()
@@ -63,6 +68,11 @@ def main():
         ("spate joy", ["--features", "joy"]),
         ("spate joy zstd", ["--features", "joy", "--compress", "zstd"]),
     ]
+    binary = {name: a.spate for name, _ in configs}
+    if a.baseline:
+        for name, args in list(configs[1:]):
+            configs.append(("base " + name[len("spate "):], args))
+            binary[configs[-1][0]] = a.baseline
     packets = None
     samples = {name: [] for name, _ in configs}
     walls = {name: [] for name, _ in configs}
@@ -74,7 +84,7 @@ def main():
                 os.makedirs(d)
                 cpu, wall, _ = run(["nfpcapd", "-r", pcap, "-w", d])
             else:
-                cpu, wall, err = run([a.spate, "-r", pcap, "-o", out, "--workers", "1"] + args +
+                cpu, wall, err = run([binary[name], "-r", pcap, "-o", out, "--workers", "1"] + args +
                                      a.extra)
                 packets = count_packets(err)
             samples[name].append(cpu)

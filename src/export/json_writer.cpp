@@ -213,7 +213,7 @@ void JsonWriter::end_array() {
     need_comma_ = true;
 }
 
-void JsonWriter::key(std::string_view k) {
+void JsonWriter::key_string(std::string_view k) {
     comma();
     // Keys are nearly always plain ASCII names: one copy, no escaping pass.
     bool plain = k.size() <= 64;

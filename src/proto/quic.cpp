@@ -71,6 +71,16 @@ public:
     Hkdf() {
         mac_ = EVP_MAC_fetch(nullptr, "HMAC", nullptr);
         ctx_ = mac_ != nullptr ? EVP_MAC_CTX_new(mac_) : nullptr;
+        // The digest is set once: passed to every EVP_MAC_init it would be
+        // fetched (locks, name lookups) on every Initial packet.
+        char digest[] = "SHA256";
+        const OSSL_PARAM params[] = {
+            OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0),
+            OSSL_PARAM_construct_end()};
+        if (ctx_ != nullptr && EVP_MAC_CTX_set_params(ctx_, params) != 1) {
+            EVP_MAC_CTX_free(ctx_);
+            ctx_ = nullptr;
+        }
     }
     ~Hkdf() {
         EVP_MAC_CTX_free(ctx_);
@@ -87,12 +97,8 @@ public:
         if (ctx_ == nullptr) {
             return false;
         }
-        char digest[] = "SHA256";
-        const OSSL_PARAM params[] = {
-            OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0),
-            OSSL_PARAM_construct_end()};
         size_t out_len = 0;
-        return EVP_MAC_init(ctx_, key, key_len, params) == 1 &&
+        return EVP_MAC_init(ctx_, key, key_len, nullptr) == 1 &&
                (a_len == 0 || EVP_MAC_update(ctx_, a, a_len) == 1) &&
                (b_len == 0 || EVP_MAC_update(ctx_, b, b_len) == 1) &&
                EVP_MAC_final(ctx_, out, &out_len, 32) == 1 && out_len == 32;

@@ -3,10 +3,34 @@
 /// growable buffer. It tracks commas itself; strings are always escaped so
 /// the output is valid JSON (and valid UTF-8) whatever bytes go in.
 #include <cstdint>
+#include <cstring>
 #include <string>
 #include <string_view>
+#include <type_traits>
 
 namespace spate {
+
+/// An object key written as a string literal: checked at compile time (no
+/// byte that would need escaping), so writing it is a single copy.
+class JsonKey {
+public:
+    template <size_t N>
+    consteval JsonKey(const char (&s)[N])  // NOLINT(google-explicit-constructor): literals convert
+        : p_(s), n_(N - 1) {
+        for (size_t i = 0; i + 1 < N; ++i) {
+            const auto c = static_cast<unsigned char>(s[i]);
+            if (c < 0x20 || c >= 0x80 || c == '"' || c == '\\' || c == 0) {
+                throw "a JSON key literal must not need escaping";  // a compile error
+            }
+        }
+    }
+    const char* data() const { return p_; }
+    size_t size() const { return n_; }
+
+private:
+    const char* p_;
+    size_t n_;
+};
 
 class JsonWriter {
 public:
@@ -16,7 +40,27 @@ public:
     void end_object();
     void begin_array();
     void end_array();
-    void key(std::string_view k);  ///< "k": (k is escaped too)
+    /// "k": for a literal key (checked when compiled).
+    void key(JsonKey k) {
+        const size_t extra = need_comma_ ? 1 : 0;
+        const size_t at = out_.size();
+        out_.resize(at + extra + k.size() + 3);
+        char* o = out_.data() + at;
+        o[0] = ',';  // overwritten below when no comma is due
+        o += extra;
+        o[0] = '"';
+        std::memcpy(o + 1, k.data(), k.size());
+        o[k.size() + 1] = '"';
+        o[k.size() + 2] = ':';
+        need_comma_ = false;
+    }
+    /// "k": for any other key (escaped as needed).
+    template <class T>
+        requires(std::is_convertible_v<const T&, std::string_view> && !std::is_array_v<T>)
+    void key(const T& k) {
+        key_string(std::string_view(k));
+    }
+    void key_string(std::string_view k);
 
     void value(std::string_view s);  ///< escaped string, see escape_string()
     void value(const char* s) { value(std::string_view(s)); }

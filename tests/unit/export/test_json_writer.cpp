@@ -543,7 +543,7 @@ TEST(JsonWriter, NestedObjectsAndArrays) {
     w.end_array();
     w.end_array();
     w.end_object();
-    w.key("q\"k");
+    w.key(std::string_view("q\"k"));  // not a literal key: escaped
     w.raw("12.5");
     w.end_object();
     w.newline();
@@ -754,7 +754,7 @@ TEST(JsonWriter, KeysAndStringsAreEscaped) {
     std::string buf;
     JsonWriter w(buf);
     w.begin_object();
-    w.key("k\xff\n");
+    w.key(std::string_view("k\xff\n"));
     w.value("v\x01\"");
     w.key("c");
     w.value(static_cast<const char*>("plain"));
