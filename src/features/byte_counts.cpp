@@ -4,6 +4,7 @@
 // The 256 counts (32-bit, as Joy's) live in an arena leased at the flow's
 // first payload byte; the entry keeps the total. Counting stops at 2^32 - 1
 // bytes (no count can wrap), flagged like --bd-bytes as byte_dist_truncated.
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -129,10 +130,22 @@ void ByteCounts::write_json(const uint8_t* s, const FlowData&, JsonWriter& w,
         w.key("byte_dist_std");
         w.value_double(sd, 6);
         w.key("compact_byte_dist");
+        // Sums of runs of byte values that share a bucket, kept in a
+        // register (the default map has 16 runs of 16): adding each count
+        // into the array would chain every iteration on the last store.
         uint64_t compact[16] = {};
+        uint64_t run = 0;
+        unsigned bucket = c.compact_map[0] & 15;
         for (int i = 0; i < 256; ++i) {
-            compact[c.compact_map[i] & 15] += counts_buf[i];
+            const unsigned b = c.compact_map[i] & 15;
+            if (b != bucket) {
+                compact[bucket] += run;
+                run = 0;
+                bucket = b;
+            }
+            run += counts_buf[i];
         }
+        compact[bucket] += run;
         w.uint_array(compact, 16);
         if (st->truncated) {
             w.key("byte_dist_truncated");
@@ -151,15 +164,18 @@ void ByteCounts::write_json(const uint8_t* s, const FlowData&, JsonWriter& w,
             }
             return t;
         }();
-        double h = 0;
+        // H = -sum (v/T) log2(v/T) = log2(T) - (sum v log2 v) / T: one
+        // division per record instead of one per byte value; clamped at 0
+        // (all bytes alike gives exactly 0 only up to rounding).
         const double total = static_cast<double>(st->total);
-        const double log_total = std::log2(total);
+        double sum_vlv = 0;
         for (const uint32_t v : counts_buf) {
-            if (v != 0) {
+            if (v > 1) {  // v = 0 and v = 1 add nothing (log2 1 = 0)
                 const double lv = v < kLog2Table ? kLog2[v] : std::log2(static_cast<double>(v));
-                h -= static_cast<double>(v) / total * (lv - log_total);
+                sum_vlv += static_cast<double>(v) * lv;
             }
         }
+        const double h = std::max(0.0, std::log2(total) - sum_vlv / total);
         w.key("entropy");
         w.value_double(h, 6);
         w.key("total_entropy");
