@@ -40,7 +40,7 @@ void describe(po::options_description& d, bool for_file) {
         ("output,o", po::value<std::string>()->default_value("-"),
          "where records go: a file, '-' for stdout; with rotation a directory or a name pattern "
          "(strftime conversions, %N = sequence number)")
-        ("compress", po::value<std::string>()->default_value("none"), "none, or zstd[:LEVEL] (LEVEL 1..19, default 3)")
+        ("compress", po::value<std::string>()->default_value("none"), "none, or zstd[:LEVEL] (LEVEL 1..19, default 1: the fastest; higher levels cost more CPU for a few percent of size)")
         ("compress-threads", po::value<uint32_t>()->default_value(0),
          "with --compress zstd: compression threads beside the exporter (zstd's own workers, 0..16); "
          "0 compresses on the exporter thread")

@@ -46,7 +46,7 @@ struct Options {
     // output
     std::string output = "-";
     bool zstd = false;
-    int zstd_level = 3;
+    int zstd_level = 1;
     uint32_t compress_threads = 0;  ///< zstd worker threads (0: compress on the exporter thread)
     uint32_t exporters = 1;         ///< record formatter threads
     uint64_t rotate_bytes = 0;

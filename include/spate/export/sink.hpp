@@ -52,7 +52,7 @@ struct SinkConfig {
     std::string path;  ///< "-" or empty: stdout. With rotation: a directory or a pattern (see
                        ///< docs/config.md)
     bool zstd = false;
-    int zstd_level = 3;           ///< 1..19 (negative: fast levels)
+    int zstd_level = 1;           ///< 1..19 (negative: fast levels)
     unsigned zstd_threads = 0;    ///< zstd worker threads (ZSTD_c_nbWorkers); 0: on the caller's
     uint64_t rotate_bytes = 0;    ///< 0 = never; counted on uncompressed bytes
     uint64_t rotate_seconds = 0;  ///< 0 = never; wall clock
