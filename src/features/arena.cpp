@@ -46,6 +46,9 @@ ArenaPool::ArenaPool(uint64_t budget, uint32_t max_bytes, std::string name)
                                  " MiB (lower --state-pool " + name_ + "=SIZE or --max-flows)");
     }
     base_ = static_cast<uint8_t*>(mem);
+    if (budget_ >= (uint64_t{4} << 20)) {
+        ::madvise(mem, budget_, MADV_HUGEPAGE);  // fewer faults and TLB misses; see FlowTable
+    }
 }
 
 ArenaPool::~ArenaPool() {

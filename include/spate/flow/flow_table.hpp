@@ -169,7 +169,13 @@ private:
     };
     std::unique_ptr<uint8_t[], PoolDelete> pool_;
     size_t stride_ = 0;
-    std::vector<Slot> slots_;
+    struct SlotsDelete {
+        size_t bytes;
+        void operator()(Slot* p) const;
+    };
+    /// The open-addressing index, zero pages from mmap (a zero Slot is empty).
+    std::unique_ptr<Slot[], SlotsDelete> slots_;
+    uint32_t nslots_ = 0;
     uint32_t slot_mask_ = 0;
     uint32_t cap_ = 0;
     uint32_t size_ = 0;
