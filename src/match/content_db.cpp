@@ -1,0 +1,145 @@
+// Hyperscan compilation of content rules (docs/rules.md).
+#include "spate/match/content_db.hpp"
+
+#include "spate_config.h"
+
+#if SPATE_HAVE_HYPERSCAN
+#include <hs/hs.h>
+#endif
+
+#include <algorithm>
+
+namespace spate::match {
+
+#if SPATE_HAVE_HYPERSCAN
+
+namespace {
+
+bool applies(const Rule& r, Transport t, int dir) {
+    if (r.proto == RuleProto::tcp && t != Transport::tcp) {
+        return false;
+    }
+    if (r.proto == RuleProto::udp && t != Transport::udp) {
+        return false;
+    }
+    if (r.dir == RuleDir::client && dir != 0) {
+        return false;
+    }
+    if (r.dir == RuleDir::server && dir != 1) {
+        return false;
+    }
+    return true;
+}
+
+}  // namespace
+
+std::shared_ptr<const ContentDb> ContentDb::compile(RuleSet set) {
+    std::shared_ptr<ContentDb> cdb(new ContentDb());
+    cdb->rules_ = std::move(set.rules);
+    const std::vector<Rule>& rules = cdb->rules_;
+    for (int t = 0; t < 2; ++t) {
+        for (int dir = 0; dir < 2; ++dir) {
+            std::vector<const char*> exprs;
+            std::vector<unsigned> flags;
+            std::vector<unsigned> ids;
+            std::vector<hs_expr_ext_t> exts;
+            uint32_t depth = 0;
+            for (size_t i = 0; i < rules.size(); ++i) {
+                const Rule& r = rules[i];
+                if (!applies(r, static_cast<Transport>(t), dir)) {
+                    continue;
+                }
+                unsigned f = 0;
+                f |= r.caseless ? HS_FLAG_CASELESS : 0;
+                f |= r.dotall ? HS_FLAG_DOTALL : 0;
+                f |= r.multiline ? HS_FLAG_MULTILINE : 0;
+                f |= r.every ? 0 : HS_FLAG_SINGLEMATCH;
+                exprs.push_back(r.pattern.c_str());
+                flags.push_back(f);
+                ids.push_back(static_cast<unsigned>(i));  // the callback's index into rules()
+                hs_expr_ext_t ext{};
+                ext.flags = HS_EXT_FLAG_MAX_OFFSET;
+                ext.max_offset = r.depth;  // no match ending past the rule's depth
+                exts.push_back(ext);
+                depth = std::max(depth, r.depth);
+            }
+            if (exprs.empty()) {
+                continue;
+            }
+            std::vector<const hs_expr_ext_t*> ext_ptrs(exts.size());
+            for (size_t i = 0; i < exts.size(); ++i) {
+                ext_ptrs[i] = &exts[i];
+            }
+            hs_database_t* db = nullptr;
+            hs_compile_error_t* err = nullptr;
+            const unsigned mode = t == 0 ? HS_MODE_STREAM : HS_MODE_BLOCK;
+            if (hs_compile_ext_multi(exprs.data(), flags.data(), ids.data(), ext_ptrs.data(),
+                                     static_cast<unsigned>(exprs.size()), mode, nullptr, &db,
+                                     &err) != HS_SUCCESS) {
+                std::string why = err != nullptr && err->message != nullptr ? err->message
+                                                                             : "compile failed";
+                std::string where;
+                if (err != nullptr && err->expression >= 0 &&
+                    static_cast<size_t>(err->expression) < ids.size()) {
+                    const Rule& r = rules[ids[static_cast<size_t>(err->expression)]];
+                    where = r.file + ":" + std::to_string(r.line) + ": rule " +
+                            std::to_string(r.id) + " (" + r.name + "): ";
+                }
+                hs_free_compile_error(err);
+                throw RuleError(where + "pattern rejected by Hyperscan: " + why);
+            }
+            cdb->db_[t][dir] = db;
+            cdb->depth_[t][dir] = depth;
+            if (t == 0) {
+                size_t bytes = 0;
+                if (hs_stream_size(db, &bytes) == HS_SUCCESS) {
+                    cdb->stream_bytes_[dir] = bytes;
+                }
+            }
+        }
+    }
+    return cdb;
+}
+
+ContentDb::~ContentDb() {
+    for (auto& per : db_) {
+        for (hs_database* d : per) {
+            hs_free_database(d);
+        }
+    }
+}
+
+ContentScratch::ContentScratch(const ContentDb& db) {
+    for (int t = 0; t < 2; ++t) {
+        for (int dir = 0; dir < 2; ++dir) {
+            const hs_database* d = db.db(static_cast<Transport>(t), dir);
+            if (d != nullptr && hs_alloc_scratch(d, &scratch_) != HS_SUCCESS) {
+                hs_free_scratch(scratch_);
+                scratch_ = nullptr;
+                throw RuleError("content rules: cannot allocate Hyperscan scratch");
+            }
+        }
+    }
+}
+
+ContentScratch::~ContentScratch() {
+    hs_free_scratch(scratch_);
+}
+
+#else  // no Hyperscan in this build
+
+std::shared_ptr<const ContentDb> ContentDb::compile(RuleSet set) {
+    if (set.rules.empty()) {
+        return std::shared_ptr<const ContentDb>(new ContentDb());
+    }
+    throw RuleError("content rules need Hyperscan, which this build does not have");
+}
+
+ContentDb::~ContentDb() = default;
+
+ContentScratch::ContentScratch(const ContentDb&) {}
+ContentScratch::~ContentScratch() = default;
+
+#endif
+
+}  // namespace spate::match
