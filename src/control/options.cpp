@@ -2,6 +2,7 @@
 
 #include "spate/features/arena.hpp"
 #include "spate/features/feature_set.hpp"
+#include "spate/match/content_db.hpp"
 #include "spate/port/dpdk_port.hpp"
 
 #include <boost/program_options.hpp>
@@ -120,6 +121,13 @@ void describe(po::options_description& d, bool for_file) {
          "http: header names to report, comma-separated, case-insensitive (default: every header)")
         ("ssh-bytes", po::value<uint32_t>()->default_value(4096),
          "ssh: bytes of flow state for the banners and KEXINIT algorithm lists (512..65535)")
+        ("rules", po::value<std::vector<std::string>>()->composing(),
+         "content rules file (docs/rules.md; repeatable): Hyperscan patterns matched in each flow direction's bytes "
+         "(TCP reassembled, UDP per datagram); the records list the matches (unit \"content\", added to --features)")
+        ("rule-streams", po::value<uint32_t>()->default_value(0),
+         "content: Hyperscan streams open at once per worker (each TCP flow direction being scanned holds one; "
+         "0: half of --max-flows per worker, at least 1024, at most 1048576); directions that find none are counted and "
+         "their records say \"matches_no_state\": true")
         ("fp-db", po::value<std::string>()->default_value(""),
          "tls: fingerprint database (JSON lines, Joy/mercury fingerprint_db.json format): each TLS client is matched by its tls fingerprint");
     po::options_description control("Control");
@@ -473,6 +481,23 @@ ParseOutcome parse_options(int argc, const char* const* argv, Options& out) {
         ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
     }
     out.fp_db = get<std::string>(vm, "fp-db");
+    out.feature_cfg.rule_streams = get<uint32_t>(vm, "rule-streams");
+    if (vm.count("rules") != 0) {
+        match::RuleSet rules;
+        try {
+            for (const std::string& f : vm["rules"].as<std::vector<std::string>>()) {
+                rules.load(f);
+                out.rule_files.push_back(f);
+            }
+            out.feature_cfg.content_db = match::ContentDb::compile(std::move(rules));
+        } catch (const match::RuleError& e) {
+            throw UsageError(std::string("option '--rules': ") + e.what());
+        }
+        if ((","+out.features+",").find(",content,") == std::string::npos) {
+            out.features = out.features == "none" || out.features.empty() ? "content"
+                                                                          : out.features + ",content";
+        }
+    }
     try {
         (void)features::FeatureSet::parse(out.features, out.feature_cfg);
     } catch (const features::FeatureError& e) {

@@ -87,6 +87,7 @@ struct WorkerTotals {
     uint64_t state_peak[features::kArenaKinds] = {};  ///< sum of the workers' peaks
     uint64_t state_leases[features::kArenaKinds] = {};
     uint64_t state_refused[features::kArenaKinds] = {};
+    uint64_t content[5] = {};
 };
 
 WorkerTotals sum_workers(const std::vector<std::unique_ptr<Worker>>& workers) {
@@ -115,6 +116,9 @@ WorkerTotals sum_workers(const std::vector<std::unique_ptr<Worker>>& workers) {
             for (int k = 0; k < 4; ++k) {
                 t.app[a][k] += rl(s.app[a][k]);
             }
+        }
+        for (int k = 0; k < 5; ++k) {
+            t.content[k] += rl(s.content[k]);
         }
         for (uint32_t k = 0; k < features::kArenaKinds; ++k) {
             t.state_bytes[k] += rl(s.state_bytes[k]);
@@ -628,6 +632,13 @@ void Run::print_exit(double elapsed) const {
         if (!pools.empty()) {
             std::fprintf(stderr, "spate:   flow state pools: %s\n", pools.c_str());
         }
+    }
+    if (features_->config().content_db != nullptr) {
+        std::fprintf(stderr,
+                     "spate:   content: matches %" PRIu64 ", streams opened %" PRIu64
+                     ", refused (no stream state) %" PRIu64 ", gaps %" PRIu64
+                     ", flows over the match bound %" PRIu64 "\n",
+                     w.content[4], w.content[0], w.content[1], w.content[2], w.content[3]);
     }
     static const char* const kApps[5] = {"dns", "http", "ssh", "dhcp", "ike"};
     for (int a = 0; a < 5; ++a) {

@@ -1,5 +1,7 @@
 #include "spate/features/feature_set.hpp"
 
+#include "spate/match/content_matcher.hpp"
+
 #include <cassert>
 #include <cstdlib>
 #include <cstring>
@@ -16,8 +18,10 @@ namespace {
 
 // The registration list: one line per unit. Order = order in the record.
 using Units = std::tuple<Splt, ByteCounts, Idp, IpInfo, TcpInfo, Ppi, Salt, Wht, Hd, ProbableOs,
-                         Hist, Tls, Dns, Http, Ssh, Dhcp, Ike>;
+                         Hist, Tls, Dns, Http, Ssh, Dhcp, Ike, Content>;
 constexpr size_t kUnits = std::tuple_size_v<Units>;
+constexpr size_t kContentIndex = kUnits - 1;  // Content is registered last
+static_assert(std::is_same_v<std::tuple_element_t<kContentIndex, Units>, Content>);
 static_assert(kUnits <= FeatureSet::kMaxUnits);
 
 // Names accepted in --features that are not a unit of their own.
@@ -85,7 +89,9 @@ FeatureSet FeatureSet::parse(const std::string& list, FeatureConfig cfg) {
             expanded += std::string(kJoySet) + ",";
         } else if (item == "all") {
             for (const auto& n : unit_names()) {
-                expanded += n + ",";
+                if (n != "content" || cfg.content_db != nullptr) {  // content needs rules
+                    expanded += n + ",";
+                }
             }
         } else {
             expanded += item + ",";
@@ -110,6 +116,9 @@ FeatureSet FeatureSet::parse(const std::string& list, FeatureConfig cfg) {
             }
             throw FeatureError("option '--features': unknown feature unit '" + item +
                                "' (known: " + known + ", joy, all, none)");
+        }
+        if (item == "content" && cfg.content_db == nullptr) {
+            throw FeatureError("option '--features': unit 'content' needs rules (--rules FILE)");
         }
         fs.mask_ |= 1u << i;
     }
@@ -191,8 +200,34 @@ void FeatureSet::release(uint8_t* block, WorkerScratch* scratch) const {
     (std::make_index_sequence<kUnits>{});
 }
 
+void FeatureSet::finish(uint8_t* block, WorkerScratch* scratch) const {
+    [&]<size_t... I>(std::index_sequence<I...>) {
+        (
+            [&] {
+                using U = std::tuple_element_t<I, Units>;
+                if constexpr (requires { U::finish(block, scratch); }) {
+                    if (mask_ & (1u << I)) {
+                        U::finish(block + offset_[I], scratch);
+                    }
+                }
+            }(),
+            ...);
+    }
+    (std::make_index_sequence<kUnits>{});
+}
+
 std::unique_ptr<WorkerScratch> FeatureSet::make_scratch(uint32_t max_flows) const {
     auto s = std::make_unique<WorkerScratch>(cfg_);
+    if (cfg_.content_db != nullptr && (mask_ & (1u << kContentIndex)) != 0) {
+        // Two directions per flow may each hold a stream; by default a
+        // stream for every direction of a quarter of the table, at most 1M.
+        uint32_t streams = cfg_.rule_streams;
+        if (streams == 0) {
+            streams = static_cast<uint32_t>(
+                std::min<uint64_t>(std::max<uint64_t>(uint64_t{max_flows} / 2, 1024), 1u << 20));
+        }
+        s->content = std::make_unique<match::ContentMatcher>(cfg_.content_db, streams, &s->pool);
+    }
     [&]<size_t... I>(std::index_sequence<I...>) {
         (
             [&] {

@@ -1,6 +1,7 @@
 #include "spate/features/scratch.hpp"
 
 #include "spate/features/stream.hpp"
+#include "spate/match/content_matcher.hpp"
 
 namespace spate::features {
 
@@ -46,5 +47,7 @@ void BufferPool::release(Lease l) {
 
 WorkerScratch::WorkerScratch(const FeatureConfig& c)
     : pool(c.tls_buffers, c.tls_buffer + kOooArea) {}
+
+WorkerScratch::~WorkerScratch() = default;
 
 }  // namespace spate::features

@@ -1,5 +1,7 @@
 #include "spate/worker/worker.hpp"
 
+#include "spate/match/content_matcher.hpp"
+
 #include <cassert>
 #include <cstring>
 
@@ -109,6 +111,7 @@ void Worker::emit(FlowTable::Entry& e) {
         }
     }
     std::memcpy(slot, &f, sizeof(FlowData));
+    features_.finish(e.extra(), scratch_.get());
     const size_t packed = features_.pack(e.extra(), static_cast<uint8_t*>(slot) + sizeof(FlowData),
                                          scratch_.get());
     assert(packed + sizeof(FlowData) == len && "pack() and packed_size() disagree");
@@ -303,6 +306,19 @@ void Worker::sync_stats() {
         }
         const features::AppCounters* apps[5] = {&scratch_->dns, &scratch_->http, &scratch_->ssh,
                                                 &scratch_->dhcp, &scratch_->ike};
+        if (scratch_->content != nullptr) {
+            const match::ContentMatcher& cm = *scratch_->content;
+            const match::MatcherCounters& mc = cm.counters();
+            uint64_t hits = 0;
+            for (const uint64_t h : cm.rule_hits()) {
+                hits += h;
+            }
+            const uint64_t v[5] = {mc.streams_opened, mc.streams_refused, mc.gaps,
+                                   mc.hits_truncated, hits};
+            for (int i = 0; i < 5; ++i) {
+                stats_.content[i].store(v[i], std::memory_order_relaxed);
+            }
+        }
         for (int i = 0; i < 5; ++i) {
             stats_.app[i][0].store(apps[i]->messages, std::memory_order_relaxed);
             stats_.app[i][1].store(apps[i]->malformed, std::memory_order_relaxed);

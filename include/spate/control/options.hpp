@@ -66,6 +66,7 @@ struct Options {
     std::string features = "none";
     features::FeatureConfig feature_cfg;
     std::string fp_db;  ///< --fp-db FILE: fingerprint database ("" = none)
+    std::vector<std::string> rule_files;  ///< --rules FILE... (compiled into feature_cfg.content_db)
     // control
     double stats_interval = 0;
     std::string stats_format = "text";  ///< text or json

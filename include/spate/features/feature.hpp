@@ -28,6 +28,7 @@
 /// one contiguous state as before. A refused lease sets the ref's `lost`
 /// flag, which the record reports as "<unit>_no_state": true.
 #include <array>
+#include <memory>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -38,6 +39,9 @@
 
 namespace spate::proto {
 class FingerprintDb;
+}
+namespace spate::match {
+class ContentDb;
 }
 
 namespace spate::features {
@@ -95,6 +99,10 @@ struct FeatureConfig {
     std::array<uint64_t, kArenaKinds> state_pool{};
     /// Fingerprint database (--fp-db FILE), loaded once at start; nullptr: none.
     const proto::FingerprintDb* fp_db = nullptr;
+    /// Compiled content rules (--rules FILE); nullptr: none (unit "content" off).
+    std::shared_ptr<const match::ContentDb> content_db;
+    /// --rule-streams N: Hyperscan streams open at once per worker (0: from --max-flows).
+    uint32_t rule_streams = 0;
 };
 
 /// Per-worker working memory of the units (reassembly buffers, crypto

@@ -51,6 +51,9 @@ public:
     /// Units with an arena copy their control part and then the arena's used
     /// bytes from `scratch` (the worker's pools).
     size_t pack(const uint8_t* block, uint8_t* out, const WorkerScratch* scratch) const;
+    /// The flow ends, before pack(): units that still hold work finish it
+    /// (content rules close their streams).
+    void finish(uint8_t* block, WorkerScratch* scratch) const;
     /// The flow's record was sent: units give back what they hold in `scratch`.
     void release(uint8_t* block, WorkerScratch* scratch) const;
     /// A worker's working memory for the enabled units; arena pools sized

@@ -10,6 +10,10 @@
 #include "spate/features/feature.hpp"
 #include "spate/proto/quic.hpp"
 
+namespace spate::match {
+class ContentMatcher;
+}
+
 namespace spate::features {
 
 /// Fixed-size byte buffers leased to flows. A lease is (slot, tag); the slot
@@ -82,6 +86,9 @@ struct WorkerScratch {
     AppCounters dhcp;
     AppCounters ike;
     proto::QuicInitialDecryptor quic;
+    /// Content matching (unit "content"); null without rules.
+    std::unique_ptr<match::ContentMatcher> content;
+    ~WorkerScratch();
 };
 
 }  // namespace spate::features

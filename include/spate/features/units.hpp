@@ -98,6 +98,14 @@ SPATE_STREAM_ARENA_UNIT(Ssh, "ssh", kArenaSsh);
 SPATE_STREAM_UNIT(Dhcp, "dhcp");
 /// IKEv1/IKEv2 headers and payload types.
 SPATE_STREAM_UNIT(Ike, "ike");
+/// Content rules (--rules): Hyperscan matches in each direction's bytes.
+struct Content {
+    SPATE_UNIT_MEMBERS("content")
+    /// Before the record is packed: closes the flow's streams (end-anchored
+    /// patterns report then).
+    static void finish(uint8_t* s, WorkerScratch* scratch);
+    static void release(uint8_t* s, WorkerScratch* scratch);
+};
 
 #undef SPATE_STREAM_UNIT
 #undef SPATE_STREAM_ARENA_UNIT

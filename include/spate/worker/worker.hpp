@@ -47,6 +47,9 @@ struct alignas(kCacheLine) WorkerStats {
     std::atomic<uint64_t> state_peak[features::kArenaKinds] = {};
     std::atomic<uint64_t> state_leases[features::kArenaKinds] = {};
     std::atomic<uint64_t> state_refused[features::kArenaKinds] = {};
+    /// Content rules: streams opened, refused (slab empty), gaps, flows over
+    /// the match bound, matches reported.
+    std::atomic<uint64_t> content[5] = {};
 };
 
 /// What a worker does when its record ring is full (the exporter is behind).
