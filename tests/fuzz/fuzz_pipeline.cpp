@@ -2,7 +2,9 @@
 // are a capture file (memfd), read by CaptureFile, decoded, run through a
 // worker's flow table with small timeouts and capacity (so expiry, TCP end
 // and eviction all happen), and every record is formatted as JSON. The same
-// code as the real pipeline, on one thread.
+// code as the real pipeline, on one thread. Every feature unit is on,
+// content rules included (a small rule set: TCP streams and UDP blocks,
+// first and every match, end-anchored, depth and port filters).
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -12,9 +14,11 @@
 
 #include "memfd_file.hpp"
 #include "spate/export/record_json.hpp"
+#include "spate/match/content_db.hpp"
 #include "spate/parse/decoder.hpp"
 #include "spate/port/capture_file.hpp"
 #include "spate/worker/worker.hpp"
+#include "spate_config.h"
 
 namespace {
 
@@ -43,8 +47,22 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     cfg.idle_timeout_ns = 1'000'000'000;
     cfg.active_timeout_ns = 5'000'000'000;
     cfg.tcp_close_timeout_ns = 500'000'000;
-    static const spate::features::FeatureSet fs =
-        spate::features::FeatureSet::parse("all", spate::features::FeatureConfig{});
+    static const spate::features::FeatureSet fs = [] {
+        spate::features::FeatureConfig fc;
+#if SPATE_HAVE_HYPERSCAN
+        spate::match::RuleSet rules;
+        rules.parse(
+            "1 get dir=client proto=tcp depth=16 /^GET /\n"
+            "2 any-o match=every /o/\n"
+            "3 tail proto=tcp /\\r\\n\\r\\n$/\n"
+            "4 dns proto=udp port=53 depth=64 /\\x00\\x01\\x00\\x01/\n"
+            "5 srv dir=server /HTTP\\/1\\.[01] [0-9]{3}/i\n",
+            "fuzz.rules");
+        fc.content_db = spate::match::ContentDb::compile(std::move(rules));
+        fc.rule_streams = 4;  // small: exhaustion happens too
+#endif
+        return spate::features::FeatureSet::parse("all", fc);
+    }();
     spate::Worker worker(0, cfg, ring, fs);
     spate::parse::DecoderConfig dcfg;
     dcfg.frag_slots = 16;
