@@ -2,6 +2,7 @@
 
 #include "spate/features/arena.hpp"
 #include "spate/features/feature_set.hpp"
+#include "spate/match/app.hpp"
 #include "spate/match/content_db.hpp"
 #include "spate/port/dpdk_port.hpp"
 
@@ -14,6 +15,29 @@
 namespace po = boost::program_options;
 
 namespace spate {
+
+std::shared_ptr<const match::ContentDb> compile_rules(const Options& o) {
+    match::RuleSet rules;
+    for (const std::string& f : o.rule_files) {
+        rules.load(f);
+    }
+    // The app set after the user's files: their app= rules come first.
+    if (o.app && o.app_rules != "none") {
+        if (o.app_rules == "builtin") {
+            if (!match::ContentDb::available()) {
+                // Without Hyperscan, app works from the units and the ports.
+                return rules.rules.empty() ? nullptr : match::ContentDb::compile(std::move(rules));
+            }
+            rules.parse(match::builtin_app_rules(), "apps.rules (built in)");
+        } else {
+            rules.load(o.app_rules);
+        }
+    }
+    if (rules.rules.empty()) {
+        return nullptr;
+    }
+    return match::ContentDb::compile(std::move(rules));
+}
 
 namespace {
 
@@ -124,6 +148,10 @@ void describe(po::options_description& d, bool for_file) {
         ("rules", po::value<std::vector<std::string>>()->composing(),
          "content rules file (docs/rules.md; repeatable): Hyperscan patterns matched in each flow direction's bytes "
          "(TCP reassembled, UDP per datagram); the records list the matches (unit \"content\", added to --features)")
+        ("app-rules", po::value<std::string>()->default_value("builtin"),
+         "app: the application rule set matched when --features has app (or all): builtin (rules/apps.rules as "
+         "shipped, built into spate), a rule file of your own (docs/rules.md; rules with app=PROTO), or none "
+         "(protocol units and ports only)")
         ("rule-streams", po::value<uint32_t>()->default_value(0),
          "content: Hyperscan streams open at once per worker (each TCP flow direction being scanned holds one; "
          "0: half of --max-flows per worker, at least 1024, at most 1048576); directions that find none are counted and "
@@ -483,20 +511,26 @@ ParseOutcome parse_options(int argc, const char* const* argv, Options& out) {
     out.fp_db = get<std::string>(vm, "fp-db");
     out.feature_cfg.rule_streams = get<uint32_t>(vm, "rule-streams");
     if (vm.count("rules") != 0) {
-        match::RuleSet rules;
-        try {
-            for (const std::string& f : vm["rules"].as<std::vector<std::string>>()) {
-                rules.load(f);
-                out.rule_files.push_back(f);
-            }
-            out.feature_cfg.content_db = match::ContentDb::compile(std::move(rules));
-        } catch (const match::RuleError& e) {
-            throw UsageError(std::string("option '--rules': ") + e.what());
-        }
+        out.rule_files = vm["rules"].as<std::vector<std::string>>();
         if ((","+out.features+",").find(",content,") == std::string::npos) {
             out.features = out.features == "none" || out.features.empty() ? "content"
                                                                           : out.features + ",content";
         }
+    }
+    out.app_rules = get<std::string>(vm, "app-rules");
+    if (out.app_rules.empty()) {
+        throw UsageError("option '--app-rules': expected builtin, none or a rule file");
+    }
+    {
+        const std::string list = "," + out.features + ",";
+        out.app = list.find(",app,") != std::string::npos || list.find(",all,") != std::string::npos;
+    }
+    try {
+        out.feature_cfg.content_db = compile_rules(out);
+    } catch (const match::RuleError& e) {
+        throw UsageError(std::string(out.rule_files.empty() ? "option '--app-rules': "
+                                                            : "option '--rules': ") +
+                         e.what());
     }
     try {
         (void)features::FeatureSet::parse(out.features, out.feature_cfg);

@@ -14,6 +14,7 @@
 #include <cstdio>
 #include <cstring>
 #include <functional>
+#include <map>
 #include <memory>
 #include <random>
 #include <thread>
@@ -23,6 +24,7 @@
 #include "spate/control/stats_snapshot.hpp"
 #include "spate/core/clock.hpp"
 #include "spate/export/exporter.hpp"
+#include "spate/match/content_db.hpp"
 #include "spate/parse/decoder.hpp"
 #include "spate/port/dpdk_port.hpp"
 #include "spate/port/pcap_port.hpp"
@@ -34,6 +36,7 @@
 namespace spate {
 
 std::atomic<bool> g_stop_requested{false};
+std::atomic<bool> g_reload_requested{false};
 
 namespace {
 
@@ -57,6 +60,10 @@ extern "C" void on_signal(int) {
     if (PortDriver* p = g_active_port.load(std::memory_order_relaxed)) {
         p->request_stop();
     }
+}
+
+extern "C" void on_hup(int) {
+    g_reload_requested.store(true, std::memory_order_relaxed);  // the control loop reloads
 }
 
 uint64_t to_ns(double seconds) {
@@ -194,6 +201,10 @@ public:
 
 private:
     StatsTotals gather() const;
+    void gather_rules(StatsTotals& t) const;
+    /// SIGHUP or /spate/reload: recompiles the rule files (this thread, off
+    /// the packet path) and publishes them; a file that fails keeps the old.
+    void reload_rules();
     void publish(StatsSnapshot& snap, const StatsTotals& t) const;
     void control_loop();
     void request_stop(const char* why);
@@ -283,7 +294,68 @@ StatsTotals Run::gather() const {
     if (t.output_errors != 0) {
         t.output_error = exporter_->last_error();
     }
+    gather_rules(t);
     return t;
+}
+
+void Run::gather_rules(StatsTotals& t) const {
+    const auto& reg = features_->config().rule_registry;
+    if (reg == nullptr) {
+        return;
+    }
+    t.rules_generation = reg->generation();
+    std::map<uint32_t, uint64_t> hits;
+    for (const auto& w : workers_) {
+        for (const auto& [id, n] : w->rule_hits()) {
+            hits[id] += n;
+        }
+    }
+    // Names from the newest generation that has the rule.
+    for (const auto& [id, n] : hits) {
+        RuleHits r;
+        r.id = id;
+        r.matches = n;
+        for (uint32_t g = t.rules_generation; g > 0 && r.name.empty(); --g) {
+            if (const auto* rules = reg->rules(g)) {
+                for (const match::Rule& x : *rules) {
+                    if (x.id == id) {
+                        r.name = x.name;
+                        break;
+                    }
+                }
+            }
+        }
+        t.rules.push_back(std::move(r));
+    }
+}
+
+void Run::reload_rules() {
+    const auto& reg = features_->config().rule_registry;
+    if (reg == nullptr) {
+        std::fprintf(stderr, "spate: reload: no rule files in this run; nothing to reload\n");
+        return;
+    }
+    try {
+        const uint64_t t0 = mono_ns();
+        auto db = compile_rules(opts_);
+        if (db == nullptr) {
+            db = match::ContentDb::compile(match::RuleSet{});
+        }
+        const size_t n = db->rules().size();
+        if (!reg->publish(std::move(db))) {
+            std::fprintf(stderr,
+                         "spate: reload refused: %u rule generations used; restart spate to load "
+                         "more; the running rules stay\n",
+                         match::RuleRegistry::kMaxGenerations);
+            return;
+        }
+        std::fprintf(stderr,
+                     "spate: rules reloaded: %zu rules compiled in %.0f ms (generation %u); new "
+                     "flows use them\n",
+                     n, double(mono_ns() - t0) / 1e6, reg->generation());
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "spate: reload refused: %s; the running rules stay\n", e.what());
+    }
 }
 
 void Run::publish(StatsSnapshot& snap, const StatsTotals& t) const {
@@ -309,6 +381,14 @@ void Run::publish(StatsSnapshot& snap, const StatsTotals& t) const {
     st(snap.state_bytes, t.state_bytes);
     st(snap.state_refused, t.state_no_state);
     snap.output_faulted.store(t.output_faulted, std::memory_order_relaxed);
+    if (t.rules_generation != 0) {
+        std::vector<std::pair<std::string, uint64_t>> rules;
+        rules.reserve(t.rules.size());
+        for (const RuleHits& r : t.rules) {
+            rules.emplace_back(std::to_string(r.id) + ":" + r.name, r.matches);
+        }
+        snap.set_rules(std::move(rules), t.rules_generation);
+    }
     if (t.output_errors != 0) {
         snap.set_output_error(t.output_error);
     }
@@ -356,6 +436,9 @@ void Run::control_loop() {
         const uint64_t now = mono_ns();
         if (g_stop_requested.load(std::memory_order_relaxed)) {
             request_stop("stop requested");
+        }
+        if (g_reload_requested.exchange(false, std::memory_order_relaxed)) {
+            reload_rules();
         }
         const uint64_t f = frames();
         if (f != last_frames) {
@@ -639,6 +722,23 @@ void Run::print_exit(double elapsed) const {
                      ", refused (no stream state) %" PRIu64 ", gaps %" PRIu64
                      ", flows over the match bound %" PRIu64 "\n",
                      w.content[4], w.content[0], w.content[1], w.content[2], w.content[3]);
+        StatsTotals t;
+        gather_rules(t);
+        std::sort(t.rules.begin(), t.rules.end(), [](const RuleHits& a, const RuleHits& b) {
+            return a.matches != b.matches ? a.matches > b.matches : a.id < b.id;
+        });
+        constexpr size_t kShown = 20;
+        std::string line;
+        for (size_t i = 0; i < t.rules.size() && i < kShown; ++i) {
+            line += (i == 0 ? "" : ", ") + t.rules[i].name + " (" + std::to_string(t.rules[i].id) +
+                    ") " + std::to_string(t.rules[i].matches);
+        }
+        if (t.rules.size() > kShown) {
+            line += ", " + std::to_string(t.rules.size() - kShown) + " more rules";
+        }
+        if (!line.empty()) {
+            std::fprintf(stderr, "spate:   rule matches: %s\n", line.c_str());
+        }
     }
     static const char* const kApps[5] = {"dns", "http", "ssh", "dhcp", "ike"};
     for (int a = 0; a < 5; ++a) {
@@ -782,6 +882,11 @@ void install_signal_handlers() {
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, nullptr);
     sigaction(SIGTERM, &sa, nullptr);
+    struct sigaction hup {};
+    hup.sa_handler = on_hup;
+    sigemptyset(&hup.sa_mask);
+    hup.sa_flags = SA_RESTART;
+    sigaction(SIGHUP, &hup, nullptr);
     signal(SIGPIPE, SIG_IGN);
 }
 

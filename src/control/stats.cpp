@@ -131,6 +131,32 @@ std::string StatsReporter::format_interval(const StatsTotals& now, uint64_t wall
             w.value(v);
         }
         w.end_object();
+        if (now.rules_generation != 0) {
+            w.key("rules_generation");
+            w.value(uint64_t{now.rules_generation});
+            // Content rules with matches: the total and the interval's part.
+            w.key("rules");
+            w.begin_array();
+            size_t j = 0;
+            for (const RuleHits& r : now.rules) {
+                while (j < last_.rules.size() && last_.rules[j].id < r.id) {
+                    ++j;
+                }
+                const uint64_t before =
+                    j < last_.rules.size() && last_.rules[j].id == r.id ? last_.rules[j].matches : 0;
+                w.begin_object();
+                w.key("id");
+                w.value(uint64_t{r.id});
+                w.key("name");
+                w.value(r.name);
+                w.key("matches");
+                w.value(r.matches);
+                w.key("delta");
+                w.value(r.matches >= before ? r.matches - before : r.matches);
+                w.end_object();
+            }
+            w.end_array();
+        }
         w.key("output_faulted");
         w.value(now.output_faulted);
         w.key("output_error");

@@ -62,13 +62,32 @@ void Content::release(uint8_t* s, WorkerScratch* scratch) {
     finish(s, scratch);  // a record dropped under overload never went through finish()
 }
 
+namespace {
+
+/// The rules a flow's matches index (those of the generation it was bound to).
+const std::vector<match::Rule>* rules_of(const match::ContentFlow& f, const FeatureConfig& c) {
+    return c.rule_registry == nullptr ? nullptr : c.rule_registry->rules(f.gen);
+}
+
+}  // namespace
+
+const char* Content::app_name(const uint8_t* s, const FeatureConfig& c) {
+    const match::ContentFlow& f = reinterpret_cast<const ContentState*>(s)->flow;
+    const std::vector<match::Rule>* rules = rules_of(f, c);
+    if (f.app_rule == 0 || rules == nullptr || f.app_rule > rules->size()) {
+        return nullptr;
+    }
+    return (*rules)[f.app_rule - 1].app.c_str();
+}
+
 void Content::write_json(const uint8_t* s, const FlowData&, JsonWriter& w, const FeatureConfig& c) {
     const auto& st = *reinterpret_cast<const ContentState*>(s);
     const match::ContentFlow& f = st.flow;
-    if (c.content_db == nullptr) {
+    const std::vector<match::Rule>* table = rules_of(f, c);
+    if (table == nullptr) {
         return;
     }
-    const auto& rules = c.content_db->rules();
+    const auto& rules = *table;
     if (f.nhits > 0) {
         w.key("matches");
         w.begin_array();

@@ -363,6 +363,17 @@ void write_v6(JsonWriter& w, const uint8_t* hdr, uint32_t hdr_len, proto::Span o
 
 }  // namespace
 
+const char* Dhcp::app(const uint8_t* s, const FlowData& f, const FeatureConfig&,
+                      std::string_view&) {
+    const auto& st = *reinterpret_cast<const DhcpState*>(s);
+    if (st.count == 0 && st.dropped == 0) {
+        return nullptr;
+    }
+    const bool v6 = f.key.sport == 546 || f.key.sport == 547 || f.key.dport == 546 ||
+                    f.key.dport == 547;
+    return v6 ? "dhcpv6" : "dhcp";
+}
+
 void Dhcp::write_json(const uint8_t* s, const FlowData&, JsonWriter& w, const FeatureConfig&) {
     const auto& st = *reinterpret_cast<const DhcpState*>(s);
     if (st.count == 0 && st.dropped == 0) {

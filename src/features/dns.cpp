@@ -690,6 +690,21 @@ void Dns::update(uint8_t* s, const PacketView& p, const FeatureConfig& cfg) {
     }
 }
 
+const char* Dns::app(const uint8_t* s, const FlowData& f, const FeatureConfig&,
+                     std::string_view&) {
+    const auto& st = *reinterpret_cast<const DnsState*>(s);
+    if (st.stored == 0 && st.dropped == 0) {
+        return nullptr;
+    }
+    if (f.key.sport == 5353 || f.key.dport == 5353) {
+        return "mdns";
+    }
+    if (f.key.sport == 5355 || f.key.dport == 5355) {
+        return "llmnr";
+    }
+    return "dns";
+}
+
 void Dns::write_json(const uint8_t* s, const FlowData& f, JsonWriter& w, const FeatureConfig&) {
     const auto& st = *reinterpret_cast<const DnsState*>(s);
     if (st.stored == 0 && st.dropped == 0) {

@@ -18,10 +18,18 @@ namespace {
 
 // The registration list: one line per unit. Order = order in the record.
 using Units = std::tuple<Splt, ByteCounts, Idp, IpInfo, TcpInfo, Ppi, Salt, Wht, Hd, ProbableOs,
-                         Hist, Tls, Dns, Http, Ssh, Dhcp, Ike, Content>;
+                         Hist, Tls, Dns, Http, Ssh, Dhcp, Ike, Content, App>;
 constexpr size_t kUnits = std::tuple_size_v<Units>;
-constexpr size_t kContentIndex = kUnits - 1;  // Content is registered last
+// Content is registered after the protocol units, App after every unit
+// whose state it reads.
+constexpr size_t kContentIndex = kUnits - 2;
+constexpr size_t kAppIndex = kUnits - 1;
 static_assert(std::is_same_v<std::tuple_element_t<kContentIndex, Units>, Content>);
+static_assert(std::is_same_v<std::tuple_element_t<kAppIndex, Units>, App>);
+
+template <class U>
+concept AppUnit = requires(const uint8_t* s, const FlowData& f, const FeatureConfig& c,
+                           std::string_view& alpn) { U::app(s, f, c, alpn); };
 static_assert(kUnits <= FeatureSet::kMaxUnits);
 
 // Names accepted in --features that are not a unit of their own.
@@ -121,6 +129,12 @@ FeatureSet FeatureSet::parse(const std::string& list, FeatureConfig cfg) {
             throw FeatureError("option '--features': unit 'content' needs rules (--rules FILE)");
         }
         fs.mask_ |= 1u << i;
+    }
+    if (cfg.content_db != nullptr && cfg.rule_registry == nullptr) {
+        cfg.rule_registry = std::make_shared<match::RuleRegistry>(cfg.content_db);
+    }
+    if ((fs.mask_ & (1u << kAppIndex)) != 0 && cfg.content_db != nullptr) {
+        fs.mask_ |= 1u << kContentIndex;  // app= rules are matched by the content unit
     }
     fs.cfg_ = cfg;
     size_t off = 0;
@@ -226,7 +240,7 @@ std::unique_ptr<WorkerScratch> FeatureSet::make_scratch(uint32_t max_flows) cons
             streams = static_cast<uint32_t>(
                 std::min<uint64_t>(std::max<uint64_t>(uint64_t{max_flows} / 2, 1024), 1u << 20));
         }
-        s->content = std::make_unique<match::ContentMatcher>(cfg_.content_db, streams, &s->pool);
+        s->content = std::make_unique<match::ContentMatcher>(cfg_.rule_registry, streams, &s->pool);
     }
     [&]<size_t... I>(std::index_sequence<I...>) {
         (
@@ -315,6 +329,40 @@ size_t FeatureSet::pack(const uint8_t* block, uint8_t* out, const WorkerScratch*
     return static_cast<size_t>(out - start);
 }
 
+void FeatureSet::write_app(const std::array<const uint8_t*, kMaxUnits>& states, const FlowData& f,
+                           JsonWriter& w) const {
+    AppEvidence e;
+    // The first protocol unit (registration order) that recognised the
+    // flow; http last: an HTTP request also reaches servers of other
+    // protocols (a GET sent to an SSH server is an SSH flow).
+    const char* http = nullptr;
+    [&]<size_t... I>(std::index_sequence<I...>) {
+        (
+            [&] {
+                using U = std::tuple_element_t<I, Units>;
+                if constexpr (AppUnit<U>) {
+                    if (e.unit == nullptr && states[I] != nullptr) {
+                        if constexpr (std::is_same_v<U, Http>) {
+                            std::string_view unused;
+                            http = U::app(states[I], f, cfg_, unused);
+                        } else {
+                            e.unit = U::app(states[I], f, cfg_, e.alpn);
+                        }
+                    }
+                }
+            }(),
+            ...);
+    }
+    (std::make_index_sequence<kUnits>{});
+    if (e.unit == nullptr) {
+        e.unit = http;
+    }
+    if (states[kContentIndex] != nullptr) {
+        e.rule = Content::app_name(states[kContentIndex], cfg_);
+    }
+    App::write_app(e, f, w, cfg_);
+}
+
 void FeatureSet::write_json(const uint8_t* packed, const FlowData& f, JsonWriter& w) const {
     // Each unit reads its state in place: the packed bytes are 8-byte
     // aligned like the flow-table entry. Tests set SPATE_POISON_UNUSED: then
@@ -326,6 +374,7 @@ void FeatureSet::write_json(const uint8_t* packed, const FlowData& f, JsonWriter
     if (poison && block.size() < full_bytes_) {
         block.resize(full_bytes_);
     }
+    std::array<const uint8_t*, kMaxUnits> states{};  // for unit app, which reads the others
     [&]<size_t... I>(std::index_sequence<I...>) {
         (
             [&] {
@@ -341,7 +390,12 @@ void FeatureSet::write_json(const uint8_t* packed, const FlowData& f, JsonWriter
                         state = b;
                     }
                     packed += 8 + align8(n);
-                    U::write_json(state, f, w, cfg_);
+                    states[I] = state;
+                    if constexpr (I == kAppIndex) {
+                        write_app(states, f, w);
+                    } else {
+                        U::write_json(state, f, w, cfg_);
+                    }
                     if constexpr (ArenaUnit<U>) {
                         if (U::arena_ref(state)->lost != 0) {
                             static const std::string key = std::string(U::kName) + "_no_state";

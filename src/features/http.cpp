@@ -947,6 +947,12 @@ void write_message(JsonWriter& w, uint8_t dir, const MsgInfo& m, proto::Span hea
 
 }  // namespace
 
+const char* Http::app(const uint8_t* s, const FlowData&, const FeatureConfig& cfg,
+                      std::string_view&) {
+    const auto& st = *reinterpret_cast<const HttpState*>(s);
+    return std::min(st.used, cfg.http_bytes) == 0 && st.dropped == 0 ? nullptr : "http";
+}
+
 void Http::write_json(const uint8_t* s, const FlowData&, JsonWriter& w, const FeatureConfig& cfg) {
     const auto& st = *reinterpret_cast<const HttpState*>(s);
     const uint8_t* a = arena_of(st);

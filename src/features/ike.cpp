@@ -172,6 +172,11 @@ void flag(JsonWriter& w, const Entry& e, uint8_t bit, std::string_view name) {
 
 }  // namespace
 
+const char* Ike::app(const uint8_t* s, const FlowData&, const FeatureConfig&, std::string_view&) {
+    const auto& st = *reinterpret_cast<const IkeState*>(s);
+    return st.count == 0 && st.dropped == 0 ? nullptr : "ike";
+}
+
 void Ike::write_json(const uint8_t* s, const FlowData&, JsonWriter& w, const FeatureConfig&) {
     const auto& st = *reinterpret_cast<const IkeState*>(s);
     if (st.count == 0 && st.dropped == 0) {

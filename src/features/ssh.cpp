@@ -465,6 +465,16 @@ void write_side(JsonWriter& w, const Side& s, bool server) {
 
 }  // namespace
 
+const char* Ssh::app(const uint8_t* s, const FlowData&, const FeatureConfig&, std::string_view&) {
+    const auto& st = *reinterpret_cast<const SshState*>(s);
+    for (const SshDir& d : st.dir) {
+        if ((d.flags & kBanner) != 0 || ssh_line(d)) {
+            return "ssh";
+        }
+    }
+    return nullptr;
+}
+
 void Ssh::write_json(const uint8_t* s, const FlowData&, JsonWriter& w, const FeatureConfig&) {
     const auto& st = *reinterpret_cast<const SshState*>(s);
     Side side[2];

@@ -158,6 +158,31 @@ void certificates_json(const TlsState& st, const uint8_t* certs, JsonWriter& w) 
 
 }  // namespace
 
+const char* Tls::app(const uint8_t* s, const FlowData&, const FeatureConfig&,
+                     std::string_view& alpn) {
+    const auto& st = *reinterpret_cast<const TlsState*>(s);
+    if ((st.flags & kIsTls) == 0) {
+        return nullptr;
+    }
+    // The ALPN protocol the server selected, or else the client's first offer.
+    auto first = [](proto::Span list) -> std::string_view {
+        if (list.n == 0 || list.p[0] == 0 || 1u + list.p[0] > list.n) {
+            return {};
+        }
+        return {reinterpret_cast<const char*>(list.p + 1), list.p[0]};
+    };
+    proto::ServerHello sh;
+    if (st.sh_len != 0 && proto::parse_server_hello(st.sh, st.sh_len, sh)) {
+        alpn = first(sh.alpn);
+    }
+    proto::ClientHello ch;
+    if (alpn.empty() && st.ch_len != 0 && (st.flags & kSslv2) == 0 &&
+        proto::parse_client_hello(st.ch, st.ch_len, ch)) {
+        alpn = first(ch.alpn);
+    }
+    return (st.flags & kQuic) != 0 ? "quic" : "tls";
+}
+
 void Tls::write_json(const uint8_t* s, const FlowData&, JsonWriter& w, const FeatureConfig& c) {
     const auto& st = *reinterpret_cast<const TlsState*>(s);
     const auto* srlt = reinterpret_cast<const SrltEntry*>(s + sizeof(TlsState));

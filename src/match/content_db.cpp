@@ -11,6 +11,27 @@
 
 namespace spate::match {
 
+RuleRegistry::RuleRegistry(std::shared_ptr<const ContentDb> first) {
+    publish(std::move(first));
+}
+
+bool RuleRegistry::publish(std::shared_ptr<const ContentDb> db) {
+    std::lock_guard<std::mutex> g(mu_);
+    const uint32_t next = gen_.load(std::memory_order_relaxed) + 1;
+    if (next > kMaxGenerations) {
+        return false;
+    }
+    tables_[next] = db->table();
+    current_ = std::move(db);
+    gen_.store(next, std::memory_order_release);  // after the table: readers index it by gen
+    return true;
+}
+
+std::shared_ptr<const ContentDb> RuleRegistry::current() const {
+    std::lock_guard<std::mutex> g(mu_);
+    return current_;
+}
+
 #if SPATE_HAVE_HYPERSCAN
 
 namespace {
@@ -33,10 +54,14 @@ bool applies(const Rule& r, Transport t, int dir) {
 
 }  // namespace
 
+bool ContentDb::available() {
+    return true;
+}
+
 std::shared_ptr<const ContentDb> ContentDb::compile(RuleSet set) {
     std::shared_ptr<ContentDb> cdb(new ContentDb());
-    cdb->rules_ = std::move(set.rules);
-    const std::vector<Rule>& rules = cdb->rules_;
+    cdb->rules_ = std::make_shared<const std::vector<Rule>>(std::move(set.rules));
+    const std::vector<Rule>& rules = *cdb->rules_;
     for (int t = 0; t < 2; ++t) {
         for (int dir = 0; dir < 2; ++dir) {
             std::vector<const char*> exprs;
@@ -128,9 +153,15 @@ ContentScratch::~ContentScratch() {
 
 #else  // no Hyperscan in this build
 
+bool ContentDb::available() {
+    return false;
+}
+
 std::shared_ptr<const ContentDb> ContentDb::compile(RuleSet set) {
     if (set.rules.empty()) {
-        return std::shared_ptr<const ContentDb>(new ContentDb());
+        std::shared_ptr<ContentDb> cdb(new ContentDb());
+        cdb->rules_ = std::make_shared<const std::vector<Rule>>();
+        return cdb;
     }
     throw RuleError("content rules need Hyperscan, which this build does not have");
 }

@@ -73,9 +73,21 @@ private:
 
 }  // namespace
 
+/// One rule generation as this worker uses it: the database, a scratch
+/// for it, the slab its streams live in, and its per-rule counters.
+struct ContentMatcher::Gen {
+    uint32_t id = 0;
+    std::shared_ptr<const ContentDb> db;
+    std::unique_ptr<ContentScratch> scratch;
+    std::unique_ptr<Slab> slab;
+    std::vector<uint64_t> hits;  ///< per rule index
+    uint64_t flows = 0;          ///< flows bound to it (ContentFlow::bound)
+};
+
 /// What a match callback needs.
 struct ContentMatcher::Ctx {
     ContentMatcher* m;
+    Gen* g;
     ContentFlow* f;
     uint32_t base;  ///< stream offset of the scanned data's first byte (UDP: bytes before it)
     uint16_t port;
@@ -98,7 +110,7 @@ int on_match(unsigned int id, unsigned long long /*from*/, unsigned long long to
 #endif
 
 void ContentMatcher::record_hit(Ctx& c, uint32_t id, uint64_t to) {
-    const Rule& r = db_->rules()[id];
+    const Rule& r = c.g->db->rules()[id];
     if (!r.port_ok(c.port)) {
         return;
     }
@@ -107,6 +119,15 @@ void ContentMatcher::record_hit(Ctx& c, uint32_t id, uint64_t to) {
         return;  // UDP: the depth counts over the direction's datagrams
     }
     ContentFlow& f = *c.f;
+    if (!r.app.empty()) {
+        // Application rules name the flow's app (unit "app"), they are not listed.
+        if (f.app_rule == 0 || id + 1 < f.app_rule) {
+            f.app_rule = id + 1;
+            ++c.g->hits[id];
+            ++total_hits_;
+        }
+        return;
+    }
     if (!r.every) {
         for (uint32_t i = 0; i < f.nhits; ++i) {
             if (f.hits[i].rule == id && f.hits[i].dir == c.dir) {
@@ -114,7 +135,8 @@ void ContentMatcher::record_hit(Ctx& c, uint32_t id, uint64_t to) {
             }
         }
     }
-    ++rule_hits_[id];
+    ++c.g->hits[id];
+    ++total_hits_;
     if (f.nhits < kMaxHits) {
         MatchHit& h = f.hits[f.nhits++];
         h.rule = id;
@@ -128,87 +150,183 @@ void ContentMatcher::record_hit(Ctx& c, uint32_t id, uint64_t to) {
 
 ContentMatcher::ContentMatcher(std::shared_ptr<const ContentDb> db, uint32_t max_streams,
                                features::BufferPool* pool)
-    : db_(std::move(db)), scratch_(*db_), pool_(pool), slab_(std::make_unique<Slab>()) {
-    rule_hits_.assign(db_->rules().size(), 0);
+    : ContentMatcher(std::make_shared<RuleRegistry>(std::move(db)), max_streams, pool) {}
+
+ContentMatcher::ContentMatcher(std::shared_ptr<RuleRegistry> rules, uint32_t max_streams,
+                               features::BufferPool* pool)
+    : registry_(std::move(rules)), max_streams_(max_streams), pool_(pool) {
 #if SPATE_HAVE_HYPERSCAN
     static std::once_flag once;
     std::call_once(once, [] { hs_set_stream_allocator(slab_alloc, slab_free); });
 #endif
-    const size_t need = std::max(db_->stream_bytes(0), db_->stream_bytes(1));
-    if (need > 0 && max_streams > 0) {
-        Slab& s = *slab_;
-        s.block = (need + 63) & ~size_t{63};
-        s.count = max_streams;
-        s.raw = std::make_unique_for_overwrite<uint8_t[]>(s.block * s.count + 64);
-        const auto addr = reinterpret_cast<uintptr_t>(s.raw.get());
-        s.base = s.raw.get() + ((64 - addr % 64) % 64);
-        s.free.reserve(max_streams);
-        for (uint32_t i = max_streams; i > 0; --i) {
-            s.free.push_back(i - 1);  // block 0 first
-        }
-    }
+    adopt();
 }
 
 ContentMatcher::~ContentMatcher() = default;
 
-void ContentMatcher::close_stream(ContentFlow& f, int dir, uint16_t server_port) {
+void ContentMatcher::adopt() {
+    auto g = std::make_unique<Gen>();
+    g->id = registry_->generation();
+    g->db = registry_->current();
+    g->scratch = std::make_unique<ContentScratch>(*g->db);
+    g->slab = std::make_unique<Slab>();
+    g->hits.assign(g->db->rules().size(), 0);
+    const size_t need = std::max(g->db->stream_bytes(0), g->db->stream_bytes(1));
+    if (need > 0 && max_streams_ > 0) {
+        Slab& s = *g->slab;
+        s.block = (need + 63) & ~size_t{63};
+        s.count = max_streams_;
+        s.raw = std::make_unique_for_overwrite<uint8_t[]>(s.block * s.count + 64);
+        const auto addr = reinterpret_cast<uintptr_t>(s.raw.get());
+        s.base = s.raw.get() + ((64 - addr % 64) % 64);
+        s.free.reserve(max_streams_);
+        for (uint32_t i = max_streams_; i > 0; --i) {
+            s.free.push_back(i - 1);  // block 0 first
+        }
+    }
+    Gen* old = cur_;
+    gens_.push_back(std::move(g));
+    cur_ = gens_.back().get();
+    cur_id_ = cur_->id;
+    if (old != nullptr && old->flows == 0) {
+        retire(old);
+    }
+}
+
+const ContentDb& ContentMatcher::db() const {
+    return *cur_->db;
+}
+
+ContentMatcher::Gen* ContentMatcher::find(uint32_t gen) const {
+    for (const auto& g : gens_) {
+        if (g->id == gen) {
+            return g.get();
+        }
+    }
+    return nullptr;
+}
+
+ContentMatcher::Gen* ContentMatcher::bind(ContentFlow& f) {
+    if (f.gen == 0) {
+        f.gen = cur_->id;
+        f.bound = 1;
+        ++cur_->flows;
+        return cur_;
+    }
+    return f.gen == cur_->id ? cur_ : find(f.gen);
+}
+
+void ContentMatcher::retire(Gen* g) {
+    // Nothing holds it: its counters stay (by rule id), the rest is freed.
+    const std::vector<Rule>& rules = g->db->rules();
+    for (size_t i = 0; i < g->hits.size(); ++i) {
+        if (g->hits[i] == 0) {
+            continue;
+        }
+        const uint32_t id = rules[i].id;
+        auto it = std::lower_bound(retired_hits_.begin(), retired_hits_.end(),
+                                   std::pair<uint32_t, uint64_t>{id, 0});
+        if (it != retired_hits_.end() && it->first == id) {
+            it->second += g->hits[i];
+        } else {
+            retired_hits_.insert(it, {id, g->hits[i]});
+        }
+    }
+    for (auto it = gens_.begin(); it != gens_.end(); ++it) {
+        if (it->get() == g) {
+            gens_.erase(it);
+            break;
+        }
+    }
+}
+
+std::vector<std::pair<uint32_t, uint64_t>> ContentMatcher::rule_hits() const {
+    std::vector<std::pair<uint32_t, uint64_t>> out = retired_hits_;
+    for (const auto& g : gens_) {
+        const std::vector<Rule>& rules = g->db->rules();
+        for (size_t i = 0; i < g->hits.size(); ++i) {
+            if (g->hits[i] != 0) {
+                out.emplace_back(rules[i].id, g->hits[i]);
+            }
+        }
+    }
+    std::sort(out.begin(), out.end());
+    // One entry per id (a rule kept over a reload is in several generations).
+    size_t k = 0;
+    for (size_t i = 0; i < out.size(); ++i) {
+        if (k > 0 && out[k - 1].first == out[i].first) {
+            out[k - 1].second += out[i].second;
+        } else {
+            out[k++] = out[i];
+        }
+    }
+    out.resize(k);
+    return out;
+}
+
+void ContentMatcher::close_stream(Gen& g, ContentFlow& f, int dir, uint16_t server_port) {
     ContentFlow::Dir& d = f.dir[dir];
     if (d.slot == 0) {
         return;
     }
 #if SPATE_HAVE_HYPERSCAN
-    auto* id = reinterpret_cast<hs_stream_t*>(slab_->base + size_t{d.slot - 1} * slab_->block);
-    Ctx c{this, &f, 0, server_port, static_cast<uint8_t>(dir)};
-    const SlabScope scope(slab_.get());
+    Slab& slab = *g.slab;
+    auto* id = reinterpret_cast<hs_stream_t*>(slab.base + size_t{d.slot - 1} * slab.block);
+    Ctx c{this, &g, &f, 0, server_port, static_cast<uint8_t>(dir)};
+    const SlabScope scope(&slab);
     // End-anchored patterns ($, \z) report now; the block goes back to the slab.
-    if (hs_close_stream(id, scratch_.get(), on_match, &c) != HS_SUCCESS) {
+    if (hs_close_stream(id, g.scratch->get(), on_match, &c) != HS_SUCCESS) {
         ++counters_.scan_errors;
     }
+#else
+    (void)g;
+    (void)server_port;
 #endif
     d.slot = 0;
     --in_use_;
 }
 
-void ContentMatcher::scan_stream(ContentFlow& f, int dir, const uint8_t* data, uint32_t len,
-                                 uint16_t server_port) {
+void ContentMatcher::scan_stream(Gen& g, ContentFlow& f, int dir, const uint8_t* data,
+                                 uint32_t len, uint16_t server_port) {
     ContentFlow::Dir& d = f.dir[dir];
     if (d.done != 0 || d.no_state != 0 || len == 0) {
         return;
     }
 #if SPATE_HAVE_HYPERSCAN
-    const hs_database* db = db_->db(Transport::tcp, dir);
+    Slab& slab = *g.slab;
+    const hs_database* db = g.db->db(Transport::tcp, dir);
     if (d.slot == 0) {
         hs_stream_t* id = nullptr;
         hs_error_t e;
         {
-            const SlabScope scope(slab_.get());
+            const SlabScope scope(&slab);
             e = hs_open_stream(db, 0, &id);
         }
-        if (e != HS_SUCCESS || id == nullptr || !slab_->owns(id)) {
+        if (e != HS_SUCCESS || id == nullptr || !slab.owns(id)) {
             d.no_state = 1;
             ++counters_.streams_refused;
             return;
         }
-        d.slot = static_cast<uint32_t>((reinterpret_cast<uint8_t*>(id) - slab_->base) /
-                                       slab_->block) +
+        d.slot = static_cast<uint32_t>((reinterpret_cast<uint8_t*>(id) - slab.base) / slab.block) +
                  1;
         ++in_use_;
         ++counters_.streams_opened;
     }
-    const uint32_t max = db_->max_depth(Transport::tcp, dir);
+    const uint32_t max = g.db->max_depth(Transport::tcp, dir);
     const uint32_t take = std::min(len, max - std::min(max, d.fed));
-    auto* id = reinterpret_cast<hs_stream_t*>(slab_->base + size_t{d.slot - 1} * slab_->block);
-    Ctx c{this, &f, 0, server_port, static_cast<uint8_t>(dir)};
+    auto* id = reinterpret_cast<hs_stream_t*>(slab.base + size_t{d.slot - 1} * slab.block);
+    Ctx c{this, &g, &f, 0, server_port, static_cast<uint8_t>(dir)};
     if (take > 0 && hs_scan_stream(id, reinterpret_cast<const char*>(data), take, 0,
-                                   scratch_.get(), on_match, &c) != HS_SUCCESS) {
+                                   g.scratch->get(), on_match, &c) != HS_SUCCESS) {
         ++counters_.scan_errors;
     }
     d.fed += take;
     if (d.fed >= max) {
-        close_stream(f, dir, server_port);  // past every rule's depth
+        close_stream(g, f, dir, server_port);  // past every rule's depth
         d.done = 1;
     }
 #else
+    (void)g;
     (void)data;
     (void)server_port;
 #endif
@@ -216,7 +334,8 @@ void ContentMatcher::scan_stream(ContentFlow& f, int dir, const uint8_t* data, u
 
 void ContentMatcher::tcp(ContentFlow& f, int dir, uint32_t seq, bool syn, const uint8_t* data,
                          uint32_t len, uint16_t server_port) {
-    if (db_->db(Transport::tcp, dir) == nullptr) {
+    Gen* g = bind(f);
+    if (g == nullptr || g->db->db(Transport::tcp, dir) == nullptr) {
         return;
     }
     ContentFlow::Dir& d = f.dir[dir];
@@ -229,13 +348,13 @@ void ContentMatcher::tcp(ContentFlow& f, int dir, uint32_t seq, bool syn, const 
     const uint32_t at = seq + (syn ? 1 : 0);
     const features::StreamFeed r = features::stream_feed(
         d.stream, pool_, 0, at, data, len,
-        [&](const uint8_t* q, uint32_t n) { scan_stream(f, dir, q, n, server_port); },
+        [&](const uint8_t* q, uint32_t n) { scan_stream(*g, f, dir, q, n, server_port); },
         [&] { return d.done == 0 && d.no_state == 0; });
     if (r == features::StreamFeed::gap && d.done == 0 && d.no_state == 0) {
         d.gap = 1;
         d.done = 1;
         ++counters_.gaps;
-        close_stream(f, dir, server_port);
+        close_stream(*g, f, dir, server_port);
     }
     if (d.done != 0 || d.no_state != 0) {
         features::stream_release(d.stream, pool_);  // after the feed: it may read the buffer
@@ -245,15 +364,19 @@ void ContentMatcher::tcp(ContentFlow& f, int dir, uint32_t seq, bool syn, const 
 void ContentMatcher::udp(ContentFlow& f, int dir, const uint8_t* data, uint32_t len,
                          uint16_t server_port) {
 #if SPATE_HAVE_HYPERSCAN
-    const hs_database* db = db_->db(Transport::udp, dir);
+    Gen* g = bind(f);
+    if (g == nullptr) {
+        return;
+    }
+    const hs_database* db = g->db->db(Transport::udp, dir);
     ContentFlow::Dir& d = f.dir[dir];
     if (db == nullptr || d.done != 0 || len == 0) {
         return;
     }
-    const uint32_t max = db_->max_depth(Transport::udp, dir);
+    const uint32_t max = g->db->max_depth(Transport::udp, dir);
     const uint32_t take = std::min(len, max - std::min(max, d.fed));
-    Ctx c{this, &f, d.fed, server_port, static_cast<uint8_t>(dir)};
-    if (take > 0 && hs_scan(db, reinterpret_cast<const char*>(data), take, 0, scratch_.get(),
+    Ctx c{this, g, &f, d.fed, server_port, static_cast<uint8_t>(dir)};
+    if (take > 0 && hs_scan(db, reinterpret_cast<const char*>(data), take, 0, g->scratch->get(),
                             on_match, &c) != HS_SUCCESS) {
         ++counters_.scan_errors;
     }
@@ -271,10 +394,19 @@ void ContentMatcher::udp(ContentFlow& f, int dir, const uint8_t* data, uint32_t 
 }
 
 void ContentMatcher::finish(ContentFlow& f, uint16_t server_port) {
+    Gen* g = f.gen == 0 ? nullptr : (f.gen == cur_->id ? cur_ : find(f.gen));
     for (int dir = 0; dir < 2; ++dir) {
-        close_stream(f, dir, server_port);
+        if (g != nullptr) {
+            close_stream(*g, f, dir, server_port);
+        }
         features::stream_release(f.dir[dir].stream, pool_);
         f.dir[dir].done = 1;
+    }
+    if (f.bound != 0 && g != nullptr) {
+        f.bound = 0;
+        if (--g->flows == 0 && g != cur_) {
+            retire(g);  // the last flow of an older generation: free its database
+        }
     }
 }
 

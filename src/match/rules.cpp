@@ -187,8 +187,21 @@ void parse_option(LineParser& lp, std::string_view tok, Rule& r, std::unordered_
         } else {
             lp.fail("option 'match': expected first or every, got '" + std::string(v) + "'");
         }
+    } else if (key == "app") {
+        if (v.empty() || v.size() > kMaxAppName) {
+            lp.fail("option 'app': expected a protocol name of 1 to " + std::to_string(kMaxAppName) +
+                    " characters, got '" + std::string(v) + "'");
+        }
+        for (const char c : v) {
+            if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '.' ||
+                  c == '-')) {
+                lp.fail("option 'app': '" + std::string(v) +
+                        "' may hold only lowercase letters, digits and _ . -");
+            }
+        }
+        r.app = std::string(v);
     } else {
-        lp.fail("unknown option '" + key + "' (dir, proto, port, depth, match)");
+        lp.fail("unknown option '" + key + "' (dir, proto, port, depth, match, app)");
     }
 }
 

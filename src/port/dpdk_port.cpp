@@ -81,6 +81,28 @@ int telemetry_stats(const char*, const char*, rte_tel_data* d) {
     return 0;
 }
 
+int telemetry_rules(const char*, const char*, rte_tel_data* d) {
+    const StatsSnapshot* s = g_snapshot.load(std::memory_order_acquire);
+    rte_tel_data_start_dict(d);
+    if (s == nullptr) {
+        return 0;
+    }
+    uint32_t gen = 0;
+    const auto rules = s->rules(gen);
+    rte_tel_data_add_dict_u64(d, "generation", gen);
+    for (const auto& [name, n] : rules) {
+        rte_tel_data_add_dict_u64(d, name.c_str(), n);  // keys are cut at RTE_TEL_MAX_STRING_LEN
+    }
+    return 0;
+}
+
+int telemetry_reload(const char*, const char*, rte_tel_data* d) {
+    g_reload_requested.store(true, std::memory_order_relaxed);
+    rte_tel_data_start_dict(d);
+    rte_tel_data_add_dict_string(d, "reload", "requested");
+    return 0;
+}
+
 }  // namespace
 
 void register_stats_telemetry(const StatsSnapshot* s) {
@@ -90,6 +112,10 @@ void register_stats_telemetry(const StatsSnapshot* s) {
         registered = rte_telemetry_register_cmd(
                          "/spate/stats", telemetry_stats,
                          "spate's counters: packets, decode, flows, records, ring waits") == 0;
+        rte_telemetry_register_cmd("/spate/rules", telemetry_rules,
+                                   "content rules: matches per rule (ID:NAME) and the generation");
+        rte_telemetry_register_cmd("/spate/reload", telemetry_reload,
+                                   "recompile the rule files and swap them in (as SIGHUP)");
     }
 }
 

@@ -267,6 +267,9 @@ void Worker::advance(uint64_t now_ns) {
     if (now_ns > now_ns_) {
         now_ns_ = now_ns;
     }
+    if (scratch_ != nullptr && scratch_->content != nullptr) {
+        scratch_->content->refresh();  // rules reloaded: new flows use them
+    }
     last_expire_ns_ = now_ns_;
     table_.expire(now_ns_, [this](FlowTable::Entry& e) {
         emit(e);
@@ -275,6 +278,11 @@ void Worker::advance(uint64_t now_ns) {
         }
     });
     sync_stats();
+}
+
+std::vector<std::pair<uint32_t, uint64_t>> Worker::rule_hits() const {
+    const std::lock_guard<std::mutex> g(rule_mu_);
+    return rule_hits_;
 }
 
 void Worker::sync_stats() {
@@ -309,9 +317,12 @@ void Worker::sync_stats() {
         if (scratch_->content != nullptr) {
             const match::ContentMatcher& cm = *scratch_->content;
             const match::MatcherCounters& mc = cm.counters();
-            uint64_t hits = 0;
-            for (const uint64_t h : cm.rule_hits()) {
-                hits += h;
+            const uint64_t hits = cm.total_hits();
+            if (hits != rule_hits_synced_) {
+                rule_hits_synced_ = hits;
+                auto per_rule = cm.rule_hits();
+                const std::lock_guard<std::mutex> g(rule_mu_);
+                rule_hits_.swap(per_rule);
             }
             const uint64_t v[5] = {mc.streams_opened, mc.streams_refused, mc.gaps,
                                    mc.hits_truncated, hits};

@@ -2,6 +2,7 @@
 /// Command line and INI configuration, parsed into one plain struct.
 #include <cstdint>
 #include <iosfwd>
+#include <memory>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -67,6 +68,8 @@ struct Options {
     features::FeatureConfig feature_cfg;
     std::string fp_db;  ///< --fp-db FILE: fingerprint database ("" = none)
     std::vector<std::string> rule_files;  ///< --rules FILE... (compiled into feature_cfg.content_db)
+    std::string app_rules = "builtin";    ///< --app-rules builtin|none|FILE
+    bool app = false;                     ///< unit app is on (--features app or all)
     // control
     double stats_interval = 0;
     std::string stats_format = "text";  ///< text or json
@@ -88,6 +91,11 @@ ParseOutcome parse_options(int argc, const char* const* argv, Options& out);
 
 /// The --help text: every option with its default.
 std::string help_text();
+
+/// Reads and compiles the rule files of a run: --rules files in order, then
+/// the app set (--app-rules) when unit app is on. nullptr when there are no
+/// rules. Throws match::RuleError. Used at start and on reload.
+std::shared_ptr<const match::ContentDb> compile_rules(const Options& o);
 
 /// "1.5G" / "200M" / "64k" / "1000" -> bytes. Throws UsageError naming `key`.
 uint64_t parse_size(const std::string& key, const std::string& text);

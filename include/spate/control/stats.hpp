@@ -5,8 +5,16 @@
 #include <cstdint>
 #include <cstdio>
 #include <string>
+#include <vector>
 
 namespace spate {
+
+/// Matches of one content rule over the run (every worker, every generation).
+struct RuleHits {
+    uint32_t id = 0;
+    std::string name;
+    uint64_t matches = 0;
+};
 
 /// Counters of the whole run so far, gathered by the control thread.
 struct StatsTotals {
@@ -30,6 +38,8 @@ struct StatsTotals {
     uint64_t state_no_state = 0;  ///< leases refused by a full pool (records say <unit>_no_state)
     bool output_faulted = false;  ///< the output is failing right now
     std::string output_error;     ///< the latest sink error ("" if none)
+    std::vector<RuleHits> rules;  ///< content rules with matches, by id
+    uint32_t rules_generation = 0;  ///< rule (re)loads so far (0: no rules)
 };
 
 enum class StatsFormat : uint8_t { text, json };

@@ -6,6 +6,8 @@
 #include <cstdint>
 #include <mutex>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace spate {
 
@@ -31,6 +33,18 @@ struct StatsSnapshot {
     std::atomic<uint64_t> state_refused{0};  ///< leases refused by a full pool
     std::atomic<bool> output_faulted{false};
 
+    /// Content rules with matches ("ID:NAME", matches), for /spate/rules.
+    void set_rules(std::vector<std::pair<std::string, uint64_t>> r, uint32_t generation) {
+        std::lock_guard<std::mutex> g(mu_);
+        rules_ = std::move(r);
+        rules_generation_ = generation;
+    }
+    std::vector<std::pair<std::string, uint64_t>> rules(uint32_t& generation) const {
+        std::lock_guard<std::mutex> g(mu_);
+        generation = rules_generation_;
+        return rules_;
+    }
+
     void set_output_error(const std::string& e) {
         std::lock_guard<std::mutex> g(mu_);
         output_error_ = e;
@@ -43,7 +57,13 @@ struct StatsSnapshot {
 private:
     mutable std::mutex mu_;
     std::string output_error_;  ///< the latest sink error text
+    std::vector<std::pair<std::string, uint64_t>> rules_;
+    uint32_t rules_generation_ = 0;
 };
+
+/// Set by SIGHUP and the /spate/reload telemetry command: the control
+/// thread recompiles the rule files and swaps them in.
+extern std::atomic<bool> g_reload_requested;
 
 /// Registers the /spate/stats telemetry command (DPDK builds; a no-op
 /// otherwise). `s` must stay valid until the EAL is cleaned up.

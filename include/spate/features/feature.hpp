@@ -42,6 +42,7 @@ class FingerprintDb;
 }
 namespace spate::match {
 class ContentDb;
+class RuleRegistry;
 }
 
 namespace spate::features {
@@ -101,6 +102,9 @@ struct FeatureConfig {
     const proto::FingerprintDb* fp_db = nullptr;
     /// Compiled content rules (--rules FILE); nullptr: none (unit "content" off).
     std::shared_ptr<const match::ContentDb> content_db;
+    /// Every generation of the rules (reloads publish here); made from
+    /// content_db by FeatureSet::parse when unset.
+    std::shared_ptr<match::RuleRegistry> rule_registry;
     /// --rule-streams N: Hyperscan streams open at once per worker (0: from --max-flows).
     uint32_t rule_streams = 0;
 };

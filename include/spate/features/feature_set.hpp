@@ -63,6 +63,11 @@ public:
     static constexpr size_t kMaxUnits = 32;
 
 private:
+    /// Unit "app": gathers what the other units found (their states, by
+    /// unit index; nullptr when off) and writes the record's "app".
+    void write_app(const std::array<const uint8_t*, kMaxUnits>& states, const FlowData& f,
+                   JsonWriter& w) const;
+
     FeatureConfig cfg_;
     uint32_t mask_ = 0;
     size_t state_bytes_ = 0;

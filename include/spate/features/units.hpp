@@ -70,9 +70,17 @@ SPATE_FEATURE_UNIT(Hist, "hist");
 
 /// The application units follow TCP streams (StreamState, with buffers
 /// leased from the worker's pool) and give the buffers back in release().
+/// app() names the application protocol when the unit recognised the flow
+/// (nullptr otherwise), from a packed state, for unit "app"; it may set
+/// `alpn` (TLS: the ALPN protocol selected, or else first offered).
+#define SPATE_APP_MEMBERS                                                  \
+    static const char* app(const uint8_t* s, const FlowData& f, const FeatureConfig& c, \
+                           std::string_view& alpn);
+
 #define SPATE_STREAM_UNIT(Type, name)                                       \
     struct Type {                                                           \
         SPATE_UNIT_MEMBERS(name)                                            \
+        SPATE_APP_MEMBERS                                                   \
         static void release(uint8_t* s, WorkerScratch* scratch);            \
         static size_t used_bytes(const uint8_t* s, const FeatureConfig& c); \
     }
@@ -82,6 +90,7 @@ SPATE_FEATURE_UNIT(Hist, "hist");
     struct Type {                                                \
         SPATE_UNIT_MEMBERS(name)                                 \
         SPATE_ARENA_MEMBERS(kind)                                \
+        SPATE_APP_MEMBERS                                        \
         static void release(uint8_t* s, WorkerScratch* scratch); \
     }
 
@@ -105,9 +114,33 @@ struct Content {
     /// patterns report then).
     static void finish(uint8_t* s, WorkerScratch* scratch);
     static void release(uint8_t* s, WorkerScratch* scratch);
+    /// The application named by the flow's app= rule (nullptr: none).
+    static const char* app_name(const uint8_t* s, const FeatureConfig& c);
+};
+
+/// What unit "app" is told about a flow when its record is written.
+struct AppEvidence {
+    const char* unit = nullptr;  ///< the first protocol unit that recognised the flow
+    std::string_view alpn;       ///< from the tls unit
+    const char* rule = nullptr;  ///< from an app= content rule
+};
+
+/// The flow's application protocol (docs/rules.md): from the protocol
+/// units, else the app= content rules, else a guess from the responder's
+/// port. No per-packet work: FeatureSet::write_json gathers the evidence
+/// from the other units' states and calls write_app().
+struct App {
+    static constexpr std::string_view kName = "app";
+    static size_t state_size(const FeatureConfig&) { return 0; }
+    static void init(uint8_t*, const FeatureConfig&) {}
+    static void update(uint8_t*, const PacketView&, const FeatureConfig&) {}
+    static void write_json(const uint8_t*, const FlowData&, JsonWriter&, const FeatureConfig&) {}
+    static void write_app(const AppEvidence& e, const FlowData& f, JsonWriter& w,
+                          const FeatureConfig& c);
 };
 
 #undef SPATE_STREAM_UNIT
+#undef SPATE_APP_MEMBERS
 #undef SPATE_STREAM_ARENA_UNIT
 #undef SPATE_ARENA_UNIT
 #undef SPATE_ARENA_MEMBERS

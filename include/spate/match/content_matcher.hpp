@@ -42,7 +42,16 @@ struct ContentFlow {
     Dir dir[2];
     uint16_t nhits;
     uint8_t hits_truncated;  ///< more matches than kMaxHits
-    uint8_t pad[5];
+    uint8_t pad;
+    /// The app= rule that names the flow's application: index into
+    /// ContentDb::rules() + 1 (0: none matched). Of several, the one loaded
+    /// first wins (rule files are priority-ordered).
+    uint32_t app_rule;
+    /// The rule generation (RuleRegistry) the flow was bound to at its first
+    /// packet: its hits index that generation's rules (0: not bound yet).
+    uint32_t gen;
+    uint8_t bound;  ///< holds a reference on its generation (until finish)
+    uint8_t pad2[3];
     MatchHit hits[kMaxHits];
 };
 
@@ -56,10 +65,14 @@ struct MatcherCounters {
 
 class ContentMatcher {
 public:
-    /// max_streams: Hyperscan streams open at once in this worker (each
-    /// TCP flow direction being scanned holds one). pool: the worker's
-    /// buffer pool for held out-of-order segments (may be null: early
-    /// segments are then gaps).
+    /// max_streams: Hyperscan streams open at once in this worker per rule
+    /// generation (each TCP flow direction being scanned holds one). pool:
+    /// the worker's buffer pool for held out-of-order segments (may be
+    /// null: early segments are then gaps). New flows use the registry's
+    /// current rules (refresh()).
+    ContentMatcher(std::shared_ptr<RuleRegistry> rules, uint32_t max_streams,
+                   features::BufferPool* pool);
+    /// One fixed rule set (its own registry).
     ContentMatcher(std::shared_ptr<const ContentDb> db, uint32_t max_streams,
                    features::BufferPool* pool);
     ~ContentMatcher();
@@ -74,31 +87,57 @@ public:
     /// A UDP datagram's payload.
     void udp(ContentFlow& f, int dir, const uint8_t* data, uint32_t len, uint16_t server_port);
     /// The flow ends: closes its streams (end-anchored patterns report here)
-    /// and gives back their slab blocks and buffers. Idempotent.
+    /// and gives back their slab blocks, buffers and its hold on its rule
+    /// generation. Idempotent.
     void finish(ContentFlow& f, uint16_t server_port);
 
-    const ContentDb& db() const { return *db_; }
+    /// Picks up rules reloaded since (RuleRegistry::publish): flows that
+    /// start from now on use them; flows already bound finish with theirs,
+    /// whose database is freed when the last of them ends. Cheap when
+    /// nothing changed (one atomic load): call it every so often.
+    void refresh() {
+        if (registry_->generation() != cur_id_) {
+            adopt();
+        }
+    }
+
+    /// The current rules.
+    const ContentDb& db() const;
+    const RuleRegistry& registry() const { return *registry_; }
     const MatcherCounters& counters() const { return counters_; }
-    /// Matches reported per rule (index into db().rules()).
-    const std::vector<uint64_t>& rule_hits() const { return rule_hits_; }
+    /// Matches reported per rule id, every generation together, rules with
+    /// none left out (sorted by id). An app= rule counts when it names (or
+    /// renames) a flow's application.
+    std::vector<std::pair<uint32_t, uint64_t>> rule_hits() const;
+    uint64_t total_hits() const { return total_hits_; }
     uint32_t streams_in_use() const { return in_use_; }
+    /// Rule generations this worker still holds (the current one included).
+    uint32_t generations_held() const { return static_cast<uint32_t>(gens_.size()); }
 
     // For the Hyperscan callbacks and allocator hooks (content_matcher.cpp).
     struct Slab;
     struct Ctx;
+    struct Gen;
     void record_hit(Ctx& c, uint32_t id, uint64_t to);
 
 private:
-    void close_stream(ContentFlow& f, int dir, uint16_t server_port);
-    void scan_stream(ContentFlow& f, int dir, const uint8_t* data, uint32_t len,
+    void adopt();
+    Gen* bind(ContentFlow& f);
+    Gen* find(uint32_t gen) const;
+    void retire(Gen* g);
+    void close_stream(Gen& g, ContentFlow& f, int dir, uint16_t server_port);
+    void scan_stream(Gen& g, ContentFlow& f, int dir, const uint8_t* data, uint32_t len,
                      uint16_t server_port);
 
-    std::shared_ptr<const ContentDb> db_;
-    ContentScratch scratch_;
+    std::shared_ptr<RuleRegistry> registry_;
+    uint32_t max_streams_;
     features::BufferPool* pool_;
-    std::unique_ptr<Slab> slab_;
+    std::vector<std::unique_ptr<Gen>> gens_;  ///< back(): the current one
+    Gen* cur_ = nullptr;
+    uint32_t cur_id_ = 0;
     MatcherCounters counters_;
-    std::vector<uint64_t> rule_hits_;
+    std::vector<std::pair<uint32_t, uint64_t>> retired_hits_;  ///< of freed generations, by id
+    uint64_t total_hits_ = 0;
     uint32_t in_use_ = 0;
 };
 

@@ -37,6 +37,7 @@ struct PortRange {
 inline constexpr uint32_t kDefaultDepth = 4096;       ///< bytes from a direction's start
 inline constexpr uint32_t kMaxDepth = 1u << 20;       ///< the largest depth= accepted
 inline constexpr size_t kMaxRuleName = 64;
+inline constexpr size_t kMaxAppName = 32;  ///< app=PROTO: [a-z0-9_.-]{1,32}
 inline constexpr size_t kMaxRules = 100000;           ///< per rule set, all files together
 
 struct Rule {
@@ -49,6 +50,10 @@ struct Rule {
     /// The responder's port (the record's dp) must be in one of these; empty: any port.
     std::vector<PortRange> ports;
     bool every = false;  ///< every match, not just the first per direction
+    /// app=PROTO: the rule names the flow's application protocol (unit
+    /// "app"); such a rule's matches set the record's app instead of being
+    /// listed in its matches. Empty: an ordinary rule.
+    std::string app;
     bool caseless = false;   ///< flag i
     bool dotall = false;     ///< flag s
     bool multiline = false;  ///< flag m

@@ -6,6 +6,9 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <mutex>
+#include <utility>
+#include <vector>
 
 #include "spate/core/spsc_ring.hpp"
 #include "spate/features/feature_set.hpp"
@@ -82,6 +85,8 @@ public:
 
     /// Publishes the counters for other threads (relaxed stores).
     void sync_stats();
+    /// Content rules: matches per rule id so far (copied by sync_stats; any thread).
+    std::vector<std::pair<uint32_t, uint64_t>> rule_hits() const;
 
     /// The worker's current packet time (the latest it has seen or been given).
     uint64_t now_ns() const { return now_ns_; }
@@ -106,6 +111,9 @@ private:
     uint64_t last_expire_ns_ = 0;
     Backpressure backpressure_ = Backpressure::wait;
     WorkerStats stats_;
+    mutable std::mutex rule_mu_;
+    std::vector<std::pair<uint32_t, uint64_t>> rule_hits_;  ///< under rule_mu_
+    uint64_t rule_hits_synced_ = 0;                         ///< total when last copied
 };
 
 }  // namespace spate

@@ -73,7 +73,7 @@ TEST_F(MatcherTest, PatternSplitOverTwoSegments) {
     EXPECT_THAT(hits(f), ElementsAre(Hit{1, 13, 0}));  // the match ends after byte 12
     m_->finish(f, kPort);
     EXPECT_THAT(hits(f), ElementsAre(Hit{1, 13, 0}));
-    EXPECT_EQ(m_->rule_hits()[0], 1u);
+    EXPECT_THAT(m_->rule_hits(), ElementsAre(std::pair<uint32_t, uint64_t>{1, 1}));
     EXPECT_EQ(m_->streams_in_use(), 0u);
 }
 
@@ -193,7 +193,8 @@ TEST_F(MatcherTest, EveryMatchUpToTheBoundThenFlagged) {
     EXPECT_EQ(f.nhits, kMaxHits);
     EXPECT_EQ(f.hits_truncated, 1);
     EXPECT_EQ(m_->counters().hits_truncated, 1u);
-    EXPECT_EQ(m_->rule_hits()[0], kMaxHits + 3);  // counted even when not kept
+    // Counted even when not kept.
+    EXPECT_THAT(m_->rule_hits(), ElementsAre(std::pair<uint32_t, uint64_t>{1, kMaxHits + 3}));
     for (uint32_t i = 0; i < kMaxHits; ++i) {
         EXPECT_EQ(f.hits[i].offset, i + 1);
     }
@@ -233,6 +234,77 @@ TEST_F(MatcherTest, AHoleThatCannotBeHeldStopsTheDirection) {
     EXPECT_THAT(hits(f), IsEmpty());
     m_->finish(f, kPort);
     EXPECT_EQ(m_->streams_in_use(), 0u);
+}
+
+TEST_F(MatcherTest, AppRulesNameTheFlowAndAreNotListed) {
+    // The app rule loaded first wins, whichever matched first in the bytes.
+    load("1 plain proto=tcp /GET/\n"
+         "2 web app=http proto=tcp dir=client /^GET \\//\n"
+         "3 any-text app=text proto=tcp /[a-z]{4}/\n");
+    ContentFlow f{};
+    syn(f, 0);
+    seg(f, 0, 0, "GET /abcd HTTP/1.1\r\n");
+    m_->finish(f, kPort);
+    EXPECT_THAT(hits(f), ElementsAre(Hit{1, 3, 0}));  // only the ordinary rule is listed
+    ASSERT_NE(f.app_rule, 0u);
+    EXPECT_EQ(db_->rules()[f.app_rule - 1].app, "http");
+    ContentFlow g{};
+    syn(g, 0);
+    seg(g, 0, 0, "zzzz GET / no");  // app rule 2 is anchored: only rule 3 names it
+    m_->finish(g, kPort);
+    ASSERT_NE(g.app_rule, 0u);
+    EXPECT_EQ(db_->rules()[g.app_rule - 1].app, "text");
+}
+
+TEST(MatcherReload, NewFlowsUseNewRulesOldStreamsFinishWithTheirsThenTheOldIsFreed) {
+    features::BufferPool pool{16, features::kOooArea};
+    RuleSet a;
+    a.parse("1 alpha proto=tcp /ALPHA/\n", "a.rules");
+    auto reg = std::make_shared<RuleRegistry>(ContentDb::compile(std::move(a)));
+    ContentMatcher m(reg, 8, &pool);
+    auto seg = [&](ContentFlow& f, uint32_t off, const std::string& d) {
+        m.tcp(f, 0, 1000 + off, false, reinterpret_cast<const uint8_t*>(d.data()),
+              static_cast<uint32_t>(d.size()), kPort);
+    };
+    ContentFlow old{};
+    m.tcp(old, 0, 999, true, nullptr, 0, kPort);
+    seg(old, 0, "xxALP");  // a stream open on generation 1
+
+    RuleSet b;
+    b.parse("1 alpha proto=tcp /ALPHA/\n2 beta proto=tcp /BETA/\n", "a.rules");
+    ASSERT_TRUE(reg->publish(ContentDb::compile(std::move(b))));
+    m.refresh();
+    EXPECT_EQ(m.generations_held(), 2u);  // generation 1 still has a flow
+    ContentFlow young{};
+    m.tcp(young, 0, 999, true, nullptr, 0, kPort);
+    seg(young, 0, "ALPHA BETA");
+    seg(old, 5, "HA BETA");  // the old stream goes on with generation 1's rules
+    m.finish(young, kPort);
+    m.finish(old, kPort);
+    EXPECT_EQ(old.gen, 1u);
+    EXPECT_EQ(young.gen, 2u);
+    auto names = [&](const ContentFlow& f) {
+        std::vector<std::string> v;
+        for (uint32_t i = 0; i < f.nhits; ++i) {
+            v.push_back((*reg->rules(f.gen))[f.hits[i].rule].name);
+        }
+        return v;
+    };
+    EXPECT_THAT(names(old), ElementsAre("alpha"));
+    EXPECT_THAT(names(young), ElementsAre("alpha", "beta"));
+    EXPECT_EQ(m.generations_held(), 1u);  // the last flow of generation 1 ended: freed
+    EXPECT_EQ(m.streams_in_use(), 0u);
+    // Counters by rule id over both generations.
+    EXPECT_THAT(m.rule_hits(), ElementsAre(std::pair<uint32_t, uint64_t>{1, 2},
+                                           std::pair<uint32_t, uint64_t>{2, 1}));
+    // A generation nobody holds is let go at once.
+    RuleSet c;
+    c.parse("3 gamma /GAMMA/\n", "a.rules");
+    ASSERT_TRUE(reg->publish(ContentDb::compile(std::move(c))));
+    m.refresh();
+    EXPECT_EQ(m.generations_held(), 1u);
+    EXPECT_EQ((*reg->rules(3))[0].name, "gamma");
+    EXPECT_EQ((*reg->rules(1))[0].name, "alpha");  // tables stay for records in flight
 }
 
 }  // namespace
