@@ -114,9 +114,10 @@ void describe(po::options_description& d, bool for_file) {
     po::options_description feats("Intraflow features (docs/record-schema.md)");
     feats.add_options()
         ("features", po::value<std::string>()->default_value("none"),
-         "feature units, comma-separated: splt, bd, entropy, idp, ip, tcp, ppi, salt, wht, hd, os, hist, tls, dns, http, ssh, dhcp, ike; "
+         "feature units, comma-separated: splt, bd, entropy, idp, ip, tcp, ppi, salt, wht, hd, os, hist, tls, dns, http, ssh, dhcp, ike, "
+         "app (the application protocol: from the protocol units, the --app-rules set or the port), content (needs --rules); "
          "'joy' = splt,bd,entropy,idp,tcp,ip,tls,dns,http (Joy's set); "
-         "'all' = every unit; 'none'")
+         "'all' = every unit (content only with --rules); 'none'")
         ("splt", po::value<uint32_t>()->default_value(50), "splt: packets listed per flow (1..1000)")
         ("splt-zero", po::value<bool>()->default_value(false)->implicit_value(true), "splt: list zero-payload packets too")
         ("splt-retrans", po::value<bool>()->default_value(false)->implicit_value(true), "splt: list TCP retransmissions too")
@@ -147,7 +148,9 @@ void describe(po::options_description& d, bool for_file) {
          "ssh: bytes of flow state for the banners and KEXINIT algorithm lists (512..65535)")
         ("rules", po::value<std::vector<std::string>>()->composing(),
          "content rules file (docs/rules.md; repeatable): Hyperscan patterns matched in each flow direction's bytes "
-         "(TCP reassembled, UDP per datagram); the records list the matches (unit \"content\", added to --features)")
+         "(TCP reassembled, UDP per datagram); the records list the matches (unit \"content\", added to --features). "
+         "SIGHUP (or the telemetry command /spate/reload) recompiles the files: new flows use the new rules, a file "
+         "that fails keeps the running ones")
         ("app-rules", po::value<std::string>()->default_value("builtin"),
          "app: the application rule set matched when --features has app (or all): builtin (rules/apps.rules as "
          "shipped, built into spate), a rule file of your own (docs/rules.md; rules with app=PROTO), or none "

@@ -1,5 +1,5 @@
 // Per-worker content matching: Hyperscan streams per TCP flow direction fed
-// in-order bytes, block scans per UDP datagram (content_matcher.hpp).
+// in-order bytes, one scan per UDP datagram (content_matcher.hpp).
 #include "spate/match/content_matcher.hpp"
 
 #include "spate_config.h"
@@ -82,6 +82,19 @@ struct ContentMatcher::Gen {
     std::unique_ptr<Slab> slab;
     std::vector<uint64_t> hits;  ///< per rule index
     uint64_t flows = 0;          ///< flows bound to it (ContentFlow::bound)
+    /// One stream per UDP database, reset after each datagram.
+    void* udp_stream[2] = {nullptr, nullptr};
+
+    ~Gen() {
+#if SPATE_HAVE_HYPERSCAN
+        for (void* st : udp_stream) {
+            if (st != nullptr) {
+                const SlabScope scope(nullptr);  // opened with malloc (no slab)
+                hs_close_stream(static_cast<hs_stream_t*>(st), nullptr, nullptr, nullptr);
+            }
+        }
+#endif
+    }
 };
 
 /// What a match callback needs.
@@ -171,6 +184,18 @@ void ContentMatcher::adopt() {
     g->scratch = std::make_unique<ContentScratch>(*g->db);
     g->slab = std::make_unique<Slab>();
     g->hits.assign(g->db->rules().size(), 0);
+#if SPATE_HAVE_HYPERSCAN
+    for (int dir = 0; dir < 2; ++dir) {
+        if (const hs_database* d = g->db->db(Transport::udp, dir)) {
+            hs_stream_t* st = nullptr;
+            const SlabScope scope(nullptr);  // not from the TCP slab: malloc, once
+            if (hs_open_stream(d, 0, &st) != HS_SUCCESS) {
+                throw RuleError("content rules: cannot open a Hyperscan stream for UDP");
+            }
+            g->udp_stream[dir] = st;
+        }
+    }
+#endif
     const size_t need = std::max(g->db->stream_bytes(0), g->db->stream_bytes(1));
     if (need > 0 && max_streams_ > 0) {
         Slab& s = *g->slab;
@@ -376,9 +401,16 @@ void ContentMatcher::udp(ContentFlow& f, int dir, const uint8_t* data, uint32_t 
     const uint32_t max = g->db->max_depth(Transport::udp, dir);
     const uint32_t take = std::min(len, max - std::min(max, d.fed));
     Ctx c{this, g, &f, d.fed, server_port, static_cast<uint8_t>(dir)};
-    if (take > 0 && hs_scan(db, reinterpret_cast<const char*>(data), take, 0, g->scratch->get(),
-                            on_match, &c) != HS_SUCCESS) {
-        ++counters_.scan_errors;
+    auto* st = static_cast<hs_stream_t*>(g->udp_stream[dir]);
+    // The datagram, then its end (end-anchored patterns report there) and
+    // back to the start state for the next one.
+    if (take > 0) {
+        const hs_error_t e1 = hs_scan_stream(st, reinterpret_cast<const char*>(data), take, 0,
+                                             g->scratch->get(), on_match, &c);
+        const hs_error_t e2 = hs_reset_stream(st, 0, g->scratch->get(), on_match, &c);
+        if (e1 != HS_SUCCESS || e2 != HS_SUCCESS) {
+            ++counters_.scan_errors;
+        }
     }
     d.fed += take;
     if (d.fed >= max) {

@@ -14,6 +14,7 @@
 
 #include "memfd_file.hpp"
 #include "spate/export/record_json.hpp"
+#include "spate/match/app.hpp"
 #include "spate/match/content_db.hpp"
 #include "spate/parse/decoder.hpp"
 #include "spate/port/capture_file.hpp"
@@ -58,6 +59,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
             "4 dns proto=udp port=53 depth=64 /\\x00\\x01\\x00\\x01/\n"
             "5 srv dir=server /HTTP\\/1\\.[01] [0-9]{3}/i\n",
             "fuzz.rules");
+        // And the shipped application set (unit app, in "all").
+        rules.parse(spate::match::builtin_app_rules(), "apps.rules");
         fc.content_db = spate::match::ContentDb::compile(std::move(rules));
         fc.rule_streams = 4;  // small: exhaustion happens too
 #endif

@@ -3,7 +3,8 @@
 /// direction, each holding the rules that apply there (a client-only rule is
 /// never scanned against server bytes). TCP databases are stream mode (one
 /// stream per flow direction, fed the reassembled bytes); UDP databases are
-/// block mode (one scan per datagram). Shared read-only by every worker;
+/// stream mode too, scanned one datagram at a time (a stream reset after
+/// each). Shared read-only by every worker;
 /// each worker has its own scratch (ContentScratch).
 #include <array>
 #include <atomic>

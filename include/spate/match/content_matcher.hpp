@@ -3,7 +3,7 @@
 /// by the stream component (retransmissions and overlaps dropped, early
 /// segments held) and fed to one Hyperscan stream per flow direction, so a
 /// pattern split over segments matches once, at its offset in the stream;
-/// UDP datagrams are scanned one by one (block mode) with the depth counted
+/// UDP datagrams are scanned one by one (a stream reset after each) with the depth counted
 /// over the direction's datagrams. Hyperscan stream state comes from a
 /// per-worker slab of fixed-size blocks (bounded; a direction that finds it
 /// empty is counted and flagged), through an allocator hook, so opening a

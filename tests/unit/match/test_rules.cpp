@@ -145,7 +145,8 @@ TEST(Rules, LoadNamesAFileItCannotRead) {
 
 #if SPATE_HAVE_HYPERSCAN
 
-/// Block-mode scan of the UDP database: the ids of the rules that match.
+/// One datagram through the UDP database (stream mode, as the matcher
+/// does: scan, then close): the ids of the rules that match.
 std::vector<uint32_t> scan_udp(const ContentDb& db, int dir, const std::string& data) {
     ContentScratch scratch(db);
     std::vector<uint32_t> ids;
@@ -158,9 +159,12 @@ std::vector<uint32_t> scan_udp(const ContentDb& db, int dir, const std::string& 
         static_cast<std::vector<uint32_t>*>(ctx)->push_back(id);
         return 0;
     };
-    EXPECT_EQ(hs_scan(d, data.data(), static_cast<unsigned>(data.size()), 0, scratch.get(),
-                      on_match, &ids),
+    hs_stream_t* st = nullptr;
+    EXPECT_EQ(hs_open_stream(d, 0, &st), HS_SUCCESS);
+    EXPECT_EQ(hs_scan_stream(st, data.data(), static_cast<unsigned>(data.size()), 0,
+                             scratch.get(), on_match, &ids),
               HS_SUCCESS);
+    EXPECT_EQ(hs_close_stream(st, scratch.get(), on_match, &ids), HS_SUCCESS);
     for (uint32_t& id : ids) {
         id = db.rules()[id].id;  // Hyperscan ids are indexes into rules()
     }
