@@ -9,8 +9,14 @@
 // flows; the worker's per-packet path; each feature unit's per-packet cost
 // over a mix of TCP (HTTP, TLS) and UDP (DNS, media) flows; the JSON writer
 // (plain and with the joy units); the zstd sink; the TLS ClientHello parser
-// and fingerprints; the X.509 parser; QUIC Initial decryption.
+// and fingerprints; the X.509 parser; QUIC Initial decryption; content
+// rules (Hyperscan stream scan throughput, the content unit's per-flow path).
 #include <benchmark/benchmark.h>
+
+#include "spate_config.h"
+#if SPATE_HAVE_HYPERSCAN
+#include <hs/hs.h>
+#endif
 
 #include <algorithm>
 #include <array>
@@ -30,6 +36,9 @@
 #include "spate/export/sink.hpp"
 #include "spate/features/feature_set.hpp"
 #include "spate/flow/flow_table.hpp"
+#include "spate/match/app.hpp"
+#include "spate/match/content_db.hpp"
+#include "spate/match/content_matcher.hpp"
 #include "spate/parse/decoder.hpp"
 #include "spate/parse/dispatch_hash.hpp"
 #include "spate/proto/fingerprint.hpp"
@@ -1237,6 +1246,130 @@ void BM_QuicInitialDecrypt(benchmark::State& state) {
     benchmark::DoNotOptimize(crypto_bytes);
 }
 BENCHMARK(BM_QuicInitialDecrypt)->ArgName("new_dcid")->Arg(0)->Arg(1);
+
+#if SPATE_HAVE_HYPERSCAN
+
+/// N rules shaped like bench/rules/gen_rules.py (half literals, half
+/// regexes with classes and bounded repeats), matched to 1 MiB deep so a
+/// scan is never cut; N == 0: the shipped app set.
+std::shared_ptr<const match::ContentDb> bench_rules(int n) {
+    match::RuleSet set;
+    if (n == 0) {
+        set.parse(match::builtin_app_rules(), "apps.rules");
+        return match::ContentDb::compile(std::move(set));
+    }
+    static const char* const kWords[] = {"GET", "POST", "HTTP", "User-Agent", "Host", "SSH",
+                                         "USER", "PASS", "EHLO", "LOGIN", "SELECT", "admin",
+                                         "passwd", "powershell", "wget", "curl", "base64", "eval"};
+    static const char* const kTails[] = {"[a-z]{2,8}", "[0-9]{1,5}", "\\w+", "[^\\r\\n]{4,32}"};
+    std::mt19937 rng(1);
+    std::string text;
+    for (int i = 0; i < n; ++i) {
+        const std::string w = kWords[rng() % std::size(kWords)];
+        std::string pat;
+        if (i % 2 == 0) {
+            pat = w;
+            for (int k = 0; k < 3 + static_cast<int>(rng() % 6); ++k) {
+                pat += static_cast<char>('a' + rng() % 26);
+            }
+        } else {
+            pat = w + "[ \\t]+" + kTails[rng() % std::size(kTails)];
+        }
+        text += std::to_string(i + 1) + " r" + std::to_string(i + 1) + " depth=1048576 /" + pat +
+                "/\n";
+    }
+    set.parse(text, "gen.rules");
+    return match::ContentDb::compile(std::move(set));
+}
+
+/// 64 KiB of text that looks like requests and headers, a few of the
+/// generated words among random letters.
+std::string bench_stream_text() {
+    std::mt19937 rng(7);
+    std::string t;
+    static const char* const kBits[] = {"GET /index.html HTTP/1.1\r\n", "Host: example.org\r\n",
+                                        "User-Agent: bench\r\n", "Accept: */*\r\n", "\r\n"};
+    while (t.size() < 65536) {
+        if (rng() % 4 == 0) {
+            t += kBits[rng() % std::size(kBits)];
+        } else {
+            for (int k = 0; k < 40; ++k) {
+                t += static_cast<char>(rng() % 3 == 0 ? ' ' : 'a' + rng() % 26);
+            }
+        }
+    }
+    t.resize(65536);
+    return t;
+}
+
+/// Hyperscan stream-mode scan throughput on one core: one stream per
+/// 64 KiB "flow direction" fed in 1,460-byte segments (the per-stream
+/// open and close included). Arg: number of generated rules (0: the app
+/// set, whose rules are anchored and stop early: that figure is mostly
+/// open/close).
+void BM_ContentStreamScan(benchmark::State& state) {
+    const auto db = bench_rules(static_cast<int>(state.range(0)));
+    const match::ContentScratch scratch(*db);
+    const std::string text = bench_stream_text();
+    const hs_database* d = db->db(match::Transport::tcp, 0);
+    uint64_t hits = 0;
+    auto on_match = [](unsigned int, unsigned long long, unsigned long long, unsigned int,
+                       void* ctx) -> int {
+        ++*static_cast<uint64_t*>(ctx);
+        return 0;
+    };
+    for (auto _ : state) {
+        hs_stream_t* st = nullptr;
+        hs_open_stream(d, 0, &st);
+        for (size_t off = 0; off < text.size(); off += 1460) {
+            const size_t n = std::min<size_t>(1460, text.size() - off);
+            hs_scan_stream(st, text.data() + off, static_cast<unsigned>(n), 0, scratch.get(),
+                           on_match, &hits);
+        }
+        hs_close_stream(st, scratch.get(), on_match, &hits);
+    }
+    state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * text.size()));
+    state.counters["matches_per_stream"] =
+        static_cast<double>(hits) / static_cast<double>(state.iterations());
+}
+BENCHMARK(BM_ContentStreamScan)->ArgName("rules")->Arg(0)->Arg(100)->Arg(1000)->Unit(
+    benchmark::kMicrosecond);
+
+/// The whole per-flow path of the content unit with the shipped app set: a
+/// TCP flow's SYNs, a 3-segment HTTP request, a 2-segment response and the
+/// close (in-order delivery, stream from the slab, scans, app hit).
+void BM_ContentMatcherFlow(benchmark::State& state) {
+    features::BufferPool pool(16, features::kOooArea);
+    match::ContentMatcher m(bench_rules(0), 1024, &pool);
+    const std::string req =
+        "GET /a/long/path/index.html HTTP/1.1\r\nHost: www.example.org\r\nUser-Agent: bench/1.0"
+        "\r\nAccept: text/html\r\nAccept-Encoding: gzip\r\nConnection: keep-alive\r\n\r\n";
+    const std::string resp = "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: "
+                             "1000\r\n\r\n" + std::string(1000, 'x');
+    auto u8 = [](const std::string& s, size_t off) {
+        return reinterpret_cast<const uint8_t*>(s.data()) + off;
+    };
+    const auto rq = static_cast<uint32_t>(req.size());
+    const auto rs = static_cast<uint32_t>(resp.size());
+    uint64_t named = 0;
+    for (auto _ : state) {
+        match::ContentFlow f{};
+        m.tcp(f, 0, 999, true, nullptr, 0, 80);
+        m.tcp(f, 1, 4999, true, nullptr, 0, 80);
+        m.tcp(f, 0, 1000, false, u8(req, 0), rq / 3, 80);
+        m.tcp(f, 0, 1000 + rq / 3, false, u8(req, rq / 3), rq / 3, 80);
+        m.tcp(f, 0, 1000 + 2 * (rq / 3), false, u8(req, 2 * (rq / 3)), rq - 2 * (rq / 3), 80);
+        m.tcp(f, 1, 5000, false, u8(resp, 0), rs / 2, 80);
+        m.tcp(f, 1, 5000 + rs / 2, false, u8(resp, rs / 2), rs - rs / 2, 80);
+        m.finish(f, 80);
+        named += f.app_rule != 0;
+    }
+    state.SetItemsProcessed(static_cast<int64_t>(state.iterations()));
+    state.counters["named"] = static_cast<double>(named) / static_cast<double>(state.iterations());
+}
+BENCHMARK(BM_ContentMatcherFlow);
+
+#endif  // SPATE_HAVE_HYPERSCAN
 
 }  // namespace
 

@@ -385,7 +385,8 @@ void Run::publish(StatsSnapshot& snap, const StatsTotals& t) const {
         std::vector<std::pair<std::string, uint64_t>> rules;
         rules.reserve(t.rules.size());
         for (const RuleHits& r : t.rules) {
-            rules.emplace_back(std::to_string(r.id) + ":" + r.name, r.matches);
+            // Telemetry dictionary keys allow only letters, digits, _ and /.
+            rules.emplace_back("rule_" + std::to_string(r.id), r.matches);
         }
         snap.set_rules(std::move(rules), t.rules_generation);
     }

@@ -113,7 +113,7 @@ void register_stats_telemetry(const StatsSnapshot* s) {
                          "/spate/stats", telemetry_stats,
                          "spate's counters: packets, decode, flows, records, ring waits") == 0;
         rte_telemetry_register_cmd("/spate/rules", telemetry_rules,
-                                   "content rules: matches per rule (ID:NAME) and the generation");
+                                   "content rules: matches per rule (rule_ID) and the rule generation");
         rte_telemetry_register_cmd("/spate/reload", telemetry_reload,
                                    "recompile the rule files and swap them in (as SIGHUP)");
     }

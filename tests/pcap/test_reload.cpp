@@ -2,7 +2,9 @@
 // makes; root): a rule added to the file and SIGHUP matches the flows that
 // start afterwards and not those before; a file that no longer compiles is
 // refused on the next SIGHUP and the running rules keep matching; the JSON
-// stats lines count matches per rule and say the generation.
+// stats lines count matches per rule and say the generation. Through
+// libpcap with SIGHUP, and through the DPDK driver (net_af_packet) with the
+// telemetry commands /spate/reload and /spate/rules.
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -77,14 +79,26 @@ std::string matched(const std::string& out, uint16_t sport) {
     return "-";
 }
 
-TEST(Reload, SighupAddsARuleForLaterFlowsAndABrokenFileKeepsTheRunningRules) {
+enum class Via { libpcap_sighup, dpdk_telemetry };
+
+std::string via_name(const ::testing::TestParamInfo<Via>& i) {
+    return i.param == Via::libpcap_sighup ? "LibpcapSighup" : "DpdkTelemetry";
+}
+
+class Reload : public ::testing::TestWithParam<Via> {};
+
+TEST_P(Reload, AddsARuleForLaterFlowsAndABrokenFileKeepsTheRunningRules) {
+    const Via via = GetParam();
 #if !SPATE_HAVE_HYPERSCAN_TEST
     GTEST_SKIP() << "content rules need Hyperscan, which this build does not have";
 #endif
     if (geteuid() != 0) {
         GTEST_SKIP() << "live capture on a veth pair needs root";
     }
-    Veth veth("r");
+    if (via == Via::dpdk_telemetry && !dpdk_available()) {
+        GTEST_SKIP() << "the DPDK driver is not in this build, or the EAL cannot start";
+    }
+    Veth veth(via == Via::libpcap_sighup ? "r" : "t");
     if (!veth.ok) {
         GTEST_SKIP() << "cannot create a veth pair here (ip link add ... type veth)";
     }
@@ -94,12 +108,29 @@ TEST(Reload, SighupAddsARuleForLaterFlowsAndABrokenFileKeepsTheRunningRules) {
     const fs::path err = dir / "err";
     const fs::path stats = dir / "stats.jsonl";
     write_file(rules, "1 alpha proto=tcp /ALPHA/\n");
-    const pid_t pid = spawn_spate({"-i", veth.b, "--rules", rules.string(), "--tcp-close-timeout",
-                                   "0.2", "--stats-interval", "0.2", "--stats-format", "json",
-                                   "--stats-file", stats.string(), "-o", out.string()},
-                                  err);
+    std::vector<std::string> args{"--rules", rules.string(), "--tcp-close-timeout", "0.2",
+                                  "--stats-interval", "0.2", "--stats-format", "json",
+                                  "--stats-file", stats.string(), "-o", out.string()};
+    std::string prefix;
+    if (via == Via::libpcap_sighup) {
+        args.insert(args.end(), {"-i", veth.b});
+    } else {
+        prefix = prefix_of(g_eal_seq.load());
+        args.insert(args.end(), {"--driver", "dpdk", "--link-wait", "0", "--eal",
+                                 eal("-l 0 --vdev net_af_packet0,iface=" + veth.b)});
+    }
+    const pid_t pid = spawn_spate(args, err);
     ASSERT_GT(pid, 0);
     ChildGuard guard{pid};
+    // SIGHUP, or the telemetry command that does the same.
+    auto reload = [&] {
+        if (via == Via::libpcap_sighup) {
+            kill(pid, SIGHUP);
+        } else {
+            const std::string reply = telemetry(prefix, "/spate/reload");
+            EXPECT_NE(reply.find("requested"), std::string::npos) << reply;
+        }
+    };
     ASSERT_TRUE(wait_for(stats, "\"time\":")) << read_all(err);
 
     send_frames(veth.a, connection(41001, "ALPHA and BETA"));
@@ -107,7 +138,7 @@ TEST(Reload, SighupAddsARuleForLaterFlowsAndABrokenFileKeepsTheRunningRules) {
 
     // A rule added: new flows see it.
     write_file(rules, "1 alpha proto=tcp /ALPHA/\n2 beta proto=tcp /BETA/\n");
-    kill(pid, SIGHUP);
+    reload();
     ASSERT_TRUE(wait_for(err, "rules reloaded: 2 rules")) << read_all(err);
     ASSERT_TRUE(wait_for(stats, "\"rules_generation\":2")) << read_all(stats);
     send_frames(veth.a, connection(41002, "ALPHA and BETA"));
@@ -115,11 +146,25 @@ TEST(Reload, SighupAddsARuleForLaterFlowsAndABrokenFileKeepsTheRunningRules) {
 
     // A broken file: refused, the running rules (generation 2) stay.
     write_file(rules, "1 alpha proto=tcp /ALPHA/\n2 beta proto=tcp /BETA/\n3 broken /(unclosed/\n");
-    kill(pid, SIGHUP);
+    reload();
     ASSERT_TRUE(wait_for(err, "reload refused")) << read_all(err);
     send_frames(veth.a, connection(41003, "ALPHA and BETA"));
     ASSERT_TRUE(wait_for(out, "\"sp\":41003,")) << read_all(err);
     ASSERT_EQ(waitpid(pid, nullptr, WNOHANG), 0) << "spate exited:\n" << read_all(err);
+    if (via == Via::dpdk_telemetry) {
+        // Per-rule counters through telemetry too (published every 100 ms).
+        std::string reply;
+        for (int i = 0; i < 100; ++i) {
+            reply = telemetry(prefix, "/spate/rules");
+            if (reply.find("\"rule_2\":2") != std::string::npos) {
+                break;
+            }
+            std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        }
+        EXPECT_NE(reply.find("\"generation\":2"), std::string::npos) << reply;
+        EXPECT_NE(reply.find("\"rule_1\":3"), std::string::npos) << reply;
+        EXPECT_NE(reply.find("\"rule_2\":2"), std::string::npos) << reply;
+    }
 
     int status = 0;
     terminate_and_wait(pid, status, 20);
@@ -145,5 +190,8 @@ TEST(Reload, SighupAddsARuleForLaterFlowsAndABrokenFileKeepsTheRunningRules) {
     EXPECT_NE(log.find("rule matches: alpha (1) 3, beta (2) 2"), std::string::npos) << log;
     fs::remove_all(dir);
 }
+
+INSTANTIATE_TEST_SUITE_P(Via, Reload, ::testing::Values(Via::libpcap_sighup, Via::dpdk_telemetry),
+                         via_name);
 
 }  // namespace

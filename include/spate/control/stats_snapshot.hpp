@@ -33,7 +33,7 @@ struct StatsSnapshot {
     std::atomic<uint64_t> state_refused{0};  ///< leases refused by a full pool
     std::atomic<bool> output_faulted{false};
 
-    /// Content rules with matches ("ID:NAME", matches), for /spate/rules.
+    /// Content rules with matches ("rule_ID", matches), for /spate/rules.
     void set_rules(std::vector<std::pair<std::string, uint64_t>> r, uint32_t generation) {
         std::lock_guard<std::mutex> g(mu_);
         rules_ = std::move(r);
