@@ -630,12 +630,26 @@ const Mix& mix() {
     return m;
 }
 
+/// Units' parameters for a benchmark: the shipped app set as the content
+/// rules when the units are app, content or all (and Hyperscan is here).
+features::FeatureConfig mix_config(const std::string& units) {
+    features::FeatureConfig c;
+#if SPATE_HAVE_HYPERSCAN
+    if (units == "app" || units == "content" || units == "all") {
+        match::RuleSet set;
+        set.parse(match::builtin_app_rules(), "apps.rules");
+        c.content_db = match::ContentDb::compile(std::move(set));
+    }
+#endif
+    return c;
+}
+
 /// A worker with some units enabled, fed pass after pass of a mix.
 class MixRun {
 public:
     explicit MixRun(const std::string& units, const Mix& mx = mix())
         : mx_(mx),
-          fs_(features::FeatureSet::parse(units, features::FeatureConfig{})),
+          fs_(features::FeatureSet::parse(units, mix_config(units))),
           ring_(ring_bytes(mx, fs_)),
           w_(0, table_cfg(), ring_, fs_),
           cur_(mx.pkts.size()),

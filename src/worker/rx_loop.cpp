@@ -153,6 +153,7 @@ void RxLoop::run() {
             next_publish = now + kPublishNs;
             publish_counters();
             worker_.sync_stats();
+            worker_.sync_rule_hits();
         }
     }
     worker_.finish();

@@ -280,6 +280,20 @@ void Worker::advance(uint64_t now_ns) {
     sync_stats();
 }
 
+void Worker::sync_rule_hits() {
+    if (scratch_ == nullptr || scratch_->content == nullptr) {
+        return;
+    }
+    const match::ContentMatcher& cm = *scratch_->content;
+    if (cm.total_hits() == rule_hits_synced_) {
+        return;
+    }
+    rule_hits_synced_ = cm.total_hits();
+    auto per_rule = cm.rule_hits();
+    const std::lock_guard<std::mutex> g(rule_mu_);
+    rule_hits_.swap(per_rule);
+}
+
 std::vector<std::pair<uint32_t, uint64_t>> Worker::rule_hits() const {
     const std::lock_guard<std::mutex> g(rule_mu_);
     return rule_hits_;
@@ -318,12 +332,6 @@ void Worker::sync_stats() {
             const match::ContentMatcher& cm = *scratch_->content;
             const match::MatcherCounters& mc = cm.counters();
             const uint64_t hits = cm.total_hits();
-            if (hits != rule_hits_synced_) {
-                rule_hits_synced_ = hits;
-                auto per_rule = cm.rule_hits();
-                const std::lock_guard<std::mutex> g(rule_mu_);
-                rule_hits_.swap(per_rule);
-            }
             const uint64_t v[5] = {mc.streams_opened, mc.streams_refused, mc.gaps,
                                    mc.hits_truncated, hits};
             for (int i = 0; i < 5; ++i) {
@@ -361,6 +369,7 @@ void Worker::finish() {
         emit(e);
     });
     sync_stats();
+    sync_rule_hits();
     Backoff backoff;
     while (out_.try_reserve(static_cast<uint32_t>(MsgType::done), 0) == nullptr) {
         out_.publish();

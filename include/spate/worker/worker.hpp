@@ -85,7 +85,10 @@ public:
 
     /// Publishes the counters for other threads (relaxed stores).
     void sync_stats();
-    /// Content rules: matches per rule id so far (copied by sync_stats; any thread).
+    /// Copies the content rules' per-rule counts for rule_hits() (they are
+    /// built and sorted: call it on a wall-clock period, not per time step).
+    void sync_rule_hits();
+    /// Content rules: matches per rule id so far (copied by sync_rule_hits; any thread).
     std::vector<std::pair<uint32_t, uint64_t>> rule_hits() const;
 
     /// The worker's current packet time (the latest it has seen or been given).
