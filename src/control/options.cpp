@@ -1,5 +1,6 @@
 #include "spate/control/options.hpp"
 
+#include "spate/export/record_json.hpp"
 #include "spate/features/arena.hpp"
 #include "spate/features/feature_set.hpp"
 #include "spate/match/app.hpp"
@@ -74,7 +75,11 @@ void describe(po::options_description& d, bool for_file) {
          "(worker i on formatter i mod N, so each worker's records stay in order) and one writer")
         ("rotate-size", po::value<std::string>()->default_value("0"),
          "start a new output file after this many uncompressed bytes (k/M/G suffixes; 0 = never)")
-        ("rotate-interval", po::value<double>()->default_value(0), "start a new output file every SECONDS (0 = never)");
+        ("rotate-interval", po::value<double>()->default_value(0), "start a new output file every SECONDS (0 = never)")
+        ("time-format", po::value<std::string>()->default_value("seconds"),
+         "times in records: seconds (a number, 9 decimals for nanosecond captures, else 6), ns (integer "
+         "nanoseconds since the epoch) or iso8601 (UTC text with 9 decimals); duration follows (seconds, or "
+         "integer ns with ns)");
     po::options_description flows("Flows");
     flows.add_options()
         ("workers", po::value<uint32_t>()->default_value(1), "worker threads, each with its own flow table (1..64)")
@@ -397,6 +402,10 @@ ParseOutcome parse_options(int argc, const char* const* argv, Options& out) {
     out.output = get<std::string>(vm, "output");
     std::string compress = get<std::string>(vm, "compress");
     out.rotate_bytes = parse_size("rotate-size", get<std::string>(vm, "rotate-size"));
+    if (!parse_time_format(get<std::string>(vm, "time-format"), out.time_format)) {
+        throw UsageError("option '--time-format': '" + get<std::string>(vm, "time-format") +
+                         "' is not a time format (seconds, ns or iso8601)");
+    }
     double rot = seconds(vm, "rotate-interval");
     out.rotate_seconds = static_cast<uint64_t>(std::ceil(rot));
     out.workers = get<uint32_t>(vm, "workers");

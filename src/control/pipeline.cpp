@@ -507,6 +507,7 @@ int Run::go(RunReport* report) {
         workers_.back()->set_backpressure(policy);
     }
     RecordFormat fmt;
+    fmt.time = opts_.time_format;
     for (const PortDriver* p : feed_.ports) {
         fmt.nanosecond = fmt.nanosecond || p->nanosecond_timestamps();
     }

@@ -365,6 +365,38 @@ void JsonWriter::timestamp(uint64_t ns, bool nanosecond) {
     }
 }
 
+void JsonWriter::iso8601(uint64_t ns) {
+    comma();
+    need_comma_ = true;
+    // Days since 1970-01-01 to a civil date (H. Hinnant's civil_from_days).
+    const uint64_t secs = ns / 1000000000ULL;
+    const int64_t z = static_cast<int64_t>(secs / 86400) + 719468;
+    const uint64_t sod = secs % 86400;
+    const int64_t era = z / 146097;
+    const auto doe = static_cast<uint64_t>(z - era * 146097);
+    const uint64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    const uint64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    const uint64_t mp = (5 * doy + 2) / 153;
+    const uint64_t day = doy - (153 * mp + 2) / 5 + 1;
+    const uint64_t month = mp < 10 ? mp + 3 : mp - 9;
+    const uint64_t year = static_cast<uint64_t>(static_cast<int64_t>(yoe) + era * 400) + (month <= 2);
+    out_.push_back('"');
+    append_padded(out_, year, 4);
+    out_.push_back('-');
+    append_padded(out_, month, 2);
+    out_.push_back('-');
+    append_padded(out_, day, 2);
+    out_.push_back('T');
+    append_padded(out_, sod / 3600, 2);
+    out_.push_back(':');
+    append_padded(out_, sod / 60 % 60, 2);
+    out_.push_back(':');
+    append_padded(out_, sod % 60, 2);
+    out_.push_back('.');
+    append_padded(out_, ns % 1000000000ULL, 9);
+    out_.append("Z\"");
+}
+
 void JsonWriter::newline() {
     out_.push_back('\n');
     need_comma_ = false;

@@ -15,6 +15,19 @@ void write_ip(JsonWriter& w, std::string_view key, const IpAddr& a, uint8_t vers
 
 }  // namespace
 
+bool parse_time_format(std::string_view s, TimeFormat& out) {
+    if (s == "seconds") {
+        out = TimeFormat::seconds;
+    } else if (s == "ns") {
+        out = TimeFormat::ns;
+    } else if (s == "iso8601") {
+        out = TimeFormat::iso8601;
+    } else {
+        return false;
+    }
+    return true;
+}
+
 void write_record_json(JsonWriter& w, const FlowData& f, const RecordFormat& fmt,
                        const features::FeatureSet* features, const uint8_t* state) {
     const FlowKey& k = f.key;
@@ -41,10 +54,33 @@ void write_record_json(JsonWriter& w, const FlowData& f, const RecordFormat& fmt
     w.value(f.dir[0].ip_bytes);
     w.key("ip_bytes_in");
     w.value(f.dir[1].ip_bytes);
-    w.key("time_start");
-    w.timestamp(f.first_ns, fmt.nanosecond);
-    w.key("time_end");
-    w.timestamp(f.last_ns, fmt.nanosecond);
+    const uint64_t duration = f.last_ns >= f.first_ns ? f.last_ns - f.first_ns : 0;
+    switch (fmt.time) {
+        case TimeFormat::seconds:
+            w.key("time_start");
+            w.timestamp(f.first_ns, fmt.nanosecond);
+            w.key("time_end");
+            w.timestamp(f.last_ns, fmt.nanosecond);
+            w.key("duration");
+            w.timestamp(duration, fmt.nanosecond);
+            break;
+        case TimeFormat::ns:
+            w.key("time_start");
+            w.value(f.first_ns);
+            w.key("time_end");
+            w.value(f.last_ns);
+            w.key("duration");
+            w.value(duration);
+            break;
+        case TimeFormat::iso8601:
+            w.key("time_start");
+            w.iso8601(f.first_ns);
+            w.key("time_end");
+            w.iso8601(f.last_ns);
+            w.key("duration");
+            w.timestamp(duration, true);  // seconds, as a number
+            break;
+    }
     if (k.proto == 6) {
         w.key("tcp_flags_out");
         w.value(uint64_t{f.dir[0].tcp_flags});

@@ -1,5 +1,8 @@
 // Command-line contract, configuration errors, output files, signals.
 #include <gtest/gtest.h>
+#include <iostream>
+#include <sstream>
+#include <ctime>
 
 #include <signal.h>
 #include <zstd.h>
@@ -112,6 +115,7 @@ TEST(Cli, UsageErrorsNameTheOptionAndExit2) {
         {"", "-r FILE"},
         {"-r a.pcap -i lo", "interface"},
         {"--driver dpdk -r x.pcap", "driver"},
+        {"--time-format unix -r x.pcap", "time-format"},
     };
     for (const auto& c : cases) {
         RunResult r = run_spate(c.args);
@@ -227,6 +231,53 @@ TEST(Cli, HashSeedMovesFlowsBetweenWorkersButNeverChangesRecords) {
     RunResult bad = run_spate(in + " --hash-seed 12x");
     EXPECT_EQ(bad.status, 2);
     EXPECT_NE(bad.err.find("--hash-seed"), std::string::npos) << bad.err;
+}
+
+TEST(Cli, TimeFormatsSayTheSameTimesAndDurationIsEndMinusStart) {
+    // A nanosecond capture (all 9 digits; from the corpus, when it is here)
+    // and a microsecond one.
+    for (const fs::path& path : {corpus_dir() / "pcaps" / "ipfixprobe__http.nsec.pcap",
+                                 data("joy__sample.pcap")}) {
+        if (!fs::exists(path)) {
+            std::cout << "skipped (no corpus): " << path << "\n";
+            continue;
+        }
+        const std::string file = path.filename().string();
+        const std::string in = "-r " + shell_quote(path.string()) + " --idle-timeout 0 -q";
+        RunResult sec = run_spate(in);
+        RunResult ns = run_spate(in + " --time-format ns");
+        RunResult iso = run_spate(in + " --time-format iso8601");
+        ASSERT_EQ(sec.status, 0) << sec.err;
+        ASSERT_EQ(ns.status, 0) << ns.err;
+        ASSERT_EQ(iso.status, 0) << iso.err;
+        simdjson::dom::parser p1, p2, p3;
+        std::istringstream a(sec.out), b(ns.out), c(iso.out);
+        std::string la, lb, lc;
+        size_t n = 0;
+        while (std::getline(a, la) && std::getline(b, lb) && std::getline(c, lc)) {
+            simdjson::dom::element ra = p1.parse(la), rb = p2.parse(lb), rc = p3.parse(lc);
+            // seconds: the number's text, read exactly; ns: integers.
+            const std::string_view raw_start = std::string_view(la).substr(
+                la.find("\"time_start\":") + 13);
+            const uint64_t start = parse_ts_ns(raw_start.substr(0, raw_start.find(',')));
+            const uint64_t start_ns = uint64_t(rb["time_start"]);
+            const uint64_t end_ns = uint64_t(rb["time_end"]);
+            EXPECT_EQ(start, start_ns) << la;
+            EXPECT_EQ(uint64_t(rb["duration"]), end_ns - start_ns) << lb;
+            EXPECT_NEAR(double(ra["duration"]), double(end_ns - start_ns) / 1e9, 1e-6) << la;
+            // ISO 8601: the same instant, to the nanosecond.
+            const std::string_view t = std::string_view(rc["time_start"]);
+            ASSERT_EQ(t.size(), 30u) << t;
+            tm utc{};
+            const std::string text(t);
+            ASSERT_NE(strptime(text.c_str(), "%Y-%m-%dT%H:%M:%S", &utc), nullptr) << t;
+            const uint64_t secs = static_cast<uint64_t>(timegm(&utc));
+            EXPECT_EQ(secs * 1000000000ULL + std::stoull(text.substr(20, 9)), start_ns) << t;
+            EXPECT_EQ(t.back(), 'Z');
+            ++n;
+        }
+        EXPECT_GT(n, 0u) << file;
+    }
 }
 
 TEST(Cli, ZstdOutputDecompressesToTheSameRecords) {

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "spate/export/record_json.hpp"
 #include "spate/features/feature.hpp"
 
 namespace spate {
@@ -51,6 +52,7 @@ struct Options {
     uint32_t compress_threads = 0;  ///< zstd worker threads (0: compress on the exporter thread)
     uint32_t exporters = 1;         ///< record formatter threads
     uint64_t rotate_bytes = 0;
+    TimeFormat time_format = TimeFormat::seconds;  ///< --time-format
     uint64_t rotate_seconds = 0;
     // flows
     uint32_t workers = 1;

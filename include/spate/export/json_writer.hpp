@@ -80,6 +80,9 @@ public:
     void raw(std::string_view json);
     /// Epoch nanoseconds as seconds with 9 (nanosecond) or 6 decimals, as a JSON number.
     void timestamp(uint64_t ns, bool nanosecond);
+    /// Nanoseconds since the epoch as an ISO 8601 UTC string with 9
+    /// decimals: "2014-12-09T17:16:09.924505488Z".
+    void iso8601(uint64_t ns);
 
     /// Ends the current line ("\n") and resets comma state for the next record.
     void newline();

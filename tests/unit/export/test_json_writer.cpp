@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
+#include <ctime>
 #include <limits>
 #include <optional>
 #include <random>
@@ -748,6 +749,32 @@ TEST(JsonWriter, Timestamps) {
     ASSERT_EQ(parser.parse(buf).get(doc), simdjson::SUCCESS);
     EXPECT_DOUBLE_EQ(double(doc.at(0)), 1362692526.869344);
     EXPECT_DOUBLE_EQ(double(doc.at(6)), 5e-9);
+}
+
+TEST(JsonWriter, Iso8601MatchesGmtimeOverFiveCenturies) {
+    // Fixed cases, then a day walk with odd times of day (leap years, the
+    // century rules of 1900, 2000 and 2100, month ends) against gmtime_r.
+    auto iso = [](uint64_t ns) {
+        std::string buf;
+        JsonWriter w(buf);
+        w.iso8601(ns);
+        return buf;
+    };
+    EXPECT_EQ(iso(0), "\"1970-01-01T00:00:00.000000000Z\"");
+    EXPECT_EQ(iso(1418145369924505488ULL), "\"2014-12-09T17:16:09.924505488Z\"");
+    EXPECT_EQ(iso(951782400ULL * 1000000000ULL), "\"2000-02-29T00:00:00.000000000Z\"");
+    EXPECT_EQ(iso(946684799999999999ULL), "\"1999-12-31T23:59:59.999999999Z\"");
+    for (uint64_t day = 0; day < 200000; day += 7) {
+        const uint64_t secs = day * 86400 + (day * 7919) % 86400;
+        const auto t = static_cast<time_t>(secs);
+        tm utc{};
+        gmtime_r(&t, &utc);
+        char want[64];
+        std::snprintf(want, sizeof want, "\"%04d-%02d-%02dT%02d:%02d:%02d.%09uZ\"",
+                      utc.tm_year + 1900, utc.tm_mon + 1, utc.tm_mday, utc.tm_hour, utc.tm_min,
+                      utc.tm_sec, static_cast<unsigned>(day % 1000000000));
+        ASSERT_EQ(iso(secs * 1000000000ULL + day % 1000000000), want) << secs;
+    }
 }
 
 TEST(JsonWriter, KeysAndStringsAreEscaped) {
