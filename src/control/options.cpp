@@ -622,6 +622,34 @@ ParseOutcome parse_options(int argc, const char* const* argv, Options& out) {
                              ? "no input: give -r FILE or -i IFACE (see --help)"
                              : "options '--read' and '--interface' cannot be used together");
     }
+    // Options that do not apply to this driver or input are refused, never ignored.
+    auto given = [&vm](const char* name) { return vm.count(name) != 0 && !vm[name].defaulted(); };
+    if (out.driver == "pcap") {
+        for (const char* o : {"eal", "rx-queues", "rx-desc", "mbufs", "exporter-lcore", "mtu",
+                              "link-wait", "rx-map", "port-linktype"}) {
+            if (given(o)) {
+                throw UsageError(std::string("option '--") + o +
+                                 "' applies to --driver dpdk only (this run uses the pcap driver)");
+            }
+        }
+        if (!out.read_files.empty()) {
+            for (const char* o : {"snaplen", "promisc"}) {
+                if (given(o)) {
+                    throw UsageError(std::string("option '--") + o +
+                                     "' applies to live capture (-i) only, not to -r files");
+                }
+            }
+        }
+    } else {
+        if (given("bpf")) {
+            throw UsageError(
+                "option '--bpf': not available with --driver dpdk (filter with the NIC's flow "
+                "rules or use the pcap driver); refused rather than ignored");
+        }
+        if (given("snaplen")) {
+            throw UsageError("option '--snaplen': applies to the pcap driver's live capture only");
+        }
+    }
     if (out.workers < 1 || out.workers > 64) {
         throw UsageError("option '--workers': must be between 1 and 64");
     }

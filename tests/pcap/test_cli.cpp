@@ -116,6 +116,13 @@ TEST(Cli, UsageErrorsNameTheOptionAndExit2) {
         {"-r a.pcap -i lo", "interface"},
         {"--driver dpdk -r x.pcap", "driver"},
         {"--time-format unix -r x.pcap", "time-format"},
+        // Options that do not apply to the driver or input are refused.
+        {"--eal '--no-pci' -r x.pcap", "'--eal' applies to --driver dpdk only"},
+        {"--rx-map 0:0@1 -r x.pcap", "'--rx-map' applies to --driver dpdk only"},
+        {"--rx-queues 2 -r x.pcap", "'--rx-queues' applies to --driver dpdk only"},
+        {"--mtu 9000 -r x.pcap", "'--mtu' applies to --driver dpdk only"},
+        {"--promisc false -r x.pcap", "'--promisc' applies to live capture"},
+        {"--snaplen 128 -r x.pcap", "'--snaplen' applies to live capture"},
     };
     for (const auto& c : cases) {
         RunResult r = run_spate(c.args);

@@ -150,6 +150,12 @@ TEST(Dpdk, BadEalArgumentsAndMissingPortsAreErrorsNamingTheKey) {
     EXPECT_NE(r.err.find("descriptors requested 1024"), std::string::npos) << r.err;
     EXPECT_NE(r.err.find("link up"), std::string::npos) << r.err;
     EXPECT_NE(r.err.find("MTU 1500"), std::string::npos) << r.err;
+    // A BPF filter is not applied on the DPDK path: refused, never ignored.
+    r = run_spate("--driver dpdk --bpf tcp --eal " +
+                  shell_quote(eal("--vdev net_pcap0,rx_pcap=" + a.string())));
+    EXPECT_EQ(r.status, 2) << r.err;
+    EXPECT_NE(r.err.find("'--bpf': not available with --driver dpdk"), std::string::npos)
+        << r.err;
 }
 
 // SIGTERM during an endless replay: out within a second, every flow exported.
