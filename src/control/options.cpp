@@ -7,6 +7,8 @@
 #include "spate/match/content_db.hpp"
 #include "spate/port/dpdk_port.hpp"
 
+#include <sys/stat.h>
+
 #include <boost/program_options.hpp>
 #include <cmath>
 #include <fstream>
@@ -597,6 +599,22 @@ ParseOutcome parse_options(int argc, const char* const* argv, Options& out) {
     } else {
         throw UsageError("option '--compress': expected none or zstd[:LEVEL], got '" + compress +
                          "'");
+    }
+    if (out.zstd && out.output != "-" && !out.output.empty() && out.output.back() != '/' &&
+        !out.output.ends_with(".zst")) {
+        // Compressed files always end in .zst (a directory, stdout, a FIFO
+        // or /dev/null are left as they are; a rotation name without an
+        // extension or conversion is a directory).
+        struct stat st {};
+        const bool exists = ::stat(out.output.c_str(), &st) == 0;
+        const size_t slash = out.output.rfind('/');
+        const std::string base = out.output.substr(slash == std::string::npos ? 0 : slash + 1);
+        const bool rotating = out.rotate_bytes > 0 || out.rotate_seconds > 0;
+        const bool pattern = base.find('.', 1) != std::string::npos ||
+                             base.find('%') != std::string::npos;
+        if ((!exists || S_ISREG(st.st_mode)) && (!rotating || pattern)) {
+            out.output += ".zst";
+        }
     }
     if (out.driver != "pcap" && out.driver != "dpdk") {
         throw UsageError("option '--driver': '" + out.driver + "' is not a driver (pcap or dpdk)");

@@ -91,8 +91,13 @@ RotatingSink::RotatingSink(const SinkConfig& cfg) : cfg_(cfg) {
     if (::stat(p.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
         dir_mode_ = true;
         pattern_ = strip_trailing_slashes(p);
-    } else if (p.back() == '/') {
-        // A directory that does not exist yet.
+    } else if (p.back() == '/' || (p.find('%') == std::string::npos &&
+                                   p.find('.', p.rfind('/') == std::string::npos
+                                                   ? 1
+                                                   : p.rfind('/') + 2) == std::string::npos)) {
+        // A directory that does not exist yet: a trailing slash, or a name
+        // with neither an extension nor a conversion (a spool directory;
+        // not "DIR-000000" files beside it).
         dir_mode_ = true;
         pattern_ = strip_trailing_slashes(p);
         create_dirs(pattern_);
@@ -303,8 +308,8 @@ void RotatingSink::close() {
     if (!cur_) {
         return;
     }
-    // Keep an empty file only when it would be the run's only output.
-    if (cur_bytes_ == 0 && files_closed_ > 0) {
+    // A file without records is not left behind (not even the run's only one).
+    if (cur_bytes_ == 0) {
         discard_file();
     } else {
         finish_file();

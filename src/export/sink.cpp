@@ -173,9 +173,43 @@ std::unique_ptr<Sink> open_file_chain(const std::string& path, bool zstd, int le
 
 }  // namespace sink_detail
 
+namespace sink_detail {
+
+/// A file that received no records is removed when closed: a run that
+/// wrote nothing leaves nothing (not an empty or header-only file).
+class DropEmptySink final : public Sink {
+public:
+    DropEmptySink(std::unique_ptr<Sink> inner, std::string path)
+        : inner_(std::move(inner)), path_(std::move(path)) {}
+    void write(std::string_view data) override { inner_->write(data); }
+    void flush() override { inner_->flush(); }
+    void close() override {
+        inner_->close();
+        if (inner_->bytes_in() == 0) {
+            ::unlink(path_.c_str());
+        }
+    }
+    void recover() override { inner_->recover(); }
+    uint64_t bytes_in() const override { return inner_->bytes_in(); }
+    uint64_t bytes_out() const override { return inner_->bytes_out(); }
+
+private:
+    std::unique_ptr<Sink> inner_;
+    std::string path_;
+};
+
+}  // namespace sink_detail
+
 std::unique_ptr<Sink> make_sink(const SinkConfig& cfg) {
     if (cfg.rotate_bytes == 0 && cfg.rotate_seconds == 0) {
-        return sink_detail::open_file_chain(cfg.path, cfg.zstd, cfg.zstd_level, cfg.zstd_threads);
+        auto chain =
+            sink_detail::open_file_chain(cfg.path, cfg.zstd, cfg.zstd_level, cfg.zstd_threads);
+        struct stat st {};
+        if (sink_detail::is_stdout(cfg.path) || ::stat(cfg.path.c_str(), &st) != 0 ||
+            !S_ISREG(st.st_mode)) {
+            return chain;  // stdout, a FIFO, /dev/null: nothing to remove
+        }
+        return std::make_unique<sink_detail::DropEmptySink>(std::move(chain), cfg.path);
     }
     if (sink_detail::is_stdout(cfg.path)) {
         throw SinkError(

@@ -302,6 +302,41 @@ TEST(Cli, ZstdOutputDecompressesToTheSameRecords) {
     fs::remove_all(dir);
 }
 
+TEST(Cli, OutputNamesZstSuffixMissingSpoolDirectoryAndNoEmptyFiles) {
+    const fs::path dir = temp_dir();
+    const std::string in = " -q -r " + shell_quote(data("joy__tls12.pcap").string());
+    auto q = [](const fs::path& p) { return shell_quote(p.string()); };
+    // zstd output always ends in .zst.
+    RunResult r = run_spate("--compress zstd -o " + q(dir / "a.jsonl") + in);
+    ASSERT_EQ(r.status, 0) << r.err;
+    EXPECT_TRUE(fs::exists(dir / "a.jsonl.zst"));
+    EXPECT_FALSE(fs::exists(dir / "a.jsonl"));
+    // A run that writes no record leaves no file (plain, zstd, rotating).
+    const std::string none = " --bpf " + shell_quote("udp port 9");
+    for (const std::string& args :
+         {"-o " + q(dir / "e1.jsonl"), "--compress zstd -o " + q(dir / "e2.jsonl.zst"),
+          "--rotate-size 1M -o " + q(dir / "e3.jsonl"),
+          "--rotate-size 1M --compress zstd -o " + q(dir / "e4.jsonl.zst")}) {
+        r = run_spate(args + in + none);
+        EXPECT_EQ(r.status, 0) << args << ": " << r.err;
+    }
+    for (const auto& e : fs::directory_iterator(dir)) {
+        EXPECT_EQ(e.path().filename().string().rfind("a.jsonl", 0), 0u)
+            << "left behind by a run without records: " << e.path();
+    }
+    // Rotation into a directory that does not exist yet: made, files inside.
+    r = run_spate("--rotate-size 1M -o " + q(dir / "spool" / "day1") + in);
+    ASSERT_EQ(r.status, 0) << r.err;
+    ASSERT_TRUE(fs::is_directory(dir / "spool" / "day1"));
+    size_t files = 0;
+    for (const auto& e : fs::directory_iterator(dir / "spool" / "day1")) {
+        EXPECT_EQ(e.path().extension(), ".jsonl") << e.path();
+        ++files;
+    }
+    EXPECT_EQ(files, 1u);
+    fs::remove_all(dir);
+}
+
 TEST(Cli, FormatterThreadsAndCompressionThreadsKeepEveryRecord) {
     // --exporters N: the same records, each worker's in its own order;
     // --compress-threads: the same bytes once decompressed.
