@@ -507,6 +507,8 @@ int Run::go(RunReport* report) {
         workers_.back()->set_backpressure(policy);
     }
     RecordFormat fmt;
+    fmt.community_id_seed = opts_.community_id_seed;
+    fmt.observer = opts_.observer;
     for (const PortDriver* p : feed_.ports) {
         fmt.nanosecond = fmt.nanosecond || p->nanosecond_timestamps();
     }

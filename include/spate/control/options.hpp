@@ -52,6 +52,8 @@ struct Options {
     uint32_t exporters = 1;         ///< record formatter threads
     uint64_t rotate_bytes = 0;
     uint64_t rotate_seconds = 0;
+    uint16_t community_id_seed = 0;  ///< --community-id-seed
+    std::string observer;            ///< --observer ("" = not given)
     // flows
     uint32_t workers = 1;
     double idle_timeout = 15;

@@ -1,5 +1,8 @@
 #pragma once
 /// Flow record -> one JSON object (the schema is docs/record-schema.md).
+#include <cstdint>
+#include <string>
+
 #include "spate/export/json_writer.hpp"
 #include "spate/features/feature_set.hpp"
 #include "spate/flow/flow.hpp"
@@ -8,6 +11,8 @@ namespace spate {
 
 struct RecordFormat {
     bool nanosecond = false;  ///< 9 decimals in times (else 6)
+    uint16_t community_id_seed = 0;  ///< --community-id-seed
+    std::string observer;            ///< --observer ("" = no "observer" field)
 };
 
 /// Appends the record as one JSON object followed by a newline. When
