@@ -123,8 +123,9 @@ TEST(Sha1, FipsExamples) {
     EXPECT_EQ(hex(community_id::sha1(reinterpret_cast<const uint8_t*>(two.data()), two.size())),
               "84983e441c3bd26ebaae4aa1f95129e5e54670f1");
     const std::string million(1000000, 'a');
-    EXPECT_EQ(hex(community_id::sha1(reinterpret_cast<const uint8_t*>(million.data()), million.size())),
-              "34aa973cd4c4daa4f61eeb2bdbad27316534016f");
+    EXPECT_EQ(
+        hex(community_id::sha1(reinterpret_cast<const uint8_t*>(million.data()), million.size())),
+        "34aa973cd4c4daa4f61eeb2bdbad27316534016f");
     EXPECT_EQ(hex(community_id::sha1(nullptr, 0)), "da39a3ee5e6b4b0d3255bfef95601890afd80709");
 }
 
