@@ -9,7 +9,10 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <boost/program_options.hpp>
+#include <cctype>
+#include <charconv>
 #include <cmath>
 #include <fstream>
 #include <map>
@@ -81,7 +84,13 @@ void describe(po::options_description& d, bool for_file) {
         ("time-format", po::value<std::string>()->default_value("seconds"),
          "times in records: seconds (a number, 9 decimals for nanosecond captures, else 6), ns (integer "
          "nanoseconds since the epoch) or iso8601 (UTC text with 9 decimals); duration follows (seconds, or "
-         "integer ns with ns)");
+         "integer ns with ns)")
+        ("community-id-seed", po::value<std::string>()->default_value("0"),
+         "seed of the Community ID v1 written in every record as \"community_id\" (0..65535; tools that compare "
+         "IDs must use the same seed)")
+        ("observer", po::value<std::string>(),
+         "name of this probe (1..64 characters of A-Z a-z 0-9 _ . : -), written in every record as \"observer\"; "
+         "absent: no observer field");
     po::options_description flows("Flows");
     flows.add_options()
         ("workers", po::value<uint32_t>()->default_value(1), "worker threads, each with its own flow table (1..64)")
@@ -428,6 +437,28 @@ ParseOutcome parse_options(int argc, const char* const* argv, Options& out) {
         } catch (const std::exception&) {
             throw UsageError("option '--hash-seed': '" + seed +
                              "' is not 'random' or a 64-bit number (decimal or 0x hex)");
+        }
+    }
+    {
+        const std::string seed = get<std::string>(vm, "community-id-seed");
+        uint32_t v = 0;
+        const auto [end, ec] = std::from_chars(seed.data(), seed.data() + seed.size(), v);
+        if (seed.empty() || ec != std::errc() || end != seed.data() + seed.size() || v > 65535) {
+            throw UsageError("option '--community-id-seed': '" + seed +
+                             "' is not a number between 0 and 65535");
+        }
+        out.community_id_seed = static_cast<uint16_t>(v);
+    }
+    if (vm.count("observer") != 0) {
+        out.observer = get<std::string>(vm, "observer");
+        const bool ok = !out.observer.empty() && out.observer.size() <= 64 &&
+                        std::all_of(out.observer.begin(), out.observer.end(), [](char c) {
+                            return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '_' ||
+                                   c == '.' || c == ':' || c == '-';
+                        });
+        if (!ok) {
+            throw UsageError("option '--observer': '" + out.observer +
+                             "' is not 1..64 characters of A-Z a-z 0-9 _ . : -");
         }
     }
     out.features = get<std::string>(vm, "features");

@@ -508,6 +508,8 @@ int Run::go(RunReport* report) {
     }
     RecordFormat fmt;
     fmt.time = opts_.time_format;
+    fmt.community_id_seed = opts_.community_id_seed;
+    fmt.observer = opts_.observer;
     for (const PortDriver* p : feed_.ports) {
         fmt.nanosecond = fmt.nanosecond || p->nanosecond_timestamps();
     }

@@ -2,6 +2,8 @@
 
 #include <array>
 
+#include "spate/core/community_id.hpp"
+
 namespace spate {
 
 namespace {
@@ -10,6 +12,24 @@ void write_ip(JsonWriter& w, std::string_view key, const IpAddr& a, uint8_t vers
     char buf[64];
     size_t n = format_ip(a, version, buf);
     w.key(key);
+    w.value(std::string_view(buf, n));
+}
+
+/// The Community ID of the record's flow: the key's src is the initiator,
+/// and for ICMP the initiator's first type and code stand in for the ports.
+void write_community_id(JsonWriter& w, const FlowData& f, uint16_t seed) {
+    const FlowKey& k = f.key;
+    community_id::Tuple t;
+    t.src = k.src;
+    t.dst = k.dst;
+    t.ip_version = k.ip_version;
+    t.proto = k.proto;
+    const bool icmp = k.proto == 1 || k.proto == 58;
+    t.sport = icmp ? f.icmp_type : k.sport;
+    t.dport = icmp ? f.icmp_code : k.dport;
+    char buf[community_id::kTextLen];
+    const size_t n = community_id::format(t, seed, buf);
+    w.key("community_id");
     w.value(std::string_view(buf, n));
 }
 
@@ -42,6 +62,11 @@ void write_record_json(JsonWriter& w, const FlowData& f, const RecordFormat& fmt
     w.value(uint64_t{k.dport});
     w.key("ip_version");
     w.value(uint64_t{k.ip_version});
+    write_community_id(w, f, fmt.community_id_seed);
+    if (!fmt.observer.empty()) {
+        w.key("observer");
+        w.value(std::string_view(fmt.observer));
+    }
     w.key("num_pkts_out");
     w.value(f.dir[0].pkts);
     w.key("num_pkts_in");

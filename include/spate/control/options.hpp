@@ -54,6 +54,8 @@ struct Options {
     uint64_t rotate_bytes = 0;
     TimeFormat time_format = TimeFormat::seconds;  ///< --time-format
     uint64_t rotate_seconds = 0;
+    uint16_t community_id_seed = 0;  ///< --community-id-seed
+    std::string observer;            ///< --observer ("" = not given)
     // flows
     uint32_t workers = 1;
     double idle_timeout = 15;

@@ -1,5 +1,8 @@
 #pragma once
 /// Flow record -> one JSON object (the schema is docs/record-schema.md).
+#include <cstdint>
+#include <string>
+
 #include "spate/export/json_writer.hpp"
 #include "spate/features/feature_set.hpp"
 #include "spate/flow/flow.hpp"
@@ -16,6 +19,8 @@ enum class TimeFormat : uint8_t {
 struct RecordFormat {
     bool nanosecond = false;  ///< 9 decimals in times (else 6)
     TimeFormat time = TimeFormat::seconds;
+    uint16_t community_id_seed = 0;  ///< --community-id-seed
+    std::string observer;            ///< --observer ("" = no "observer" field)
 };
 
 /// "seconds", "ns", "iso8601" -> the format; false for anything else.
