@@ -7,11 +7,11 @@
 
 #include <fcntl.h>
 #include <lzma.h>
-#include <zlib.h>
-#include <zstd.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <zlib.h>
+#include <zstd.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -143,7 +143,6 @@ struct NgState {
     int32_t first_linktype = -1;  // of the first IDB in the file
 };
 
-
 /// Bytes read from the compressed input per read() (gzip, zstd, xz).
 constexpr size_t kCompressedChunk = size_t{256} << 10;
 
@@ -151,7 +150,6 @@ constexpr size_t kCompressedChunk = size_t{256} << 10;
 /// first, then read() on.
 struct RawInput {
     int fd = -1;
-    bool own_fd = true;
     uint8_t head[8] = {};
     size_t head_len = 0;
     size_t head_pos = 0;
@@ -159,7 +157,7 @@ struct RawInput {
     int error = 0;          ///< errno of a failed read
 
     ~RawInput() {
-        if (fd >= 0 && own_fd) {
+        if (fd >= 0) {
             ::close(fd);
         }
     }
@@ -235,7 +233,9 @@ private:
 class Decoder : public ByteStream {
 protected:
     Decoder(std::unique_ptr<RawInput> in, const char* name)
-        : in_(std::move(in)), name_(name), ibuf_(std::make_unique_for_overwrite<uint8_t[]>(kCompressedChunk)) {}
+        : in_(std::move(in)),
+          name_(name),
+          ibuf_(std::make_unique_for_overwrite<uint8_t[]>(kCompressedChunk)) {}
 
     /// Reads more compressed bytes: > 0, 0 at the end, -1 on a read error.
     ssize_t pull() {
@@ -438,7 +438,8 @@ Compression sniff(const uint8_t* p, size_t n) {
     if (n >= 4 && p[0] == 0x28 && p[1] == 0xb5 && p[2] == 0x2f && p[3] == 0xfd) {
         return Compression::zstd;
     }
-    if (n >= 6 && std::memcmp(p, "\xfd" "7zXZ\0", 6) == 0) {
+    constexpr uint8_t kXzMagic[6] = {0xfd, '7', 'z', 'X', 'Z', 0x00};
+    if (n >= 6 && std::memcmp(p, kXzMagic, 6) == 0) {
         return Compression::xz;
     }
     return Compression::none;
@@ -495,9 +496,9 @@ struct CaptureFile::Impl {
     bool auto_refill = true;  ///< no batches (begin_batch() never called): refill any time
     std::unique_ptr<uint8_t[]> buf;
     size_t buf_cap = 0;
-    size_t buf_off = 0;  ///< file offset of buf[0]
-    size_t buf_len = 0;  ///< valid bytes in buf
-    int read_errno = 0;  ///< a failed pread: the reader stops with an error
+    size_t buf_off = 0;           ///< file offset of buf[0]
+    size_t buf_len = 0;           ///< valid bytes in buf
+    int read_errno = 0;           ///< a failed pread: the reader stops with an error
     size_t chunk = kStreamChunk;  ///< bytes per refill
 
     // Sequential reading (a pipe, stdin, a FIFO, a compressed file): the
@@ -535,7 +536,8 @@ struct CaptureFile::Impl {
         }
         size_t got = 0;
         while (got < want) {
-            const ssize_t r = ::pread(fd, buf.get() + got, want - got, static_cast<off_t>(off + got));
+            const ssize_t r =
+                ::pread(fd, buf.get() + got, want - got, static_cast<off_t>(off + got));
             if (r < 0 && errno == EINTR) {
                 continue;
             }
@@ -821,15 +823,12 @@ CaptureFile CaptureFile::open(const std::string& path, Access access, size_t str
     auto fail = [&](const std::string& why) { return CaptureOpenError(path + ": " + why); };
 
     const bool is_stdin = path == "-";
-    int fd = is_stdin ? 0 : ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    // stdin is duplicated so that closing the reader leaves fd 0 alone.
+    int fd = is_stdin ? ::fcntl(0, F_DUPFD_CLOEXEC, 0) : ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
         throw fail(std::strerror(errno));
     }
-    auto close_fd = [&] {
-        if (!is_stdin) {
-            ::close(fd);
-        }
-    };
+    auto close_fd = [&] { ::close(fd); };
     struct stat sb {};
     if (::fstat(fd, &sb) != 0) {
         int e = errno;
@@ -842,14 +841,15 @@ CaptureFile CaptureFile::open(const std::string& path, Access access, size_t str
     }
     f.impl_ = new Impl;
     Impl& im = *f.impl_;
-    const bool regular = S_ISREG(sb.st_mode);
+    // stdin is always a stream, even when redirected from a file: it is read
+    // from where its offset stands, as any program reading stdin would.
+    const bool regular = S_ISREG(sb.st_mode) && !is_stdin;
 
     // The first bytes say whether the input is compressed: pread() on a
     // file (the offset stays at 0), read() on anything else (kept, and
     // handed to the decoder first).
     auto raw = std::make_unique<RawInput>();
     raw->fd = fd;
-    raw->own_fd = !is_stdin;
     while (raw->head_len < 6) {
         const ssize_t r = regular ? ::pread(fd, raw->head + raw->head_len, 6 - raw->head_len,
                                             static_cast<off_t>(raw->head_len))
@@ -1023,10 +1023,10 @@ CaptureFile CaptureFile::open(const std::string& path, Access access, size_t str
                 im.buf_len >= kMaxRecordLen) {
                 break;
             }
-            const size_t want = r.step == Step::truncated
-                                    ? std::max(r.offset + std::max(r.need, kPcapngMinBlock),
-                                               im.buf_len + 1)
-                                    : im.buf_len + kPcapngMinBlock;
+            const size_t want =
+                r.step == Step::truncated
+                    ? std::max(r.offset + std::max(r.need, kPcapngMinBlock), im.buf_len + 1)
+                    : im.buf_len + kPcapngMinBlock;
             if (!im.fill_to(std::min<size_t>(want, kMaxRecordLen))) {
                 throw fail(im.stream->error());
             }
@@ -1151,10 +1151,9 @@ CaptureFile::Next CaptureFile::next_once(PacketRef& pkt) {
                     // blocks right to the buffer's end, or found one that
                     // goes past it): read on from that block.
                     const size_t at = r.step == Step::end ? im.ng.pos : r.offset + shift;
-                    const size_t need =
-                        std::min(std::max<size_t>(r.step == Step::end ? 0 : r.need,
-                                                  kPcapngMinBlock),
-                                 im.size - at);
+                    const size_t need = std::min(
+                        std::max<size_t>(r.step == Step::end ? 0 : r.need, kPcapngMinBlock),
+                        im.size - at);
                     if (im.view(at, need) == nullptr) {
                         return unavailable(at);
                     }

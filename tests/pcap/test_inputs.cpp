@@ -132,9 +132,8 @@ TEST(Inputs, StdinFifoAndCompressedGiveTheSameRecords) {
     EXPECT_EQ(stdin_run.status, 0) << stdin_run.err;
     EXPECT_EQ(stdin_run.out, plain.out) << "-r -";
 
-    const RunResult piped = run_spate("--version >/dev/null; cat " +
-                                      shell_quote(in.string()) + " | " +
-                                      shell_quote(spate_bin()) + " " + kCommon + "-r -");
+    const RunResult piped = run_spate("--version >/dev/null; cat " + shell_quote(in.string()) +
+                                      " | " + shell_quote(spate_bin()) + " " + kCommon + "-r -");
     EXPECT_EQ(piped.out, plain.out) << "a pipe";
 
     const fs::path dir = temp_dir();
@@ -169,7 +168,8 @@ TEST(Inputs, StdinFifoAndCompressedGiveTheSameRecords) {
         EXPECT_EQ(r.status, 0) << name << ": " << r.err;
         EXPECT_EQ(r.out, plain.out) << name;
     }
-    const RunResult ngin = run_spate(kCommon + "-r - < " + shell_quote((dir / "c.pcapng").string()));
+    const RunResult ngin =
+        run_spate(kCommon + "-r - < " + shell_quote((dir / "c.pcapng").string()));
     EXPECT_EQ(ngin.out, plain.out) << "pcapng on stdin";
     fs::remove_all(dir);
 }
@@ -212,7 +212,8 @@ TEST(Inputs, CutOrDamagedCompressedStreamKeepsThePacketsBefore) {
     const fs::path dir = temp_dir();
     const std::string full = gzip(bytes);
     write_file(dir / "cut.gz", full.substr(0, full.size() / 2));
-    const RunResult r = run_spate("--hash-seed 1 --workers 1 -r " + shell_quote((dir / "cut.gz").string()));
+    const RunResult r =
+        run_spate("--hash-seed 1 --workers 1 -r " + shell_quote((dir / "cut.gz").string()));
     EXPECT_EQ(r.status, 0) << r.err;  // a truncated input is a warning, as for plain files
     EXPECT_NE(r.err.find("cut.gz"), std::string::npos) << r.err;
     EXPECT_NE(r.err.find("truncated"), std::string::npos) << r.err;
@@ -227,7 +228,8 @@ TEST(Inputs, CutOrDamagedCompressedStreamKeepsThePacketsBefore) {
             z[i] = static_cast<char>(z[i] ^ 0x5a);
         }
         write_file(dir / name, z);
-        const RunResult d = run_spate("--hash-seed 1 --workers 1 -r " + shell_quote((dir / name).string()));
+        const RunResult d =
+            run_spate("--hash-seed 1 --workers 1 -r " + shell_quote((dir / name).string()));
         EXPECT_NE(d.err.find(name), std::string::npos) << d.err;
         EXPECT_NE(d.err.find("corrupt"), std::string::npos) << d.err;
     }
@@ -238,9 +240,10 @@ TEST(Inputs, FilterFileMatchesBpf) {
     const fs::path in = data("joy__sample.pcap");
     const fs::path dir = temp_dir();
     write_file(dir / "filter", "udp\n  or port 443\n");
-    const RunResult a = run_spate(kCommon + "--bpf 'udp or port 443' -r " + shell_quote(in.string()));
-    const RunResult b = run_spate(kCommon + "-F " + shell_quote((dir / "filter").string()) + " -r " +
-                                  shell_quote(in.string()));
+    const RunResult a =
+        run_spate(kCommon + "--bpf 'udp or port 443' -r " + shell_quote(in.string()));
+    const RunResult b = run_spate(kCommon + "-F " + shell_quote((dir / "filter").string()) +
+                                  " -r " + shell_quote(in.string()));
     const RunResult c = run_spate(kCommon + "--bpf-file " + shell_quote((dir / "filter").string()) +
                                   " -r " + shell_quote(in.string()));
     const RunResult all = run_on(in.string());
@@ -310,7 +313,8 @@ TEST(Inputs, TimestampsSteppingBackAreWarnedOnceAndCounted) {
     EXPECT_NE(r.err.find("stepped back more than 1 s 2 times"), std::string::npos) << r.err;
 
     // In order: no warning, no counter line.
-    const RunResult ok = run_spate("--workers 1 -r " + shell_quote(data("joy__sample.pcap").string()));
+    const RunResult ok =
+        run_spate("--workers 1 -r " + shell_quote(data("joy__sample.pcap").string()));
     EXPECT_EQ(ok.err.find("timestamps go back"), std::string::npos) << ok.err;
     EXPECT_EQ(ok.err.find("stepped back"), std::string::npos) << ok.err;
     fs::remove_all(dir);

@@ -12,9 +12,9 @@
 namespace spate {
 
 struct PcapPortConfig {
-    std::vector<std::string> files;  ///< read in this order, one after another
-    std::string interface;           ///< live capture when not empty
-    std::string bpf;                 ///< filter expression, empty = none
+    std::vector<std::string> files;    ///< read in this order, one after another
+    std::string interface;             ///< live capture when not empty
+    std::string bpf;                   ///< filter expression, empty = none
     std::string bpf_option = "--bpf";  ///< where bpf came from, named in errors
     int snaplen = 262144;
     bool promiscuous = true;

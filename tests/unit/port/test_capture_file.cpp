@@ -4,10 +4,10 @@
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <lzma.h>
-#include <zlib.h>
-#include <zstd.h>
 #include <stdlib.h>
 #include <unistd.h>
+#include <zlib.h>
+#include <zstd.h>
 
 #include <cstdint>
 #include <cstdlib>
@@ -287,9 +287,9 @@ ReadAll read_path(const std::string& path) {
     ReadAll mapped = read_all(f);
     for (const size_t chunk : {size_t{0}, size_t{1}, size_t{29}, size_t{100}}) {
         for (const size_t batch : {size_t{0}, size_t{1}, size_t{3}, size_t{32}}) {
-            expect_same(mapped, read_streamed(path, batch, chunk),
-                        "streamed, chunk " + std::to_string(chunk) + ", batch " +
-                            std::to_string(batch));
+            expect_same(
+                mapped, read_streamed(path, batch, chunk),
+                "streamed, chunk " + std::to_string(chunk) + ", batch " + std::to_string(batch));
         }
     }
     return mapped;
@@ -912,8 +912,8 @@ std::vector<uint8_t> xz(const std::vector<uint8_t>& in) {
 }
 
 /// Same packets and ending; messages alike but for the file name.
-void expect_same_but_path(const ReadAll& a, const std::string& pa, ReadAll b,
-                          const std::string& pb, const std::string& what) {
+void expect_same_but_path(const ReadAll& a, const std::string& pa, ReadAll b, const std::string& pb,
+                          const std::string& what) {
     if (b.message.starts_with(pb)) {
         b.message = pa + b.message.substr(pb.size());
     }
@@ -924,8 +924,8 @@ PcapBuilder sample_pcap() {
     PcapBuilder pb(false, false);
     for (int i = 0; i < 40; ++i) {
         const size_t len = 40 + static_cast<size_t>(i * 37 % 300);
-        pb.record(100 + static_cast<uint32_t>(i), static_cast<uint32_t>(i), payload(len, static_cast<uint8_t>(i)),
-                  static_cast<uint32_t>(len));
+        pb.record(100 + static_cast<uint32_t>(i), static_cast<uint32_t>(i),
+                  payload(len, static_cast<uint8_t>(i)), static_cast<uint32_t>(len));
     }
     return pb;
 }
@@ -975,7 +975,8 @@ TEST(CaptureStream, CutCompressionKeepsThePacketsBefore) {
         // block), cut inside the second.
         const size_t half = pb.b.v.size() / 2;
         std::vector<uint8_t> z = pack({pb.b.v.begin(), pb.b.v.begin() + static_cast<long>(half)});
-        const std::vector<uint8_t> z2 = pack({pb.b.v.begin() + static_cast<long>(half), pb.b.v.end()});
+        const std::vector<uint8_t> z2 =
+            pack({pb.b.v.begin() + static_cast<long>(half), pb.b.v.end()});
         z.insert(z.end(), z2.begin(), z2.begin() + static_cast<long>(z2.size() / 2));
         const std::string p = dir.write(std::string("cut.") + name, z);
         const ReadAll r = read_streamed(p, 8, 0);
