@@ -26,6 +26,9 @@ int main(int argc, char** argv) {
     spate::install_signal_handlers();
     try {
         return spate::run_pipeline(opts);
+    } catch (const spate::UsageError& e) {
+        std::fprintf(stderr, "spate: %s\n", e.what());
+        return 2;
     } catch (const std::exception& e) {
         std::fprintf(stderr, "spate: error: %s\n", e.what());
         return 1;

@@ -15,6 +15,7 @@
 #include <charconv>
 #include <cmath>
 #include <fstream>
+#include <iterator>
 #include <map>
 #include <sstream>
 
@@ -59,9 +60,11 @@ void describe(po::options_description& d, bool for_file) {
     po::options_description input("Input");
     input.add_options()
         ("read,r", po::value<std::vector<std::string>>()->composing(),
-         "read a capture file (pcap, nanosecond pcap or pcapng; repeat for several, read in order)")
+         "read a capture file (pcap, nanosecond pcap or pcapng, plain or gzip/zstd/xz compressed; '-' is stdin; "
+         "FIFOs and pipes are read as a stream; repeat for several, read in order)")
         ("interface,i", po::value<std::string>(), "capture live from an interface (libpcap)")
         ("bpf", po::value<std::string>()->default_value(""), "BPF filter expression, applied to files and live capture")
+        ("bpf-file,F", po::value<std::string>(), "read the BPF filter expression from FILE (as tcpdump -F; not with --bpf)")
         ("driver", po::value<std::string>()->default_value("pcap"),
          "port driver: pcap (files and live interfaces through libpcap) or dpdk (ports set up by the EAL)")
         ("snaplen", po::value<int>()->default_value(262144), "live capture: bytes kept per packet")
@@ -338,7 +341,8 @@ std::string help_text() {
     os << "spate " << SPATE_VERSION
        << ": a flow probe that turns packets into bidirectional flow records (JSON Lines)\n\n"
        << "Usage: spate -r FILE [-r FILE ...] [options]\n"
-       << "       spate -i IFACE [--bpf EXPR] [options]\n\n"
+       << "       spate -r - [options] < capture        (stdin; also FIFOs, pipes, /dev/fd/N)\n"
+       << "       spate -i IFACE [--bpf EXPR | -F FILE] [options]\n\n"
        << d << "\n"
        << "Exit status: 0 success (a truncated capture file is a warning; records shed under\n"
           "--backpressure drop are counted, not an error), 1 an input error or records lost to\n"
@@ -346,6 +350,28 @@ std::string help_text() {
           "flow and exit; a second one exits at once (status 1). Counters go to stderr; records\n"
           "to --output.\n";
     return os.str();
+}
+
+/// The whole file is the expression (tcpdump -F): line ends become spaces.
+static std::string read_filter_file(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) {
+        throw UsageError("option '--bpf-file': cannot read '" + path + "'");
+    }
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    if (in.bad()) {
+        throw UsageError("option '--bpf-file': cannot read '" + path + "'");
+    }
+    for (char& c : text) {
+        if (c == '\n' || c == '\r') {
+            c = ' ';
+        }
+    }
+    const size_t first = text.find_first_not_of(" \t");
+    if (first == std::string::npos) {
+        throw UsageError("option '--bpf-file': '" + path + "' holds no filter expression");
+    }
+    return text.substr(first, text.find_last_not_of(" \t") + 1 - first);
 }
 
 ParseOutcome parse_options(int argc, const char* const* argv, Options& out) {
@@ -387,6 +413,17 @@ ParseOutcome parse_options(int argc, const char* const* argv, Options& out) {
         out.interface = get<std::string>(vm, "interface");
     }
     out.bpf = get<std::string>(vm, "bpf");
+    if (vm.count("bpf-file")) {
+        const std::string path = get<std::string>(vm, "bpf-file");
+        if (!vm["bpf"].defaulted()) {
+            throw UsageError("option '--bpf-file': cannot be used with '--bpf' (give the filter one way)");
+        }
+        out.bpf = read_filter_file(path);
+        out.bpf_option = "--bpf-file " + path;
+    }
+    if (std::count(out.read_files.begin(), out.read_files.end(), std::string("-")) > 1) {
+        throw UsageError("option '--read': '-' (stdin) can be read only once");
+    }
     out.driver = get<std::string>(vm, "driver");
     out.eal_args = get<std::string>(vm, "eal");
     if (out.eal_args.empty() && vm.count("eal.args")) {
@@ -690,6 +727,11 @@ ParseOutcome parse_options(int argc, const char* const* argv, Options& out) {
             }
         }
     } else {
+        if (given("bpf-file")) {
+            throw UsageError(
+                "option '--bpf-file': not available with --driver dpdk (filter with the NIC's flow "
+                "rules or use the pcap driver); refused rather than ignored");
+        }
         if (given("bpf")) {
             throw UsageError(
                 "option '--bpf': not available with --driver dpdk (filter with the NIC's flow "

@@ -653,6 +653,15 @@ void Run::print_exit(double elapsed) const {
                  ", kernel drops %" PRIu64 "\n",
                  elapsed, t.packets, dc.decoded, dc.non_ip, dc.malformed_total(), t.filtered,
                  t.kernel_drops);
+    uint64_t steps_back = 0;
+    for (const PortDriver* p : feed_.ports) {
+        steps_back += p->stats().time_steps_back;
+    }
+    if (steps_back > 0) {
+        std::fprintf(stderr,
+                     "spate:   input: timestamps stepped back more than 1 s %" PRIu64 " times\n",
+                     steps_back);
+    }
     if (dc.malformed_total() > 0) {
         std::fprintf(stderr, "spate:   malformed by reason:");
         for (size_t i = 1; i < dc.malformed.size(); ++i) {
@@ -907,9 +916,20 @@ int run_pipeline(const Options& opts) {
         pc.files = opts.read_files;
         pc.interface = opts.interface;
         pc.bpf = opts.bpf;
+        pc.bpf_option = opts.bpf_option;
         pc.snaplen = opts.snaplen;
         pc.promiscuous = opts.promiscuous;
-        port = make_pcap_port(pc, port_log);
+        try {
+            port = make_pcap_port(pc, port_log);
+        } catch (const FilterError& e) {
+            // A filter that does not compile is a usage error (exit 2),
+            // like any other bad option value.
+            std::string why = e.what();
+            if (why.starts_with(pc.bpf_option + ": ")) {
+                why.erase(0, pc.bpf_option.size() + 2);
+            }
+            throw UsageError("option '" + pc.bpf_option + "': " + why);
+        }
     }
     const ActivePort active(port.get());
     if (opts.rx_map.empty()) {

@@ -1,12 +1,17 @@
 // CaptureFile: classic pcap and pcapng read straight out of a read-only
-// private mapping. Every read is checked against the end of the mapping; the
-// format comes from the magic number only.
+// private mapping, with pread() into a reused buffer, or front to back from a
+// byte stream (stdin, a FIFO, a pipe, a compressed file). Every read is
+// checked against the end of the data; the format and the compression come
+// from the magic numbers only.
 #include "spate/port/capture_file.hpp"
 
 #include <fcntl.h>
+#include <lzma.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <zlib.h>
+#include <zstd.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -138,6 +143,325 @@ struct NgState {
     int32_t first_linktype = -1;  // of the first IDB in the file
 };
 
+/// Bytes read from the compressed input per read() (gzip, zstd, xz).
+constexpr size_t kCompressedChunk = size_t{256} << 10;
+
+/// The fd under a stream: the magic bytes read to choose a decoder come
+/// first, then read() on.
+struct RawInput {
+    int fd = -1;
+    uint8_t head[8] = {};
+    size_t head_len = 0;
+    size_t head_pos = 0;
+    uint64_t consumed = 0;  ///< bytes read from the fd so far (for messages)
+    int error = 0;          ///< errno of a failed read
+
+    ~RawInput() {
+        if (fd >= 0) {
+            ::close(fd);
+        }
+    }
+
+    /// Up to cap bytes: > 0, 0 at the end, -1 on a read error (error set).
+    ssize_t read(uint8_t* dst, size_t cap) {
+        if (head_pos < head_len) {
+            const size_t n = std::min(cap, head_len - head_pos);
+            std::memcpy(dst, head + head_pos, n);
+            head_pos += n;
+            return static_cast<ssize_t>(n);
+        }
+        for (;;) {
+            const ssize_t r = ::read(fd, dst, cap);
+            if (r < 0 && errno == EINTR) {
+                continue;
+            }
+            if (r < 0) {
+                error = errno;
+                return -1;
+            }
+            consumed += static_cast<size_t>(r);
+            return r;
+        }
+    }
+};
+
+}  // namespace
+
+/// A source read once, front to back: stdin, a FIFO or pipe, or the
+/// decompressed bytes of a gzip, zstd or xz capture. One virtual call per
+/// buffer refill, never per packet.
+class ByteStream {
+public:
+    virtual ~ByteStream() = default;
+    /// Up to cap bytes: > 0, 0 at the clean end, -1 on an error (error()
+    /// says what; cut() when the data simply stops too early).
+    virtual ssize_t read(uint8_t* dst, size_t cap) = 0;
+    const std::string& error() const { return error_; }
+    bool cut() const { return cut_; }
+
+protected:
+    ssize_t fail(std::string why, bool cut) {
+        error_ = std::move(why);
+        cut_ = cut;
+        return -1;
+    }
+
+    std::string error_;
+    bool cut_ = false;
+};
+
+namespace {
+
+/// An uncompressed stream: read() as it comes.
+class PlainStream final : public ByteStream {
+public:
+    explicit PlainStream(std::unique_ptr<RawInput> in) : in_(std::move(in)) {}
+
+    ssize_t read(uint8_t* dst, size_t cap) override {
+        const ssize_t r = in_->read(dst, cap);
+        if (r < 0) {
+            return fail(std::string("read failed: ") + std::strerror(in_->error), false);
+        }
+        return r;
+    }
+
+private:
+    std::unique_ptr<RawInput> in_;
+};
+
+/// Base of the decoders: the compressed bytes come in through one buffer.
+class Decoder : public ByteStream {
+protected:
+    Decoder(std::unique_ptr<RawInput> in, const char* name)
+        : in_(std::move(in)),
+          name_(name),
+          ibuf_(std::make_unique_for_overwrite<uint8_t[]>(kCompressedChunk)) {}
+
+    /// Reads more compressed bytes: > 0, 0 at the end, -1 on a read error.
+    ssize_t pull() {
+        const ssize_t r = in_->read(ibuf_.get(), kCompressedChunk);
+        if (r < 0) {
+            return fail(std::string("read failed: ") + std::strerror(in_->error), false);
+        }
+        return r;
+    }
+
+    ssize_t damaged(const std::string& what) {
+        return fail(std::string(name_) + " data corrupt near compressed offset " +
+                        std::to_string(in_->consumed) + ": " + what,
+                    false);
+    }
+
+    ssize_t cut_short() {
+        return fail(std::string(name_) + " stream truncated: the compressed data ends after " +
+                        std::to_string(in_->consumed) + " bytes, inside a compressed block",
+                    true);
+    }
+
+    std::unique_ptr<RawInput> in_;
+    const char* name_;
+    std::unique_ptr<uint8_t[]> ibuf_;
+};
+
+/// gzip (any number of members, as `cat a.gz b.gz` makes) through zlib.
+class GzipStream final : public Decoder {
+public:
+    explicit GzipStream(std::unique_ptr<RawInput> in) : Decoder(std::move(in), "gzip") {
+        if (inflateInit2(&z_, 15 + 16) != Z_OK) {
+            throw std::runtime_error("cannot start a gzip decoder");
+        }
+    }
+    ~GzipStream() override { inflateEnd(&z_); }
+    GzipStream(const GzipStream&) = delete;
+    GzipStream& operator=(const GzipStream&) = delete;
+
+    ssize_t read(uint8_t* dst, size_t cap) override {
+        if (!error_.empty()) {
+            return -1;
+        }
+        z_.next_out = dst;
+        z_.avail_out = static_cast<uInt>(std::min<size_t>(cap, UINT32_MAX));
+        const uInt room = z_.avail_out;
+        while (z_.avail_out == room) {
+            if (z_.avail_in == 0) {
+                const ssize_t r = pull();
+                if (r < 0) {
+                    return -1;
+                }
+                if (r == 0) {
+                    return member_done_ ? 0 : cut_short();
+                }
+                z_.next_in = ibuf_.get();
+                z_.avail_in = static_cast<uInt>(r);
+            }
+            if (member_done_) {
+                inflateReset(&z_);  // another member follows
+                member_done_ = false;
+            }
+            const int rc = inflate(&z_, Z_NO_FLUSH);
+            if (rc == Z_STREAM_END) {
+                member_done_ = true;
+            } else if (rc != Z_OK && rc != Z_BUF_ERROR) {
+                return damaged(z_.msg != nullptr ? z_.msg : "inflate error " + std::to_string(rc));
+            }
+        }
+        return static_cast<ssize_t>(room - z_.avail_out);
+    }
+
+private:
+    z_stream z_{};
+    bool member_done_ = false;
+};
+
+/// zstd (any number of frames) through libzstd.
+class ZstdStream final : public Decoder {
+public:
+    explicit ZstdStream(std::unique_ptr<RawInput> in)
+        : Decoder(std::move(in), "zstd"), ds_(ZSTD_createDStream()) {
+        if (ds_ == nullptr) {
+            throw std::runtime_error("cannot start a zstd decoder");
+        }
+    }
+    ~ZstdStream() override { ZSTD_freeDStream(ds_); }
+    ZstdStream(const ZstdStream&) = delete;
+    ZstdStream& operator=(const ZstdStream&) = delete;
+
+    ssize_t read(uint8_t* dst, size_t cap) override {
+        if (!error_.empty()) {
+            return -1;
+        }
+        ZSTD_outBuffer out{dst, cap, 0};
+        while (out.pos == 0) {
+            if (in_pos_ == in_len_) {
+                const ssize_t r = pull();
+                if (r < 0) {
+                    return -1;
+                }
+                if (r == 0) {
+                    return frame_done_ ? 0 : cut_short();
+                }
+                in_pos_ = 0;
+                in_len_ = static_cast<size_t>(r);
+            }
+            ZSTD_inBuffer in{ibuf_.get(), in_len_, in_pos_};
+            const size_t rc = ZSTD_decompressStream(ds_, &out, &in);
+            in_pos_ = in.pos;
+            if (ZSTD_isError(rc)) {
+                return damaged(ZSTD_getErrorName(rc));
+            }
+            frame_done_ = rc == 0;
+        }
+        return static_cast<ssize_t>(out.pos);
+    }
+
+private:
+    ZSTD_DStream* ds_;
+    size_t in_pos_ = 0;
+    size_t in_len_ = 0;
+    bool frame_done_ = false;
+};
+
+/// xz (any number of concatenated streams) through liblzma.
+class XzStream final : public Decoder {
+public:
+    explicit XzStream(std::unique_ptr<RawInput> in) : Decoder(std::move(in), "xz") {
+        if (lzma_stream_decoder(&s_, UINT64_MAX, LZMA_CONCATENATED) != LZMA_OK) {
+            throw std::runtime_error("cannot start an xz decoder");
+        }
+    }
+    ~XzStream() override { lzma_end(&s_); }
+    XzStream(const XzStream&) = delete;
+    XzStream& operator=(const XzStream&) = delete;
+
+    ssize_t read(uint8_t* dst, size_t cap) override {
+        if (!error_.empty()) {
+            return -1;
+        }
+        if (ended_) {
+            return 0;
+        }
+        s_.next_out = dst;
+        s_.avail_out = cap;
+        while (s_.avail_out == cap) {
+            if (s_.avail_in == 0 && !in_end_) {
+                const ssize_t r = pull();
+                if (r < 0) {
+                    return -1;
+                }
+                in_end_ = r == 0;
+                s_.next_in = ibuf_.get();
+                s_.avail_in = static_cast<size_t>(r);
+            }
+            const lzma_ret rc = lzma_code(&s_, in_end_ ? LZMA_FINISH : LZMA_RUN);
+            if (rc == LZMA_STREAM_END) {
+                ended_ = true;
+                break;
+            }
+            if (rc == LZMA_BUF_ERROR && in_end_) {
+                return cut_short();
+            }
+            if (rc != LZMA_OK) {
+                return damaged(describe(rc));
+            }
+        }
+        return static_cast<ssize_t>(cap - s_.avail_out);
+    }
+
+private:
+    static std::string describe(lzma_ret rc) {
+        switch (rc) {
+            case LZMA_FORMAT_ERROR:
+                return "not in the xz format";
+            case LZMA_OPTIONS_ERROR:
+                return "unsupported compression options";
+            case LZMA_DATA_ERROR:
+                return "compressed data is corrupt";
+            case LZMA_MEM_ERROR:
+                return "out of memory";
+            default:
+                return "liblzma error " + std::to_string(static_cast<int>(rc));
+        }
+    }
+
+    lzma_stream s_ = LZMA_STREAM_INIT;
+    bool in_end_ = false;
+    bool ended_ = false;
+};
+
+/// Compression recognised from the first bytes, never from the name.
+enum class Compression : uint8_t { none, gzip, zstd, xz };
+
+Compression sniff(const uint8_t* p, size_t n) {
+    if (n >= 2 && p[0] == 0x1f && p[1] == 0x8b) {
+        return Compression::gzip;
+    }
+    if (n >= 4 && p[0] == 0x28 && p[1] == 0xb5 && p[2] == 0x2f && p[3] == 0xfd) {
+        return Compression::zstd;
+    }
+    constexpr uint8_t kXzMagic[6] = {0xfd, '7', 'z', 'X', 'Z', 0x00};
+    if (n >= 6 && std::memcmp(p, kXzMagic, 6) == 0) {
+        return Compression::xz;
+    }
+    return Compression::none;
+}
+
+std::unique_ptr<ByteStream> make_stream(std::unique_ptr<RawInput> in, Compression c) {
+    switch (c) {
+        case Compression::gzip:
+            return std::make_unique<GzipStream>(std::move(in));
+        case Compression::zstd:
+            return std::make_unique<ZstdStream>(std::move(in));
+        case Compression::xz:
+            return std::make_unique<XzStream>(std::move(in));
+        case Compression::none:
+            break;
+    }
+    return std::make_unique<PlainStream>(std::move(in));
+}
+
+/// Size of a stream until its end is seen: large, and far from overflow.
+constexpr size_t kUnknownSize = SIZE_MAX / 4;
+
 }  // namespace
 
 /// How far ahead of the record being read CaptureFile::next prefetches.
@@ -172,10 +496,19 @@ struct CaptureFile::Impl {
     bool auto_refill = true;  ///< no batches (begin_batch() never called): refill any time
     std::unique_ptr<uint8_t[]> buf;
     size_t buf_cap = 0;
-    size_t buf_off = 0;  ///< file offset of buf[0]
-    size_t buf_len = 0;  ///< valid bytes in buf
-    int read_errno = 0;  ///< a failed pread: the reader stops with an error
+    size_t buf_off = 0;           ///< file offset of buf[0]
+    size_t buf_len = 0;           ///< valid bytes in buf
+    int read_errno = 0;           ///< a failed pread: the reader stops with an error
     size_t chunk = kStreamChunk;  ///< bytes per refill
+
+    // Sequential reading (a pipe, stdin, a FIFO, a compressed file): the
+    // bytes come from `stream` front to back; size is kUnknownSize until the
+    // end is seen. Always streamed.
+    std::unique_ptr<ByteStream> stream;
+    bool sequential = false;
+    /// A refill found the end of the stream (size is now known): the caller
+    /// retries the record with the real size.
+    bool retry = false;
 
     /// Pointer to file bytes [off, off + n) (n <= size - off), or nullptr
     /// when they are not buffered and a refill is not allowed now (or the
@@ -187,7 +520,7 @@ struct CaptureFile::Impl {
         if (off >= buf_off && off + n <= buf_off + buf_len) {
             return buf.get() + (off - buf_off);
         }
-        if (!may_refill || !refill(off, n)) {
+        if (!may_refill || !(sequential ? refill_sequential(off, n) : refill(off, n))) {
             return nullptr;
         }
         return buf.get();
@@ -203,7 +536,8 @@ struct CaptureFile::Impl {
         }
         size_t got = 0;
         while (got < want) {
-            const ssize_t r = ::pread(fd, buf.get() + got, want - got, static_cast<off_t>(off + got));
+            const ssize_t r =
+                ::pread(fd, buf.get() + got, want - got, static_cast<off_t>(off + got));
             if (r < 0 && errno == EINTR) {
                 continue;
             }
@@ -219,6 +553,69 @@ struct CaptureFile::Impl {
         buf_off = off;
         buf_len = got;
         return true;
+    }
+
+    /// Sequential: keeps the bytes from off on (moved to the front), then
+    /// reads until n are buffered. Each read() takes what the source has, up
+    /// to the room left, so a slow pipe is not waited on for a whole chunk.
+    /// At the end of the stream size becomes known and retry is set.
+    bool refill_sequential(size_t off, size_t n) {
+        const size_t end = buf_off + buf_len;
+        size_t keep = 0;
+        if (off < end) {
+            keep = end - off;
+        }
+        if (n > buf_cap || buf == nullptr) {
+            const size_t cap = std::max(n, chunk);
+            auto grown = std::make_unique_for_overwrite<uint8_t[]>(cap);
+            if (keep != 0) {
+                std::memcpy(grown.get(), buf.get() + (off - buf_off), keep);
+            }
+            buf = std::move(grown);
+            buf_cap = cap;
+        } else if (keep != 0 && off != buf_off) {
+            std::memmove(buf.get(), buf.get() + (off - buf_off), keep);
+        }
+        buf_off = std::min(off, end);
+        buf_len = keep;
+        // off beyond the buffered bytes (never for records read in order):
+        // read and drop up to it.
+        while (buf_off < off) {
+            const ssize_t r = stream->read(buf.get(), std::min(buf_cap, off - buf_off));
+            if (r <= 0) {
+                return stream_stopped(r);
+            }
+            buf_off += static_cast<size_t>(r);
+        }
+        while (buf_len < n) {
+            const ssize_t r = stream->read(buf.get() + buf_len, buf_cap - buf_len);
+            if (r <= 0) {
+                return stream_stopped(r);
+            }
+            buf_len += static_cast<size_t>(r);
+        }
+        return true;
+    }
+
+    bool stream_stopped(ssize_t r) {
+        if (r == 0) {
+            size = buf_off + buf_len;
+            retry = true;
+        } else {
+            read_errno = EIO;  // the message comes from stream->error()
+        }
+        return false;
+    }
+
+    /// Sequential, at open: reads until n bytes from the start are buffered
+    /// (or the stream ends). False on a stream error.
+    bool fill_to(size_t n) {
+        if (buf_len >= n || size != kUnknownSize) {
+            return true;
+        }
+        const bool ok = refill_sequential(0, n);
+        retry = false;
+        return ok || read_errno == 0;
     }
 
     ~Impl() {
@@ -425,48 +822,115 @@ CaptureFile CaptureFile::open(const std::string& path, Access access, size_t str
     f.path_ = path;
     auto fail = [&](const std::string& why) { return CaptureOpenError(path + ": " + why); };
 
-    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    const bool is_stdin = path == "-";
+    // stdin is duplicated so that closing the reader leaves fd 0 alone.
+    int fd = is_stdin ? ::fcntl(0, F_DUPFD_CLOEXEC, 0) : ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
         throw fail(std::strerror(errno));
     }
+    auto close_fd = [&] { ::close(fd); };
     struct stat sb {};
     if (::fstat(fd, &sb) != 0) {
         int e = errno;
-        ::close(fd);
+        close_fd();
         throw fail(std::strerror(e));
     }
-    if (!S_ISREG(sb.st_mode)) {
-        ::close(fd);
-        throw fail("not a regular file");
+    if (S_ISDIR(sb.st_mode)) {
+        close_fd();
+        throw fail("is a directory");
     }
     f.impl_ = new Impl;
-    const size_t size = static_cast<size_t>(sb.st_size);
-    if (size == 0) {
-        ::close(fd);
-        return f;  // no packets, no header: a clean, empty input
-    }
-    void* m = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
-    int e = errno;
-    if (m == MAP_FAILED) {
-        ::close(fd);
-        throw fail(std::string("cannot map the file: ") + std::strerror(e));
-    }
-    f.impl_->base = static_cast<const uint8_t*>(m);
-    f.impl_->size = size;
-    if (access == Access::streamed) {
-        f.impl_->fd = fd;  // closed with the Impl
-        f.impl_->streamed = true;
-        if (stream_chunk != 0) {
-            f.impl_->chunk = stream_chunk;
+    Impl& im = *f.impl_;
+    // stdin is always a stream, even when redirected from a file: it is read
+    // from where its offset stands, as any program reading stdin would.
+    const bool regular = S_ISREG(sb.st_mode) && !is_stdin;
+
+    // The first bytes say whether the input is compressed: pread() on a
+    // file (the offset stays at 0), read() on anything else (kept, and
+    // handed to the decoder first).
+    auto raw = std::make_unique<RawInput>();
+    raw->fd = fd;
+    while (raw->head_len < 6) {
+        const ssize_t r = regular ? ::pread(fd, raw->head + raw->head_len, 6 - raw->head_len,
+                                            static_cast<off_t>(raw->head_len))
+                                  : ::read(fd, raw->head + raw->head_len, 6 - raw->head_len);
+        if (r < 0 && errno == EINTR) {
+            continue;
         }
-        ::posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+        if (r < 0) {
+            throw fail(std::strerror(errno));  // raw closes fd
+        }
+        if (r == 0) {
+            break;
+        }
+        raw->head_len += static_cast<size_t>(r);
+    }
+    const Compression comp = sniff(raw->head, raw->head_len);
+    if (regular) {
+        raw->head_len = 0;  // read() starts at offset 0 anyway
     } else {
-        ::close(fd);
-        ::madvise(m, size, MADV_SEQUENTIAL);
+        raw->consumed = raw->head_len;
     }
 
-    Impl& im = *f.impl_;
-    const uint8_t* b = im.base;
+    size_t size = 0;  // bytes available to the header checks
+    const uint8_t* b = nullptr;
+    if (!regular || comp != Compression::none) {
+        // Stdin, a FIFO, a pipe, a compressed file: one pass, front to back.
+        im.sequential = true;
+        im.streamed = true;
+        im.size = kUnknownSize;
+        if (stream_chunk != 0) {
+            im.chunk = stream_chunk;
+        }
+        if (regular) {
+            ::posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+        }
+        im.stream = make_stream(std::move(raw), comp);
+    } else {
+        raw->fd = -1;  // the fd is kept below, not by a stream
+        raw.reset();
+        size = static_cast<size_t>(sb.st_size);
+        if (size == 0) {
+            close_fd();
+            return f;  // no packets, no header: a clean, empty input
+        }
+        void* m = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
+        int e = errno;
+        if (m == MAP_FAILED) {
+            close_fd();
+            throw fail(std::string("cannot map the file: ") + std::strerror(e));
+        }
+        im.base = static_cast<const uint8_t*>(m);
+        im.size = size;
+        b = im.base;
+        if (access == Access::streamed) {
+            im.fd = fd;  // closed with the Impl
+            im.streamed = true;
+            if (stream_chunk != 0) {
+                im.chunk = stream_chunk;
+            }
+            ::posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+        } else {
+            close_fd();
+            ::madvise(m, size, MADV_SEQUENTIAL);
+        }
+    }
+    // Sequential: the header checks read the buffer, filled as they need.
+    auto need = [&](size_t n) {
+        if (!im.sequential) {
+            return;
+        }
+        if (!im.fill_to(n)) {
+            throw fail(im.stream->error());
+        }
+        b = im.buf.get();
+        size = im.buf_len;
+    };
+    need(kShbFixed);
+    if (im.sequential && size == 0) {
+        return f;  // an empty stream: a clean, empty input
+    }
+
     if (size < 4) {
         throw fail("too short for a capture file header (" + std::to_string(size) + " bytes)");
     }
@@ -525,6 +989,9 @@ CaptureFile CaptureFile::open(const std::string& path, Access access, size_t str
         throw fail("pcapng section header block length " + std::to_string(shb_len) +
                    " is not valid");
     }
+    if (shb_len <= kMaxRecordLen) {
+        need(shb_len);
+    }
     if (shb_len > size) {
         throw fail("file truncated inside the pcapng section header block (" +
                    std::to_string(size) + " of " + std::to_string(shb_len) + " bytes present)");
@@ -543,7 +1010,28 @@ CaptureFile CaptureFile::open(const std::string& path, Access access, size_t str
     // linktype() and nanosecond() describe the file before it is read.
     NgState look = im.ng;
     PacketRef scratch;
-    (void)ng_step(im.base, im.size, look, scratch);  // stops at a packet, the end or an error
+    if (!im.sequential) {
+        (void)ng_step(im.base, im.size, look, scratch);  // stops at a packet, the end or an error
+    } else {
+        // A stream: read on until the first packet block is buffered (or the
+        // stream ends); the buffer keeps it all for next().
+        for (;;) {
+            look = im.ng;
+            const StepResult r = ng_step(im.buf.get(), im.buf_len, look, scratch);
+            const bool more = im.size == kUnknownSize;
+            if (!more || r.step == Step::packet || r.step == Step::corrupt ||
+                im.buf_len >= kMaxRecordLen) {
+                break;
+            }
+            const size_t want =
+                r.step == Step::truncated
+                    ? std::max(r.offset + std::max(r.need, kPcapngMinBlock), im.buf_len + 1)
+                    : im.buf_len + kPcapngMinBlock;
+            if (!im.fill_to(std::min<size_t>(want, kMaxRecordLen))) {
+                throw fail(im.stream->error());
+            }
+        }
+    }
     if (look.first_linktype >= 0) {
         f.linktype_ = static_cast<uint16_t>(look.first_linktype);
     }
@@ -586,6 +1074,16 @@ void CaptureFile::begin_batch() {
 }
 
 CaptureFile::Next CaptureFile::next(PacketRef& pkt) {
+    for (;;) {
+        const Next r = next_once(pkt);
+        if (r != Next::again || impl_ == nullptr || !impl_->retry) {
+            return r;
+        }
+        impl_->retry = false;  // a stream's end was found: read the record again, knowing it
+    }
+}
+
+CaptureFile::Next CaptureFile::next_once(PacketRef& pkt) {
     if (impl_ == nullptr || impl_->size == 0) {
         return Next::end;
     }
@@ -606,6 +1104,13 @@ CaptureFile::Next CaptureFile::next(PacketRef& pkt) {
     auto unavailable = [&](size_t off) {
         if (im.read_errno == 0) {
             return Next::again;
+        }
+        if (im.sequential && !im.stream->error().empty()) {
+            // A stream stopped by a read error, or by a damaged or cut
+            // compressed stream: the packets before it were handed out.
+            message_ = path_ + ": " + im.stream->error() + " (in record " + std::to_string(n) +
+                       ", at offset " + std::to_string(off) + " of the capture data)";
+            return im.stream->cut() ? Next::truncated : Next::corrupt;
         }
         message_ = path_ + ": read failed at offset " + std::to_string(off) + " (record " +
                    std::to_string(n) + "): " + std::strerror(im.read_errno);
@@ -646,10 +1151,9 @@ CaptureFile::Next CaptureFile::next(PacketRef& pkt) {
                     // blocks right to the buffer's end, or found one that
                     // goes past it): read on from that block.
                     const size_t at = r.step == Step::end ? im.ng.pos : r.offset + shift;
-                    const size_t need =
-                        std::min(std::max<size_t>(r.step == Step::end ? 0 : r.need,
-                                                  kPcapngMinBlock),
-                                 im.size - at);
+                    const size_t need = std::min(
+                        std::max<size_t>(r.step == Step::end ? 0 : r.need, kPcapngMinBlock),
+                        im.size - at);
                     if (im.view(at, need) == nullptr) {
                         return unavailable(at);
                     }

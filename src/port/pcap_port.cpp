@@ -99,6 +99,7 @@ struct SharedStats {
     std::atomic<uint64_t> files_done{0};
     std::atomic<uint64_t> truncated_files{0};
     std::atomic<uint64_t> corrupt_files{0};
+    std::atomic<uint64_t> time_steps_back{0};
 
     /// Single writer: a plain load and store, no locked instruction.
     static void add(std::atomic<uint64_t>& c, uint64_t n) {
@@ -113,6 +114,7 @@ struct SharedStats {
         s.files_done = files_done.load(std::memory_order_relaxed);
         s.truncated_files = truncated_files.load(std::memory_order_relaxed);
         s.corrupt_files = corrupt_files.load(std::memory_order_relaxed);
+        s.time_steps_back = time_steps_back.load(std::memory_order_relaxed);
         return s;
     }
 };
@@ -149,7 +151,7 @@ public:
             LinkFilter f = compile_for(cfg.bpf, files_.front().linktype(), cfg.snaplen, err);
             if (!f.ok) {
                 release(f);
-                throw std::runtime_error("--bpf: " + err);
+                throw FilterError(cfg.bpf_option + ": " + err);
             }
             filters_.push_back(f);
         }
@@ -168,6 +170,7 @@ public:
         uint16_t count = 0;
         uint64_t bytes = 0;
         uint64_t filtered = 0;
+        uint64_t steps_back = 0;
         if (cur_ < files_.size()) {
             files_[cur_].begin_batch();  // the previous burst's packets are done with
         }
@@ -180,6 +183,13 @@ public:
                     batch_full = true;  // the rest in the next burst
                     continue;
                 case CaptureFile::Next::packet:
+                    // A step back of more than a second (a merge of files,
+                    // a clock step at capture): counted, warned once per input.
+                    if (pkt.ts_ns + kNsPerSec < last_ts_) [[unlikely]] {
+                        time_back(file, pkt.ts_ns);
+                        ++steps_back;
+                    }
+                    last_ts_ = pkt.ts_ns;
                     if (!filters_.empty() && !accept(pkt)) {
                         ++filtered;
                         continue;
@@ -201,6 +211,8 @@ public:
             }
             SharedStats::add(stats_.files_done, 1);
             ++cur_;
+            last_ts_ = 0;
+            warned_back_ = false;
             if (cur_ < files_.size()) {
                 files_[cur_].begin_batch();
             }
@@ -208,6 +220,9 @@ public:
         SharedStats::add(stats_.packets, count);
         SharedStats::add(stats_.bytes, bytes);
         SharedStats::add(stats_.filtered, filtered);
+        if (steps_back != 0) {
+            SharedStats::add(stats_.time_steps_back, steps_back);
+        }
         // end only on an empty burst, so a caller that stops reading at
         // `end` never drops the last packets.
         status = (count == 0 && cur_ >= files_.size()) ? RxStatus::end : RxStatus::ok;
@@ -226,6 +241,20 @@ public:
     }
 
 private:
+    /// The first step back of an input: one warning line, never per packet.
+    void time_back(const CaptureFile& file, uint64_t ts_ns) {
+        if (warned_back_) {
+            return;
+        }
+        warned_back_ = true;
+        const uint64_t back_ms = (last_ts_ - ts_ns) / 1000000;
+        report(log_, false,
+               file.path() + ": packet timestamps go back " + std::to_string(back_ms / 1000) + "." +
+                   std::to_string(back_ms % 1000 + 1000).substr(1) + " s at record " +
+                   std::to_string(file.records_read()) +
+                   " (warned once per input; steps back of more than a second are counted)");
+    }
+
     bool accept(const PacketRef& pkt) {
         if (last_ == nullptr || last_->linktype != pkt.linktype) {
             last_ = filter_for(pkt.linktype);
@@ -250,7 +279,7 @@ private:
         LinkFilter f = compile_for(cfg_.bpf, linktype, cfg_.snaplen, err);
         if (!f.ok) {
             report(log_, true,
-                   "--bpf: " + err + " (link type " + std::to_string(linktype) +
+                   cfg_.bpf_option + ": " + err + " (link type " + std::to_string(linktype) +
                        "; packets of this link type are dropped)");
         }
         filters_.push_back(f);
@@ -264,6 +293,8 @@ private:
     bool nanosecond_ = false;
     std::vector<LinkFilter> filters_;  // few entries; pointers re-looked-up on change
     LinkFilter* last_ = nullptr;
+    uint64_t last_ts_ = 0;  ///< previous packet's time in the current input
+    bool warned_back_ = false;
     SharedStats stats_;
 };
 
@@ -440,7 +471,7 @@ private:
         if (!cfg_.bpf.empty()) {
             bpf_program prog{};
             if (pcap_compile(handle_, &prog, cfg_.bpf.c_str(), 1, PCAP_NETMASK_UNKNOWN) != 0) {
-                throw std::runtime_error("--bpf: " + std::string(pcap_geterr(handle_)));
+                throw FilterError(cfg_.bpf_option + ": " + std::string(pcap_geterr(handle_)));
             }
             int frc = pcap_setfilter(handle_, &prog);
             pcap_freecode(&prog);

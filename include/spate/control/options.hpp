@@ -31,6 +31,8 @@ struct Options {
     std::vector<std::string> read_files;
     std::string interface;
     std::string bpf;
+    /// Where the filter came from, for error messages: "--bpf" or "--bpf-file FILE".
+    std::string bpf_option = "--bpf";
     std::string driver = "pcap";
     // dpdk driver
     std::string eal_args;

@@ -1,8 +1,11 @@
 #pragma once
-/// Memory-mapped reader for capture files: classic pcap (microsecond and
-/// nanosecond, either byte order) and pcapng (any number of sections and
-/// interfaces, per-interface link type and timestamp resolution). The format
-/// is detected from the magic number, never from the file name.
+/// Reader for capture files: classic pcap (microsecond and nanosecond,
+/// either byte order) and pcapng (any number of sections and interfaces,
+/// per-interface link type and timestamp resolution), from a regular file
+/// (mapped or pread), or front to back from stdin ("-"), a FIFO, a pipe or
+/// /dev/fd/N. gzip, zstd and xz compression is undone while reading. The
+/// format and the compression are detected from the magic numbers, never from
+/// the file name.
 #include <cstdint>
 #include <stdexcept>
 #include <string>
@@ -45,7 +48,11 @@ public:
     };
 
     /// Opens the file (and maps it: the headers are checked at open). An
-    /// empty (0-byte) file opens fine and yields end. Throws
+    /// empty (0-byte) file opens fine and yields end. "-" is stdin. Stdin,
+    /// FIFOs, pipes and compressed files are always read as a stream
+    /// (read(), no seeking, size unknown until the end), as Access::streamed
+    /// says, whatever `access` asks; a damaged or cut compressed stream ends
+    /// the file as corrupt or truncated after the last whole packet. Throws
     /// CaptureOpenError naming the file for anything unreadable.
     /// stream_chunk: bytes per read when streamed (0: 1 MiB); tests use
     /// tiny chunks to refill at every position of a record.
@@ -79,6 +86,7 @@ public:
 
 private:
     CaptureFile() = default;
+    Next next_once(PacketRef& pkt);
     struct Impl;
     Impl* impl_ = nullptr;
     std::string path_;

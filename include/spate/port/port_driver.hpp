@@ -18,6 +18,9 @@ struct PortStats {
     uint64_t files_done = 0;
     uint64_t truncated_files = 0;  ///< files that ended inside a record
     uint64_t corrupt_files = 0;    ///< files that stopped at a corrupt record
+    /// Packets whose timestamp is more than a second before the previous
+    /// packet's in the same input (warned once per input).
+    uint64_t time_steps_back = 0;
 };
 
 enum class RxStatus : uint8_t {

@@ -1,9 +1,13 @@
 // CaptureFile: hand-built classic pcap and pcapng files in every byte order
 // and resolution, every truncation of small files, malformed records, and the
 // shared real-traffic corpus (packet counts, link types, first timestamps).
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <lzma.h>
 #include <stdlib.h>
 #include <unistd.h>
+#include <zlib.h>
+#include <zstd.h>
 
 #include <cstdint>
 #include <cstdlib>
@@ -13,6 +17,7 @@
 #include <set>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "spate/port/capture_file.hpp"
@@ -282,9 +287,9 @@ ReadAll read_path(const std::string& path) {
     ReadAll mapped = read_all(f);
     for (const size_t chunk : {size_t{0}, size_t{1}, size_t{29}, size_t{100}}) {
         for (const size_t batch : {size_t{0}, size_t{1}, size_t{3}, size_t{32}}) {
-            expect_same(mapped, read_streamed(path, batch, chunk),
-                        "streamed, chunk " + std::to_string(chunk) + ", batch " +
-                            std::to_string(batch));
+            expect_same(
+                mapped, read_streamed(path, batch, chunk),
+                "streamed, chunk " + std::to_string(chunk) + ", batch " + std::to_string(batch));
         }
     }
     return mapped;
@@ -866,5 +871,142 @@ TEST(Corpus, MalformedCaptures) {
         EXPECT_EQ(std::string(e.what()).rfind(garbage + ": not a pcap or pcapng file (magic 0x", 0),
                   0u)
             << e.what();
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Streams: compressed files and pipes, read front to back.
+
+namespace {
+
+std::vector<uint8_t> gz(const std::vector<uint8_t>& in) {
+    z_stream z{};
+    EXPECT_EQ(deflateInit2(&z, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY), Z_OK);
+    std::vector<uint8_t> out(deflateBound(&z, in.size()) + 64);
+    z.next_in = const_cast<Bytef*>(in.data());
+    z.avail_in = static_cast<uInt>(in.size());
+    z.next_out = out.data();
+    z.avail_out = static_cast<uInt>(out.size());
+    EXPECT_EQ(deflate(&z, Z_FINISH), Z_STREAM_END);
+    out.resize(z.total_out);
+    deflateEnd(&z);
+    return out;
+}
+
+std::vector<uint8_t> zst(const std::vector<uint8_t>& in) {
+    std::vector<uint8_t> out(ZSTD_compressBound(in.size()));
+    const size_t n = ZSTD_compress(out.data(), out.size(), in.data(), in.size(), 3);
+    EXPECT_FALSE(ZSTD_isError(n));
+    out.resize(n);
+    return out;
+}
+
+std::vector<uint8_t> xz(const std::vector<uint8_t>& in) {
+    std::vector<uint8_t> out(lzma_stream_buffer_bound(in.size()));
+    size_t pos = 0;
+    EXPECT_EQ(lzma_easy_buffer_encode(1, LZMA_CHECK_CRC32, nullptr, in.data(), in.size(),
+                                      out.data(), &pos, out.size()),
+              LZMA_OK);
+    out.resize(pos);
+    return out;
+}
+
+/// Same packets and ending; messages alike but for the file name.
+void expect_same_but_path(const ReadAll& a, const std::string& pa, ReadAll b, const std::string& pb,
+                          const std::string& what) {
+    if (b.message.starts_with(pb)) {
+        b.message = pa + b.message.substr(pb.size());
+    }
+    expect_same(a, b, what);
+}
+
+PcapBuilder sample_pcap() {
+    PcapBuilder pb(false, false);
+    for (int i = 0; i < 40; ++i) {
+        const size_t len = 40 + static_cast<size_t>(i * 37 % 300);
+        pb.record(100 + static_cast<uint32_t>(i), static_cast<uint32_t>(i),
+                  payload(len, static_cast<uint8_t>(i)), static_cast<uint32_t>(len));
+    }
+    return pb;
+}
+
+}  // namespace
+
+TEST(CaptureStream, CompressedFilesReadLikeThePlainFile) {
+    TempDir dir;
+    const PcapBuilder pb = sample_pcap();
+    const std::vector<uint8_t>& plain = pb.b.v;
+    const std::string pp = dir.write("plain.pcap", plain);
+    CaptureFile f = CaptureFile::open(pp);
+    const ReadAll want = read_all(f);
+    ASSERT_EQ(want.pkts.size(), 40u);
+    // Whole, and cut inside a record (the pcap data, not the compression).
+    const std::vector<uint8_t> cut(plain.begin(), plain.end() - 25);
+    const std::string pc = dir.write("cut.pcap", cut);
+    CaptureFile fc = CaptureFile::open(pc);
+    const ReadAll want_cut = read_all(fc);
+    ASSERT_EQ(want_cut.last, Next::truncated);
+
+    for (const auto& [name, pack] :
+         {std::pair{"gz", &gz}, std::pair{"zst", &zst}, std::pair{"xz", &xz}}) {
+        const std::string p = dir.write(std::string("c.") + name, pack(plain));
+        const std::string q = dir.write(std::string("cut.") + name, pack(cut));
+        for (const size_t chunk : {size_t{0}, size_t{1}, size_t{29}, size_t{100}}) {
+            for (const size_t batch : {size_t{0}, size_t{1}, size_t{3}, size_t{32}}) {
+                const std::string what = std::string(name) + ", chunk " + std::to_string(chunk) +
+                                         ", batch " + std::to_string(batch);
+                expect_same_but_path(want, pp, read_streamed(p, batch, chunk), p, what);
+                expect_same_but_path(want_cut, pc, read_streamed(q, batch, chunk), q,
+                                     what + ", cut pcap");
+            }
+        }
+        // Mapped access asked for: a compressed file is streamed anyway.
+        CaptureFile m = CaptureFile::open(p);
+        expect_same_but_path(want, pp, read_all(m), p, std::string(name) + ", mapped asked");
+    }
+}
+
+TEST(CaptureStream, CutCompressionKeepsThePacketsBefore) {
+    TempDir dir;
+    const PcapBuilder pb = sample_pcap();
+    for (const auto& [name, pack] :
+         {std::pair{"gz", &gz}, std::pair{"zst", &zst}, std::pair{"xz", &xz}}) {
+        // Two frames / members / streams (a small file is one compressed
+        // block), cut inside the second.
+        const size_t half = pb.b.v.size() / 2;
+        std::vector<uint8_t> z = pack({pb.b.v.begin(), pb.b.v.begin() + static_cast<long>(half)});
+        const std::vector<uint8_t> z2 =
+            pack({pb.b.v.begin() + static_cast<long>(half), pb.b.v.end()});
+        z.insert(z.end(), z2.begin(), z2.begin() + static_cast<long>(z2.size() / 2));
+        const std::string p = dir.write(std::string("cut.") + name, z);
+        const ReadAll r = read_streamed(p, 8, 0);
+        SCOPED_TRACE(name);
+        EXPECT_EQ(r.last, Next::truncated);
+        EXPECT_GT(r.pkts.size(), 0u);
+        EXPECT_LT(r.pkts.size(), 40u);
+        EXPECT_TRUE(r.message.starts_with(p + ": ")) << r.message;
+        EXPECT_NE(r.message.find("stream truncated"), std::string::npos) << r.message;
+    }
+}
+
+TEST(CaptureStream, PipeIsReadAsAStream) {
+    const PcapBuilder pb = sample_pcap();
+    for (const bool compressed : {false, true}) {
+        const std::vector<uint8_t> bytes = compressed ? gz(pb.b.v) : pb.b.v;
+        int fds[2];
+        ASSERT_EQ(::pipe(fds), 0);
+        std::thread writer([&] {
+            for (size_t off = 0; off < bytes.size(); off += 7) {
+                const size_t n = std::min<size_t>(7, bytes.size() - off);
+                ASSERT_EQ(::write(fds[1], bytes.data() + off, n), static_cast<ssize_t>(n));
+            }
+            ::close(fds[1]);
+        });
+        const std::string path = "/dev/fd/" + std::to_string(fds[0]);
+        const ReadAll r = read_streamed(path, 3, 0);
+        writer.join();
+        ::close(fds[0]);
+        EXPECT_EQ(r.last, Next::end) << r.message;
+        EXPECT_EQ(r.pkts.size(), 40u);
     }
 }
