@@ -241,15 +241,22 @@ TEST(ZstdSink, CompressionThreadsGiveTheSameStream) {
     EXPECT_EQ(d.data, so_far);
 }
 
-TEST(ZstdSink, EmptyStreamIsAValidFrame) {
-    TempDir tmp;
-    SinkConfig cfg;
-    cfg.path = tmp / "out.zst";
-    cfg.zstd = true;
-    make_sink(cfg)->close();
-    const Decoded d = zstd_stream_decode(read_file(cfg.path));
-    EXPECT_TRUE(d.frame_complete);
-    EXPECT_EQ(d.data, "");
+TEST(ZstdSink, RunWithoutRecordsLeavesNoFile) {
+    // Plain and compressed: a run that wrote nothing leaves nothing behind.
+    for (const bool zstd : {false, true}) {
+        TempDir tmp;
+        SinkConfig cfg;
+        cfg.path = tmp / (zstd ? "out.jsonl.zst" : "out.jsonl");
+        cfg.zstd = zstd;
+        make_sink(cfg)->close();
+        EXPECT_TRUE(list_dir(tmp.path()).empty()) << zstd;
+        // One record: the file stays (and decodes).
+        auto sink = make_sink(cfg);
+        sink->write("r\n");
+        sink->close();
+        const std::string text = read_file(cfg.path);
+        EXPECT_EQ(zstd ? zstd_stream_decode(text).data : text, "r\n");
+    }
 }
 
 TEST(ZstdSink, FlushMakesEverythingSoFarDecodable) {
@@ -472,7 +479,7 @@ TEST(Rotate, IdleIntervalsLeaveNoEmptyFiles) {
     EXPECT_EQ(read_file(tmp / names[0]), "late\nlater\n");
 }
 
-TEST(Rotate, RunWithoutRecordsLeavesOneEmptyFile) {
+TEST(Rotate, RunWithoutRecordsLeavesNoFile) {
     for (const bool zstd : {false, true}) {
         TempDir tmp;
         SinkConfig cfg;
@@ -482,21 +489,8 @@ TEST(Rotate, RunWithoutRecordsLeavesOneEmptyFile) {
         auto sink = make_sink(cfg);
         sink->maybe_rotate(now_ns());
         sink->close();
-        EXPECT_EQ(sink->files_closed(), 1u);
-        const auto names = list_dir(tmp.path());
-        ASSERT_EQ(names.size(), 1u);
-        const auto m = parse_dir_name(names[0]);
-        ASSERT_TRUE(m.has_value()) << names[0];
-        EXPECT_EQ(m->seq, "000000");
-        EXPECT_EQ(m->zstd, zstd);
-        const std::string file = read_file(tmp / names[0]);
-        if (zstd) {
-            const Decoded d = zstd_stream_decode(file);
-            EXPECT_TRUE(d.frame_complete);
-            EXPECT_EQ(d.data, "");
-        } else {
-            EXPECT_EQ(file, "");
-        }
+        EXPECT_EQ(sink->files_closed(), 0u);
+        EXPECT_TRUE(list_dir(tmp.path()).empty()) << zstd;  // not even a hidden .part
     }
 }
 
@@ -564,7 +558,6 @@ TEST(Rotate, PatternEdgeCases) {
         std::string first_name;
     };
     const std::vector<Case> cases = {
-        {"noext", "noext-000000"},
         {".hidden.jsonl", ".hidden-000000.jsonl"},  // a leading dot is not an extension
         {"pct%%N-%N.log", "pct%N-000000.log"},      // %% is a literal percent
         {"a.b.c", "a-000000.b.c"},
@@ -580,6 +573,21 @@ TEST(Rotate, PatternEdgeCases) {
         sink->close();
         EXPECT_EQ(list_dir(dir), std::vector<std::string>{c.first_name}) << c.pattern;
     }
+}
+
+TEST(Rotate, NameWithoutExtensionOrConversionIsASpoolDirectory) {
+    // Not "spool-000000" beside it: the directory is made, files go inside.
+    TempDir tmp;
+    SinkConfig cfg;
+    cfg.path = tmp / "a/spool";
+    cfg.rotate_seconds = 3600;
+    auto sink = make_sink(cfg);
+    sink->write("x\n");
+    sink->close();
+    EXPECT_EQ(list_dir(tmp / "a"), std::vector<std::string>{"spool"});
+    const auto names = list_dir(tmp / "a/spool");
+    ASSERT_EQ(names.size(), 1u);
+    EXPECT_TRUE(parse_dir_name(names[0]).has_value()) << names[0];
 }
 
 TEST(Rotate, UnwritablePathNamesThePath) {
