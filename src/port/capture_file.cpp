@@ -361,11 +361,16 @@ private:
     bool frame_done_ = false;
 };
 
+constexpr uint64_t kXzMemLimit = uint64_t{256} << 20;
+
 /// xz (any number of concatenated streams) through liblzma.
 class XzStream final : public Decoder {
 public:
     explicit XzStream(std::unique_ptr<RawInput> in) : Decoder(std::move(in), "xz") {
-        if (lzma_stream_decoder(&s_, UINT64_MAX, LZMA_CONCATENATED) != LZMA_OK) {
+        // 256 MiB covers every xz preset (-9: a 64 MiB dictionary); a header
+        // asking for more (a damaged or hostile file) is an error, not an
+        // allocation of up to 1.5 GiB.
+        if (lzma_stream_decoder(&s_, kXzMemLimit, LZMA_CONCATENATED) != LZMA_OK) {
             throw std::runtime_error("cannot start an xz decoder");
         }
     }
@@ -416,6 +421,8 @@ private:
                 return "unsupported compression options";
             case LZMA_DATA_ERROR:
                 return "compressed data is corrupt";
+            case LZMA_MEMLIMIT_ERROR:
+                return "needs more than 256 MiB of memory to decode";
             case LZMA_MEM_ERROR:
                 return "out of memory";
             default:
