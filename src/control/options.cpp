@@ -23,6 +23,48 @@ namespace po = boost::program_options;
 
 namespace spate {
 
+namespace {
+
+/// ":LINE" of the INI line an option error is about (the key's line, or
+/// the quoted text of a line that is not "key = value"); "" when not found.
+std::string config_line_of(const std::string& path, const po::error& e) {
+    std::string key;
+    std::string text;
+    if (const auto* named = dynamic_cast<const po::error_with_option_name*>(&e)) {
+        key = named->get_option_name();
+        key.erase(0, key.find_first_not_of('-'));
+        if (const size_t dot = key.rfind('.'); dot != std::string::npos) {
+            key.erase(0, dot + 1);  // "eal.args": the key inside its [section]
+        }
+    }
+    const std::string what = e.what();
+    if (const size_t q = what.find('\''); q != std::string::npos) {
+        const size_t end = what.find('\'', q + 1);
+        if (end != std::string::npos) {
+            text = what.substr(q + 1, end - q - 1);
+        }
+    }
+    std::ifstream in(path);
+    std::string line;
+    for (uint32_t n = 1; std::getline(in, line); ++n) {
+        const size_t b = line.find_first_not_of(" \t");
+        if (b == std::string::npos || line[b] == '#' || line[b] == ';') {
+            continue;
+        }
+        const std::string body = line.substr(b);
+        const size_t eq = body.find('=');
+        std::string k = body.substr(0, eq);
+        k.erase(k.find_last_not_of(" \t\r") + 1);
+        if ((!key.empty() && eq != std::string::npos && k == key) ||
+            (key.empty() && !text.empty() && body.find(text) != std::string::npos)) {
+            return ":" + std::to_string(n);
+        }
+    }
+    return "";
+}
+
+}  // namespace
+
 std::shared_ptr<const match::ContentDb> compile_rules(const Options& o) {
     match::RuleSet rules;
     for (const std::string& f : o.rule_files) {
@@ -397,7 +439,7 @@ ParseOutcome parse_options(int argc, const char* const* argv, Options& out) {
             try {
                 po::store(po::parse_config_file(in, file_opts, false), vm);
             } catch (const po::error& e) {
-                throw UsageError(path + ": " + e.what());
+                throw UsageError(path + config_line_of(path, e) + ": " + e.what());
             }
             out.config_file = path;
         }

@@ -151,6 +151,14 @@ TEST(Cli, ConfigFileKeysAndCommandLineWins) {
     r = run_spate("--config " + shell_quote(cfg.string()) + " -r " + in);
     EXPECT_EQ(r.status, 2);
     EXPECT_NE(r.err.find("no-such-key"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("spate.ini:2:"), std::string::npos) << "file:line\n" << r.err;
+    {
+        std::ofstream f(cfg);
+        f << "# a comment\n\nworkers = 2\nthis line has no equals sign\n";
+    }
+    r = run_spate("--config " + shell_quote(cfg.string()) + " -r " + in);
+    EXPECT_EQ(r.status, 2);
+    EXPECT_NE(r.err.find("spate.ini:4:"), std::string::npos) << r.err;
 
     {
         std::ofstream f(cfg);
@@ -159,6 +167,7 @@ TEST(Cli, ConfigFileKeysAndCommandLineWins) {
     r = run_spate("--config " + shell_quote(cfg.string()) + " -r " + in);
     EXPECT_EQ(r.status, 2);
     EXPECT_NE(r.err.find("workers"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("spate.ini:1:"), std::string::npos) << r.err;
     // The command line wins over the file: with a valid --workers the bad key is never converted.
     r = run_spate("--config " + shell_quote(cfg.string()) + " --workers 1 -q -r " + in);
     EXPECT_EQ(r.status, 0) << r.err;
