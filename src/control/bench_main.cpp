@@ -290,6 +290,17 @@ Sample run_one(const BenchArgs& a, const Config& c, std::shared_ptr<const Packet
     s.port_drops = double(r.port_drops);
     s.max_flows_active = double(r.max_flows_active);
     s.max_exporter_backlog = double(r.max_exporter_backlog);
+    // A tiny input measures start-up and thread wake-ups, not packets.
+    static bool warned = false;
+    if (!warned && (r.packets < 100000 || double(r.process_span_ns) < 0.5 * double(r.wall_ns))) {
+        warned = true;
+        std::fprintf(stderr,
+                     "spate-bench: warning: start-up and thread overheads dominate this run (%llu "
+                     "packets, processed in %.1f ms of %.1f ms): per-packet figures mean little; "
+                     "use the bench capture or --loops N\n",
+                     static_cast<unsigned long long>(r.packets), double(r.process_span_ns) / 1e6,
+                     double(r.wall_ns) / 1e6);
+    }
     return s;
 }
 
@@ -516,7 +527,8 @@ int main(int argc, char** argv) {
         ("workers", po::value<std::string>(&workers)->default_value("1"), "worker counts to sweep, e.g. 1,2,4")
         ("features", po::value<std::string>(&features)->default_value("none"),
          "feature sets to sweep, comma-separated; '+' joins units inside a set (splt+bd); "
-         "named sets: basic (no units), joy or joy-parity (splt,bd,entropy,idp,tcp,ip,tls,dns,http), everything")
+         "spate's names: none (no units), joy (splt,bd,entropy,idp,tcp,ip,tls,dns,http), all, app, and every unit; "
+         "older names still read: basic = none, joy-parity = joy, everything = all")
         ("runs", po::value<uint32_t>(&a.runs)->default_value(3), "runs per configuration (medians and min..max reported)")
         ("driver", po::value<std::string>(&a.driver)->default_value("memory"),
          "memory (a packed buffer, addresses shifted each loop), or dpdk: the capture loaded into mbufs "

@@ -130,6 +130,16 @@ TEST(Bench, PlotRendersAPng) {
     fs::remove_all(dir);
 }
 
+TEST(Bench, TinyInputWarnsThatStartUpDominatesAndTakesSpatesSetNames) {
+    // spate's names (none, all) work, and a 10-packet input says its
+    // per-packet figures mean little.
+    RunResult r = run_bench(shell_quote(data("joy__tls12.pcap").string()) +
+                            " --runs 1 --features none,all");
+    ASSERT_EQ(r.status, 0) << r.err;
+    EXPECT_NE(r.err.find("start-up and thread overheads dominate"), std::string::npos) << r.err;
+    EXPECT_NE(r.out.find(" all "), std::string::npos) << r.out;
+}
+
 TEST(Bench, UsageErrorsExit2AndNameTheOption) {
     RunResult none = run_bench("--runs 1");
     EXPECT_EQ(none.status, 2);
