@@ -1,5 +1,7 @@
 #include "spate/core/community_id.hpp"
 
+#include <openssl/evp.h>
+
 #include <cstring>
 #include <iterator>
 #include <utility>
@@ -13,53 +15,6 @@ constexpr uint8_t kTcp = 6;
 constexpr uint8_t kUdp = 17;
 constexpr uint8_t kIcmpv6 = 58;
 constexpr uint8_t kSctp = 132;
-
-uint32_t rol(uint32_t x, int n) {
-    return (x << n) | (x >> (32 - n));
-}
-
-uint32_t be32(const uint8_t* p) {
-    return uint32_t{p[0]} << 24 | uint32_t{p[1]} << 16 | uint32_t{p[2]} << 8 | p[3];
-}
-
-void sha1_block(std::array<uint32_t, 5>& h, const uint8_t* block) {
-    uint32_t w[80];
-    for (int i = 0; i < 16; ++i) {
-        w[i] = be32(block + 4 * i);
-    }
-    for (int i = 16; i < 80; ++i) {
-        w[i] = rol(w[i - 3] ^ w[i - 8] ^ w[i - 14] ^ w[i - 16], 1);
-    }
-    uint32_t a = h[0], b = h[1], c = h[2], d = h[3], e = h[4];
-    for (int i = 0; i < 80; ++i) {
-        uint32_t f;
-        uint32_t k;
-        if (i < 20) {
-            f = (b & c) | (~b & d);
-            k = 0x5a827999;
-        } else if (i < 40) {
-            f = b ^ c ^ d;
-            k = 0x6ed9eba1;
-        } else if (i < 60) {
-            f = (b & c) | (b & d) | (c & d);
-            k = 0x8f1bbcdc;
-        } else {
-            f = b ^ c ^ d;
-            k = 0xca62c1d6;
-        }
-        const uint32_t t = rol(a, 5) + f + e + k + w[i];
-        e = d;
-        d = c;
-        c = rol(b, 30);
-        b = a;
-        a = t;
-    }
-    h[0] += a;
-    h[1] += b;
-    h[2] += c;
-    h[3] += d;
-    h[4] += e;
-}
 
 /// The spec's ICMP "port equivalents" (after Zeek's ICMP4_counterpart and
 /// ICMP6_counterpart): a request or reply type maps to its counterpart, and
@@ -93,32 +48,14 @@ bool icmp_counterpart(uint8_t proto, uint16_t type, uint16_t& other) {
 }  // namespace
 
 std::array<uint8_t, 20> sha1(const uint8_t* data, size_t len) {
-    std::array<uint32_t, 5> h = {0x67452301, 0xefcdab89, 0x98badcfe, 0x10325476, 0xc3d2e1f0};
-    size_t off = 0;
-    for (; off + 64 <= len; off += 64) {
-        sha1_block(h, data + off);
-    }
-    // The tail, the 0x80 marker and the bit length fill one or two blocks.
-    uint8_t tail[128] = {};
-    const size_t rest = len - off;
-    if (rest > 0) {
-        std::memcpy(tail, data + off, rest);
-    }
-    tail[rest] = 0x80;
-    const size_t blocks = rest + 9 <= 64 ? 1 : 2;
-    const uint64_t bits = uint64_t{len} * 8;
-    for (int i = 0; i < 8; ++i) {
-        tail[blocks * 64 - 1 - i] = static_cast<uint8_t>(bits >> (8 * i));
-    }
-    for (size_t b = 0; b < blocks; ++b) {
-        sha1_block(h, tail + 64 * b);
-    }
+    // libcrypto's one-shot digest (as the ssh unit's HASSH does); once per
+    // record, on the exporter.
+    static const uint8_t kEmpty = 0;
     std::array<uint8_t, 20> out{};
-    for (int i = 0; i < 5; ++i) {
-        out[4 * i] = static_cast<uint8_t>(h[i] >> 24);
-        out[4 * i + 1] = static_cast<uint8_t>(h[i] >> 16);
-        out[4 * i + 2] = static_cast<uint8_t>(h[i] >> 8);
-        out[4 * i + 3] = static_cast<uint8_t>(h[i]);
+    unsigned int n = 0;
+    if (EVP_Digest(data != nullptr ? data : &kEmpty, len, out.data(), &n, EVP_sha1(), nullptr) != 1 ||
+        n != out.size()) {
+        out.fill(0);
     }
     return out;
 }

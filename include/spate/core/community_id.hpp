@@ -27,7 +27,7 @@ struct Tuple {
     uint16_t dport = 0;
 };
 
-/// The SHA-1 of a byte range (FIPS 180-4), without allocation.
+/// The SHA-1 of a byte range (FIPS 180-4), by libcrypto.
 std::array<uint8_t, 20> sha1(const uint8_t* data, size_t len);
 
 /// Writes the Community ID of `t` under `seed` into out (kTextLen bytes,
