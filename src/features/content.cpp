@@ -102,7 +102,7 @@ void Content::write_json(const uint8_t* s, const FlowData&, JsonWriter& w, const
             w.key("name");
             w.value(std::string_view(rules[h.rule].name));
             w.key("dir");
-            w.value(h.dir == 0 ? "client" : "server");
+            w.value(h.dir == 0 ? ">" : "<");
             w.key("offset");
             w.value(uint64_t{h.offset});
             w.end_object();

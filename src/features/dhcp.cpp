@@ -393,7 +393,7 @@ void Dhcp::write_json(const uint8_t* s, const FlowData&, JsonWriter& w, const Fe
         const proto::Span opts{hdr + e.hdr_len, e.opt_len};
         w.begin_object();
         w.key("dir");
-        w.value(uint64_t{e.dir});
+        w.value(e.dir == 0 ? ">" : "<");
         w.key("version");
         w.value(uint64_t{e.version});
         if (e.version == 4) {

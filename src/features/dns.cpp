@@ -419,8 +419,8 @@ void write_flags(JsonWriter& w, uint16_t f) {
     w.value(t.view());
 }
 
-/// The rdata as "data" (text or, for TXT, an array of strings), or "len"
-/// for the types not decoded.
+/// The rdata as "data" (always a string; TXT also as "txt", an array of
+/// its strings), or "len" for the types not decoded.
 void write_rdata(JsonWriter& w, const uint8_t* m, uint32_t n, const proto::DnsEntry& e) {
     const uint8_t* r = m + e.rdata_off;
     if (proto::dns_check_rdata(m, n, e) != proto::DnsError::none) {
@@ -486,9 +486,40 @@ void write_rdata(JsonWriter& w, const uint8_t* m, uint32_t n, const proto::DnsEn
             break;
         }
         case 16: {
-            w.key("data");
-            w.begin_array();
+            // "data" in zone-file presentation form (RFC 1035 section 5.1:
+            // each character-string quoted, '"' and '\\' escaped, other
+            // bytes outside printable ASCII as \DDD), as for every type a
+            // string; "txt" the strings themselves.
+            thread_local std::string text;  // kept between records: no allocation once grown
+            text.clear();
             uint32_t p = 0;
+            while (p < e.rdlen) {
+                const uint32_t l = r[p];
+                if (!text.empty()) {
+                    text += ' ';
+                }
+                text += '"';
+                for (uint32_t i = 0; i < l; ++i) {
+                    const uint8_t c = r[p + 1 + i];
+                    if (c == '"' || c == '\\') {
+                        text += '\\';
+                        text += char(c);
+                    } else if (c < 0x20 || c > 0x7e) {
+                        const char d[4] = {'\\', char('0' + c / 100), char('0' + c / 10 % 10),
+                                           char('0' + c % 10)};
+                        text.append(d, 4);
+                    } else {
+                        text += char(c);
+                    }
+                }
+                text += '"';
+                p += 1 + l;
+            }
+            w.key("data");
+            w.value(std::string_view(text));
+            w.key("txt");
+            w.begin_array();
+            p = 0;
             while (p < e.rdlen) {
                 const uint32_t l = r[p];
                 w.value(std::string_view(reinterpret_cast<const char*>(r + p + 1), l));

@@ -156,12 +156,16 @@ void Hist::write_json(const uint8_t* s, const FlowData&, JsonWriter& w, const Fe
         w.begin_array();
         for (int i = 0; i < d.nbursts; ++i) {
             const Burst& b = d.bursts[i];
-            w.begin_array();
+            w.begin_object();
+            w.key("pkts");
             w.value(uint64_t{b.pkts});
+            w.key("bytes");
             w.value(b.bytes);
+            w.key("start_ms");
             w.value(ms_between(st->first_ns, b.first_ns));
+            w.key("dur_ms");
             w.value(ms_between(b.first_ns, b.last_ns));
-            w.end_array();
+            w.end_object();
         }
         w.end_array();
     }

@@ -188,7 +188,7 @@ void Ike::write_json(const uint8_t* s, const FlowData&, JsonWriter& w, const Fea
         const Entry& e = st.e[i];
         w.begin_object();
         w.key("dir");
-        w.value(uint64_t{e.dir});
+        w.value(e.dir == 0 ? ">" : "<");
         if ((e.flags & kNatT) != 0) {
             w.key("nat_t");
             w.value(true);

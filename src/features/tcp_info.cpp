@@ -51,6 +51,9 @@ uint32_t be32(const uint8_t* p) {
     return uint32_t{p[0]} << 24 | uint32_t{p[1]} << 16 | uint32_t{p[2]} << 8 | p[3];
 }
 
+/// One object per option, with fixed keys: "kind" (the option number),
+/// "name" for the options spate decodes, "len" for options with a length
+/// byte, and the decoded "value" (mss, ws) or "tsval"/"tsecr" (ts).
 void write_options(const TcpDir& d, JsonWriter& w) {
     w.key("opts");
     w.begin_array();
@@ -62,41 +65,46 @@ void write_options(const TcpDir& d, JsonWriter& w) {
             break;  // a length that runs past the options ends the list
         }
         w.begin_object();
-        if (kind == 0) {
-            w.key("eol");
-            w.null();
+        w.key("kind");
+        w.value(uint64_t{kind});
+        if (kind <= 1) {
+            w.key("name");
+            w.value(kind == 0 ? "eol" : "nop");
             w.end_object();
-            break;
-        }
-        if (kind == 1) {
-            w.key("nop");
-            w.null();
-            w.end_object();
+            if (kind == 0) {
+                break;
+            }
             ++i;
             continue;
         }
         uint8_t len = b[i + 1];
         const uint8_t* v = b + i + 2;
         if (kind == 2 && len == 4) {
-            w.key("mss");
+            w.key("name");
+            w.value("mss");
+        } else if (kind == 3 && len == 3) {
+            w.key("name");
+            w.value("ws");
+        } else if (kind == 4 && len == 2) {
+            w.key("name");
+            w.value("sackp");
+        } else if (kind == 8 && len == 10) {
+            w.key("name");
+            w.value("ts");
+        }
+        w.key("len");
+        w.value(uint64_t{len});
+        if (kind == 2 && len == 4) {
+            w.key("value");
             w.value(uint64_t{static_cast<uint32_t>(v[0]) << 8 | v[1]});
         } else if (kind == 3 && len == 3) {
-            w.key("ws");
+            w.key("value");
             w.value(uint64_t{v[0]});
-        } else if (kind == 4 && len == 2) {
-            w.key("sackp");
-            w.null();
         } else if (kind == 8 && len == 10) {
-            w.key("ts");
-            w.begin_array();
+            w.key("tsval");
             w.value(uint64_t{be32(v)});
+            w.key("tsecr");
             w.value(uint64_t{be32(v + 4)});
-            w.end_array();
-        } else {
-            w.key("kind");
-            w.value(uint64_t{kind});
-            w.key("len");
-            w.value(uint64_t{len});
         }
         w.end_object();
         i += len;

@@ -17,22 +17,20 @@ using namespace tls_state;
 
 namespace {
 
-constexpr char kHex[] = "0123456789abcdef";
-
-void hex16(JsonWriter& w, uint16_t v) {
-    char b[4] = {kHex[v >> 12], kHex[(v >> 8) & 15], kHex[(v >> 4) & 15], kHex[v & 15]};
-    w.value(std::string_view(b, 4));
+/// A protocol code point: a JSON integer, in every unit (docs/record-schema.md).
+void code(JsonWriter& w, uint32_t v) {
+    w.value(uint64_t{v});
 }
 
-/// A list of 2-byte values as 4-hex-digit strings.
-void hex16_list(JsonWriter& w, std::string_view key, proto::Span s) {
+/// A list of 2-byte code points.
+void code16_list(JsonWriter& w, std::string_view key, proto::Span s) {
     if (s.n < 2) {
         return;
     }
     w.key(key);
     w.begin_array();
     for (uint32_t i = 0; i + 1 < s.n; i += 2) {
-        hex16(w, static_cast<uint16_t>(s.p[i] << 8 | s.p[i + 1]));
+        code(w, uint32_t(s.p[i] << 8 | s.p[i + 1]));
     }
     w.end_array();
 }
@@ -88,7 +86,9 @@ void name_json(JsonWriter& w, std::string_view key, proto::Span name) {
         char val[1024];
         size_t vn = proto::name_value_to_utf8(value, tag, val, sizeof(val));
         w.begin_object();
-        w.key(std::string_view(shortname != nullptr ? shortname : oid_text, on));
+        w.key("type");
+        w.value(std::string_view(shortname != nullptr ? shortname : oid_text, on));
+        w.key("value");
         w.value(std::string_view(val, vn));
         w.end_object();
     });
@@ -203,21 +203,22 @@ void Tls::write_json(const uint8_t* s, const FlowData&, JsonWriter& w, const Fea
         w.begin_object();
         if (have_ch) {
             w.key("c_version");
-            hex16(w, ch.legacy_version);
+            code(w, ch.legacy_version);
             if (ch.sslv2) {
                 w.key("c_sslv2");
                 w.value(true);
                 w.key("c_cipher_specs");
                 w.begin_array();
                 for (uint32_t i = 0; i + 2 < ch.cipher_specs.n; i += 3) {
-                    w.hex(ch.cipher_specs.p + i, 3);
+                    const uint8_t* p = ch.cipher_specs.p + i;
+                    code(w, uint32_t(p[0]) << 16 | uint32_t(p[1]) << 8 | p[2]);
                 }
                 w.end_array();
             }
             w.key("cs");
             w.begin_array();
             for (size_t i = 0; i < ch.cipher_suite_count(); ++i) {
-                hex16(w, ch.cipher_suite(i));
+                code(w, ch.cipher_suite(i));
             }
             w.end_array();
             w.key("c_compression");
@@ -234,14 +235,14 @@ void Tls::write_json(const uint8_t* s, const FlowData&, JsonWriter& w, const Fea
                 w.value(ch.sni.text());
             }
             alpn_list(w, "alpn", ch.alpn);
-            hex16_list(w, "c_supported_versions", ch.supported_versions);
-            hex16_list(w, "c_supported_groups", ch.supported_groups);
-            hex16_list(w, "c_signature_algorithms", ch.signature_algorithms);
+            code16_list(w, "c_supported_versions", ch.supported_versions);
+            code16_list(w, "c_supported_groups", ch.supported_groups);
+            code16_list(w, "c_signature_algorithms", ch.signature_algorithms);
             if (ch.key_share.n > 0) {
                 w.key("c_key_share_groups");
                 w.begin_array();
                 for (uint32_t i = 0; i + 4 <= ch.key_share.n;) {
-                    hex16(w, static_cast<uint16_t>(ch.key_share.p[i] << 8 | ch.key_share.p[i + 1]));
+                    code(w, uint32_t(ch.key_share.p[i] << 8 | ch.key_share.p[i + 1]));
                     i += 4 + uint32_t(ch.key_share.p[i + 2] << 8 | ch.key_share.p[i + 3]);
                 }
                 w.end_array();
@@ -270,16 +271,16 @@ void Tls::write_json(const uint8_t* s, const FlowData&, JsonWriter& w, const Fea
         }
         if (have_sh) {
             w.key("s_version");
-            hex16(w, sh.selected_version != 0 ? sh.selected_version : sh.legacy_version);
+            code(w, sh.selected_version != 0 ? sh.selected_version : sh.legacy_version);
             w.key("s_legacy_version");
-            hex16(w, sh.legacy_version);
+            code(w, sh.legacy_version);
             w.key("scs");
-            hex16(w, sh.cipher_suite);
+            code(w, sh.cipher_suite);
             extensions(w, "s_extension_types", "s_extensions", sh.extensions, sh.extension_count);
             alpn_list(w, "s_alpn", sh.alpn);
             if (sh.key_share_group != 0) {
                 w.key("s_key_share_group");
-                hex16(w, sh.key_share_group);
+                code(w, sh.key_share_group);
             }
         }
         if ((st.flags & kHrr) != 0) {
@@ -360,11 +361,7 @@ void Tls::write_json(const uint8_t* s, const FlowData&, JsonWriter& w, const Fea
         w.key("quic");
         w.begin_object();
         w.key("version");
-        char v[8];
-        for (int i = 0; i < 8; ++i) {
-            v[i] = kHex[(st.quic_version >> (28 - 4 * i)) & 15];
-        }
-        w.value(std::string_view(v, 8));
+        code(w, st.quic_version);
         w.key("dcid");
         w.hex(st.quic_dcid, st.quic_dcid_len);
         w.key("scid");

@@ -112,7 +112,16 @@ std::string spate_rr(simdjson::dom::element r, bool name_wildcard) {
     } else if (type == "6") {
         data = word(data, 0);
     }
-    if (!d.error()) {
+    if (type == "16") {
+        // TXT: the oracle lists the strings, as spate's "txt" does ("data"
+        // is their zone-file form, checked in the unit test).
+        auto t = r["txt"];
+        if (!d.error() && !d.is_string()) {
+            v += " data=(not a string)";
+        } else if (!t.error()) {
+            v += " data=" + s(t.value());
+        }
+    } else if (!d.error()) {
         v += " data=" + (d.is_string() ? data : s(d.value()));
     }
     return v + "}";

@@ -91,7 +91,7 @@ TEST(Rules, MatchesAgreeWithTheProtocolUnits) {
         // Only the first request of a connection starts the stream.
         if (get) {
             ++gets;
-            EXPECT_EQ(got[1], std::set<std::string>{"client@4"}) << line.substr(0, 200);
+            EXPECT_EQ(got[1], std::set<std::string>{">@4"}) << line.substr(0, 200);
         } else {
             EXPECT_EQ(got.count(1), 0u) << line.substr(0, 200);
         }
@@ -102,14 +102,14 @@ TEST(Rules, MatchesAgreeWithTheProtocolUnits) {
                            tls["c_version"].error() == simdjson::SUCCESS;
         if (hello) {
             ++hellos;
-            EXPECT_EQ(got[2], std::set<std::string>{"client@6"}) << line.substr(0, 200);
+            EXPECT_EQ(got[2], std::set<std::string>{">@6"}) << line.substr(0, 200);
         } else {
             EXPECT_EQ(got.count(2), 0u) << line.substr(0, 200);
         }
         // SSH: banners on both sides, each matched once at 8.
         if (rec["ssh"].error() == simdjson::SUCCESS) {
             ++banners;
-            EXPECT_EQ(got[3], (std::set<std::string>{"client@8", "server@8"}));
+            EXPECT_EQ(got[3], (std::set<std::string>{">@8", "<@8"}));
         }
     }
     EXPECT_GE(gets, 10u);

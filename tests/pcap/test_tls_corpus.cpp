@@ -24,18 +24,22 @@ std::string field(simdjson::simdjson_result<simdjson::dom::element> e) {
     return field_or(e, "absent");
 }
 
-/// A list of strings (an oracle "0x1301" list without its 0x) or numbers, as text.
-std::string list(simdjson::simdjson_result<simdjson::dom::element> e, bool strip_0x = false) {
+/// An oracle code point ("0x1301") as the decimal integer spate writes.
+std::string from_hex(const std::string& v) {
+    if (v.rfind("0x", 0) != 0) {
+        return v;
+    }
+    return std::to_string(std::stoul(v.substr(2), nullptr, 16));
+}
+
+/// A list of numbers (or of oracle "0x1301" strings, as numbers), as text.
+std::string list(simdjson::simdjson_result<simdjson::dom::element> e, bool hex = false) {
     if (e.error()) {
         return "[]";
     }
     std::string out = "[";
     for (auto x : e.get_array()) {
-        std::string v = s(x);
-        if (strip_0x && v.rfind("0x", 0) == 0) {
-            v = v.substr(2);
-        }
-        out += v + ",";
+        out += (hex ? from_hex(s(x)) : s(x)) + ",";
     }
     return out + "]";
 }
@@ -75,11 +79,14 @@ std::string name_list(simdjson::simdjson_result<simdjson::dom::element> e, bool 
     std::string out;
     for (auto a : e.get_array()) {
         if (spate_side) {
-            for (auto [k, v] : a.get_object()) {
-                std::string name(k);
-                auto it = oid.find(name);
-                out += (it != oid.end() ? it->second : name) + "=" + s(v) + ";";
+            // {"type": short name or dotted OID, "value": text}: nothing else.
+            if (a.get_object().size() != 2) {
+                out += "bad attribute " + s(a) + ";";
+                continue;
             }
+            std::string name = s(a["type"].value());
+            auto it = oid.find(name);
+            out += (it != oid.end() ? it->second : name) + "=" + s(a["value"].value()) + ";";
         } else {
             out += s(a.at(0)) + "=" + s(a.at(1)) + ";";
         }
@@ -94,7 +101,7 @@ std::vector<std::string> oracle_view(simdjson::dom::element tls) {
     if (!chs.error() && chs.get_array().size() > 0) {
         auto c = chs.at(0);
         std::string ver = s(c["handshake_version"].value());
-        v.push_back("c_version: " + ver.substr(2));
+        v.push_back("c_version: " + from_hex(ver));
         v.push_back("cs: " + list(c["cipher_suites"], true));
         v.push_back("extensions: " + list(c["extensions"]));
         v.push_back("sni: " + (c["sni"].error() ? std::string("null") : s(c["sni"].value())));
@@ -110,10 +117,10 @@ std::vector<std::string> oracle_view(simdjson::dom::element tls) {
             if (!h["hello_retry_request"].error()) {
                 continue;  // spate reports the ServerHello that followed it
             }
-            v.push_back("scs: " + s(h["cipher_suite"].value()).substr(2));
+            v.push_back("scs: " + from_hex(s(h["cipher_suite"].value())));
             auto sv = h["selected_version"];
             v.push_back("s_version: " +
-                        (sv.error() ? s(h["handshake_version"].value()) : s(sv.value())).substr(2));
+                        from_hex(sv.error() ? s(h["handshake_version"].value()) : s(sv.value())));
             v.push_back("ja3s: " + field(h["ja3s"]));
             break;
         }
@@ -298,7 +305,7 @@ TEST(TlsCli, FingerprintDatabaseMatchAndUnknown) {
         if (!m["unknown"].error()) {
             ++unknown;  // the QUIC client is not in the database
             EXPECT_EQ(std::string_view(j["tls"]["sni"]), "www.google.com");
-            EXPECT_EQ(std::string_view(j["quic"]["version"]), "ff00001d");
+            EXPECT_EQ(uint64_t(j["quic"]["version"]), 0xff00001du);
         } else {
             ++matched;
             EXPECT_EQ(std::string_view(m["process"]), "openssl");

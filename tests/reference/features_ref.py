@@ -199,15 +199,16 @@ def link_to_ip(linktype, data, warn):
 
 def parse_tcp_options(raw):
     """The option list as the schema prints it; stops at a malformed length."""
+    names = {(2, 4): "mss", (3, 3): "ws", (4, 2): "sackp", (8, 10): "ts"}
     opts = []
     i = 0
     while i < len(raw):
         kind = raw[i]
         if kind == 0:
-            opts.append({"eol": None})
+            opts.append({"kind": 0, "name": "eol"})
             break
         if kind == 1:
-            opts.append({"nop": None})
+            opts.append({"kind": 1, "name": "nop"})
             i += 1
             continue
         if i + 1 >= len(raw):
@@ -216,16 +217,17 @@ def parse_tcp_options(raw):
         if length < 2 or i + length > len(raw):
             break
         body = raw[i + 2:i + length]
+        o = {"kind": kind}
+        if (kind, length) in names:
+            o["name"] = names[(kind, length)]
+        o["len"] = length
         if kind == 2 and length == 4:
-            opts.append({"mss": struct.unpack(">H", body)[0]})
+            o["value"] = struct.unpack(">H", body)[0]
         elif kind == 3 and length == 3:
-            opts.append({"ws": body[0]})
-        elif kind == 4 and length == 2:
-            opts.append({"sackp": None})
+            o["value"] = body[0]
         elif kind == 8 and length == 10:
-            opts.append({"ts": list(struct.unpack(">II", body))})
-        else:
-            opts.append({"kind": kind, "len": length})
+            o["tsval"], o["tsecr"] = struct.unpack(">II", body)
+        opts.append(o)
         i += length
     return opts
 

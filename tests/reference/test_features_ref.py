@@ -335,15 +335,20 @@ class TcpFlow(Base):
         self.assertEqual(f["tcp"], {
             "first_seq": 1000,
             "out": {"flags": SYN | ACK | PSH, "first_window_size": 64240, "opt_len": 20,
-                    "opts": [{"mss": 1460}, {"sackp": None}, {"ts": [100, 0]},
-                             {"nop": None}, {"ws": 7}],
+                    "opts": [{"kind": 2, "name": "mss", "len": 4, "value": 1460},
+                             {"kind": 4, "name": "sackp", "len": 2},
+                             {"kind": 8, "name": "ts", "len": 10, "tsval": 100, "tsecr": 0},
+                             {"kind": 1, "name": "nop"},
+                             {"kind": 3, "name": "ws", "len": 3, "value": 7}],
                     # 1001+4 again: retrans; 1013 > high 1009: out of order;
                     # 1009+4 <= high 1017: retrans (filling the gap); 1013+4 == high:
                     # retrans; 1015+4 > high, 1015 <= high: in order
                     "retrans": 3, "out_of_order": 1, "zero_window": 0},
             "in": {"flags": SYN | ACK | PSH | RST, "first_window_size": 65160, "opt_len": 12,
-                   "opts": [{"mss": 1400}, {"nop": None}, {"nop": None}, {"sackp": None},
-                            {"nop": None}, {"ws": 5}],
+                   "opts": [{"kind": 2, "name": "mss", "len": 4, "value": 1400},
+                            {"kind": 1, "name": "nop"}, {"kind": 1, "name": "nop"},
+                            {"kind": 4, "name": "sackp", "len": 2}, {"kind": 1, "name": "nop"},
+                            {"kind": 3, "name": "ws", "len": 3, "value": 5}],
                    "retrans": 0, "out_of_order": 0, "zero_window": 1},
         })
 
@@ -376,7 +381,7 @@ class SequenceWrap(Base):
         self.assertEqual([p["ipt"] for p in f["packets"]], [1, 1, 1])
         self.assertEqual(f["tcp"]["in"], {
             "flags": RST | ACK | SYN, "first_window_size": 0, "opt_len": 4,
-            "opts": [{"mss": 1200}], "retrans": 0, "out_of_order": 0,
+            "opts": [{"kind": 2, "name": "mss", "len": 4, "value": 1200}], "retrans": 0, "out_of_order": 0,
             "zero_window": 1})  # the SYN-ACK with window 0; the RST is not counted
 
 
@@ -395,10 +400,11 @@ class SynAckFirst(Base):
             "first_seq": 3001,  # the initiator's first packet is the plain ACK
             # no SYN from the initiator: options of its first packet, cut at the bad SACK
             "out": {"flags": ACK | PSH, "first_window_size": 2000, "opt_len": 8,
-                    "opts": [{"mss": 1460}],
+                    "opts": [{"kind": 2, "name": "mss", "len": 4, "value": 1460}],
                     "retrans": 0, "out_of_order": 0, "zero_window": 0},
             "in": {"flags": SYN | ACK | PSH, "first_window_size": 1000, "opt_len": 8,
-                   "opts": [{"kind": 30, "len": 4}, {"nop": None}, {"eol": None}],
+                   "opts": [{"kind": 30, "len": 4}, {"kind": 1, "name": "nop"},
+                            {"kind": 0, "name": "eol"}],
                    "retrans": 0, "out_of_order": 0, "zero_window": 0},
         })
         self.assertEqual(f["idp_len_out"], 42)

@@ -95,7 +95,7 @@ Bytes big_response(uint16_t id) {
     put16(srv, 5);
     put16(srv, 5060);
     b = b + rr(q, 33, 30, srv + Bytes{3, 's', 'i', 'p'} + ptr(12));
-    b = b + rr(q, 16, 40, Bytes{5, 'h', 'e', 'l', 'l', 'o', 0, 3, 'a', 'b', 'c'});
+    b = b + rr(q, 16, 40, Bytes{5, 'h', 'e', 'l', 'l', 'o', 0, 5, 'a', '"', 'b', 0x01, '\\'});
     b = b + rr(q, 12, 50, wire_name("host.example.net"));
     b = b + rr(q, 2, 60, Bytes{3, 'n', 's', '1'} + ptr(12));
     Bytes https;
@@ -281,11 +281,13 @@ TEST(DnsUnit, UdpQueryAndResponseWithEveryDecodedType) {
     EXPECT_EQ(data(2), "www.example.com");
     EXPECT_EQ(data(3), "10 mail.example.com");
     EXPECT_EQ(data(4), "1 5 5060 sip.example.com");
-    auto txt = ans.at(5)["data"].get_array();
+    // TXT: "data" in zone-file form (a string, as for every type), "txt" the strings.
+    EXPECT_EQ(data(5), R"("hello" "" "a\"b\001\\")");
+    auto txt = ans.at(5)["txt"].get_array();
     ASSERT_EQ(txt.size(), 3u);
     EXPECT_EQ(str(txt.at(0)), "hello");
     EXPECT_EQ(str(txt.at(1)), "");
-    EXPECT_EQ(str(txt.at(2)), "abc");
+    EXPECT_EQ(str(txt.at(2)), std::string("a\"b\x01\\"));
     EXPECT_EQ(data(6), "host.example.net");
     EXPECT_EQ(str(ans.at(7)["type"]), "NS");
     EXPECT_EQ(data(7), "ns1.example.com");

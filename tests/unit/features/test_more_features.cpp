@@ -67,6 +67,13 @@ std::vector<uint64_t> u64s(simdjson::simdjson_result<simdjson::dom::element> arr
 
 using U = std::vector<uint64_t>;
 
+/// A burst object's fields in order: pkts, bytes, start_ms, dur_ms.
+U burst(simdjson::simdjson_result<simdjson::dom::element> b) {
+    EXPECT_EQ(b.get_object().size(), 4u);
+    return {uint64_t(b["pkts"]), uint64_t(b["bytes"]), uint64_t(b["start_ms"]),
+            uint64_t(b["dur_ms"])};
+}
+
 }  // namespace
 
 TEST(MoreFeatures, AllListsTheNewUnits) {
@@ -319,14 +326,14 @@ TEST(MoreFeatures, HistSizesIptAndBursts) {
     EXPECT_EQ(u64s(ph["in"]["ipt"]), (U{0, 0, 0, 0, 0, 0, 2, 1}));
     auto bo = doc["bursts"]["out"].get_array();
     ASSERT_EQ(bo.size(), 3u);
-    EXPECT_EQ(u64s(bo.at(0)), (U{1, 0, 0, 0}));
-    EXPECT_EQ(u64s(bo.at(1)), (U{2, 21, 6, 20}));
-    EXPECT_EQ(u64s(bo.at(2)), (U{1, 100, 2100, 0}));
+    EXPECT_EQ(burst(bo.at(0)), (U{1, 0, 0, 0}));
+    EXPECT_EQ(burst(bo.at(1)), (U{2, 21, 6, 20}));
+    EXPECT_EQ(burst(bo.at(2)), (U{1, 100, 2100, 0}));
     auto bi = doc["bursts"]["in"].get_array();
     ASSERT_EQ(bi.size(), 3u);
-    EXPECT_EQ(u64s(bi.at(0)), (U{1, 0, 5, 0}));
-    EXPECT_EQ(u64s(bi.at(1)), (U{2, 1540, 2200, 1000}));
-    EXPECT_EQ(u64s(bi.at(2)), (U{1, 0, 4200, 0}));
+    EXPECT_EQ(burst(bi.at(0)), (U{1, 0, 5, 0}));
+    EXPECT_EQ(burst(bi.at(1)), (U{2, 1540, 2200, 1000}));
+    EXPECT_EQ(burst(bi.at(2)), (U{1, 0, 4200, 0}));
     EXPECT_TRUE(missing(doc, "bursts_truncated"));
 }
 
@@ -353,7 +360,7 @@ TEST(MoreFeatures, HistBinEdges) {
     for (uint32_t s : sizes) {
         bytes += s;
     }
-    EXPECT_EQ(u64s(bo.at(0)), (U{15, bytes, 0, 13 * 15 + 16}));
+    EXPECT_EQ(burst(bo.at(0)), (U{15, bytes, 0, 13 * 15 + 16}));
 }
 
 TEST(MoreFeatures, HistBurstsBoundedPerDirection) {
@@ -372,8 +379,8 @@ TEST(MoreFeatures, HistBurstsBoundedPerDirection) {
     auto bi = doc["bursts"]["in"].get_array();
     ASSERT_EQ(bo.size(), 15u);
     ASSERT_EQ(bi.size(), 15u);
-    EXPECT_EQ(u64s(bo.at(14)), (U{2, 20, 140, 1}));
-    EXPECT_EQ(u64s(bi.at(14)), (U{1, 3, 142, 0}));
+    EXPECT_EQ(burst(bo.at(14)), (U{2, 20, 140, 1}));
+    EXPECT_EQ(burst(bi.at(14)), (U{1, 3, 142, 0}));
     EXPECT_TRUE(bool(doc["bursts_truncated"]));
     // The histograms still count every packet.
     EXPECT_EQ(u64s(doc["phist"]["out"]["sizes"]), (U{34, 0, 0, 0, 0, 0, 0, 0}));
