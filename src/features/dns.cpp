@@ -380,21 +380,35 @@ struct Text {
     std::string_view view() const { return {buf, len}; }
 };
 
-void write_type(JsonWriter& w, uint16_t type) {
+/// A type as its number under `key` and its mnemonic under `key`_name
+/// (RFC 3597's "TYPEnnn" for a type not in the table): code points are
+/// integers in every unit, names strings beside them.
+void write_type(JsonWriter& w, std::string_view key, uint16_t type) {
+    w.key_string(key);
+    w.value(uint64_t{type});
+    char name_key[16];
+    const size_t kn = std::min(key.size(), sizeof(name_key) - 5);
+    std::memcpy(name_key, key.data(), kn);
+    std::memcpy(name_key + kn, "_name", 5);
+    w.key_string(std::string_view(name_key, kn + 5));
     const std::string_view t = proto::dns_type_name(type);
-    if (t.empty()) {
-        w.value(uint64_t{type});
-    } else {
+    if (!t.empty()) {
         w.value(t);
+        return;
     }
+    Text x;
+    x.add("TYPE");
+    x.num(type);
+    w.value(x.view());
 }
 
-void write_name(JsonWriter& w, const uint8_t* m, uint32_t n, uint32_t at) {
+/// A name under `key`; left out when it does not parse (the message then
+/// says where in "malformed").
+void write_name(JsonWriter& w, std::string_view key, const uint8_t* m, uint32_t n, uint32_t at) {
     Text t;
     if (t.name(m, n, at)) {
+        w.key_string(key);
         w.value(t.view());
-    } else {
-        w.null();
     }
 }
 
@@ -540,10 +554,8 @@ void write_rdata(JsonWriter& w, const uint8_t* m, uint32_t n, const proto::DnsEn
 void write_record(JsonWriter& w, const uint8_t* m, uint32_t n, const proto::DnsEntry& e,
                   bool mdns) {
     w.begin_object();
-    w.key("name");
-    write_name(w, m, n, e.name_off);
-    w.key("type");
-    write_type(w, e.type);
+    write_name(w, "name", m, n, e.name_off);
+    write_type(w, "type", e.type);
     if (e.type == 41) {
         // OPT (EDNS): class is the UDP payload size, ttl the extended
         // rcode, version and flags.
@@ -577,10 +589,8 @@ void write_record(JsonWriter& w, const uint8_t* m, uint32_t n, const proto::DnsE
 
 void write_question(JsonWriter& w, const uint8_t* m, uint32_t n, const proto::DnsEntry& e,
                     bool mdns, bool short_keys) {
-    w.key(short_keys ? "qn" : "name");
-    write_name(w, m, n, e.name_off);
-    w.key(short_keys ? "qt" : "type");
-    write_type(w, e.type);
+    write_name(w, short_keys ? "qn" : "name", m, n, e.name_off);
+    write_type(w, short_keys ? "qt" : "type", e.type);
     w.key("class");
     w.value(uint64_t{mdns ? uint16_t(e.cls & 0x7fff) : e.cls});
     if (mdns && (e.cls & 0x8000) != 0) {

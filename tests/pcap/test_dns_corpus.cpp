@@ -96,7 +96,7 @@ std::string oracle_rr(simdjson::dom::element r) {
 
 std::string spate_rr(simdjson::dom::element r, bool name_wildcard) {
     const std::string type = type_number(r["type"].value());
-    std::string v = "{" + (name_wildcard ? std::string("*") : s(r["name"].value())) + " " + type;
+    std::string v = "{" + (name_wildcard ? std::string("*") : field_or(r["name"], "(no name)")) + " " + type;
     v += " ttl=" + field(r["ttl"]);
     auto d = r["data"];
     std::string data = d.error() ? "" : (d.is_string() ? s(d.value()) : "");

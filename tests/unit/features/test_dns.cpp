@@ -260,7 +260,8 @@ TEST(DnsUnit, UdpQueryAndResponseWithEveryDecodedType) {
     EXPECT_EQ(int64_t(q["id"]), 0x1234);
     EXPECT_EQ(str(q["qr"]), "query");
     EXPECT_EQ(str(q["qn"]), "example.com");
-    EXPECT_EQ(str(q["qt"]), "A");
+    EXPECT_EQ(str(q["qt_name"]), "A");
+    EXPECT_EQ(int64_t(q["qt"]), 1);
     EXPECT_EQ(int64_t(q["class"]), 1);
     EXPECT_EQ(str(q["flags"]), "rd");
     EXPECT_TRUE(q["answers"].error());
@@ -273,11 +274,12 @@ TEST(DnsUnit, UdpQueryAndResponseWithEveryDecodedType) {
     ASSERT_EQ(ans.size(), 10u);
     auto data = [&](size_t i) { return str(ans.at(i)["data"]); };
     EXPECT_EQ(str(ans.at(0)["name"]), "example.com");
-    EXPECT_EQ(str(ans.at(0)["type"]), "A");
+    EXPECT_EQ(str(ans.at(0)["type_name"]), "A");
+    EXPECT_EQ(int64_t(ans.at(0)["type"]), 1);
     EXPECT_EQ(int64_t(ans.at(0)["ttl"]), 300);
     EXPECT_EQ(data(0), "93.184.216.34");
     EXPECT_EQ(data(1), "2001:db8::1");
-    EXPECT_EQ(str(ans.at(2)["type"]), "CNAME");
+    EXPECT_EQ(str(ans.at(2)["type_name"]), "CNAME");
     EXPECT_EQ(data(2), "www.example.com");
     EXPECT_EQ(data(3), "10 mail.example.com");
     EXPECT_EQ(data(4), "1 5 5060 sip.example.com");
@@ -289,19 +291,19 @@ TEST(DnsUnit, UdpQueryAndResponseWithEveryDecodedType) {
     EXPECT_EQ(str(txt.at(1)), "");
     EXPECT_EQ(str(txt.at(2)), std::string("a\"b\x01\\"));
     EXPECT_EQ(data(6), "host.example.net");
-    EXPECT_EQ(str(ans.at(7)["type"]), "NS");
+    EXPECT_EQ(str(ans.at(7)["type_name"]), "NS");
     EXPECT_EQ(data(7), "ns1.example.com");
-    EXPECT_EQ(str(ans.at(8)["type"]), "HTTPS");
+    EXPECT_EQ(str(ans.at(8)["type_name"]), "HTTPS");
     EXPECT_EQ(data(8), "1 .");
-    EXPECT_EQ(str(ans.at(9)["type"]), "SPF");
+    EXPECT_EQ(str(ans.at(9)["type_name"]), "SPF");
     EXPECT_TRUE(ans.at(9)["data"].error());
     EXPECT_EQ(int64_t(ans.at(9)["len"]), 3);
     auto soa = a["authority"].at(0);
-    EXPECT_EQ(str(soa["type"]), "SOA");
+    EXPECT_EQ(str(soa["type_name"]), "SOA");
     EXPECT_EQ(str(soa["data"]), "ns.example.com root.example.com 2024010101 7200 3600 1209600 300");
     auto opt = a["additional"].at(0);
     EXPECT_EQ(str(opt["name"]), ".");
-    EXPECT_EQ(str(opt["type"]), "OPT");
+    EXPECT_EQ(str(opt["type_name"]), "OPT");
     EXPECT_EQ(int64_t(opt["udp_size"]), 1232);
     EXPECT_TRUE(bool(opt["do"]));
     EXPECT_TRUE(opt["ttl"].error());
@@ -339,7 +341,7 @@ TEST(DnsUnit, TcpMessageOneBytePerSegment) {
     auto dns = rec["dns"].get_array();
     ASSERT_EQ(dns.size(), 2u);
     EXPECT_TRUE(bool(dns.at(0)["tcp"]));
-    EXPECT_EQ(str(dns.at(0)["qt"]), "AAAA");
+    EXPECT_EQ(str(dns.at(0)["qt_name"]), "AAAA");
     EXPECT_EQ(dns.at(1)["answers"].get_array().size(), 10u);
     EXPECT_TRUE(dns.at(1)["malformed"].error());
     EXPECT_TRUE(rec["dns_gap"].error());
@@ -457,7 +459,7 @@ TEST(DnsUnit, MdnsAndLlmnr) {
         if (str(m["dialect"]) == "mdns") {
             ++mdns;
             if (str(m["qr"]) == "query") {
-                EXPECT_EQ(str(m["qt"]), "PTR");
+                EXPECT_EQ(str(m["qt_name"]), "PTR");
                 EXPECT_EQ(int64_t(m["class"]), 1);
                 EXPECT_TRUE(bool(m["qu"]));
             } else {
