@@ -50,6 +50,33 @@ def walk(v, path, types, where):
             walk(x, path + "[]", types, where)
 
 
+def self_test(validator, rec):
+    """The schema must reject records that break its rules: returns failures."""
+    import copy
+    if rec is None:
+        print("FAIL self-test: no TCP record with packets to mutate")
+        return 1
+    bad = []
+    def mutated(f):
+        r = copy.deepcopy(rec)
+        f(r)
+        return r
+    cases = {
+        "an unknown field": lambda r: r.__setitem__("no_such_field", 1),
+        "a null": lambda r: r.__setitem__("sa", None),
+        "dir as a number": lambda r: r["packets"][0].__setitem__("dir", 0),
+        "a port as a string": lambda r: r.__setitem__("sp", "80"),
+        "a TCP option with a data key": lambda r: r["tcp"]["out"].__setitem__("opts", [{"mss": 1460}]),
+        "a missing core field": lambda r: r.pop("time_start"),
+    }
+    for what, f in cases.items():
+        if not list(validator.iter_errors(mutated(f))):
+            bad.append(what)
+            print(f"FAIL self-test: the schema accepts a record with {what}")
+    print(f"self-test: {len(cases) - len(bad)} of {len(cases)} broken records rejected")
+    return len(bad)
+
+
 def captures(paths):
     out = []
     for p in paths:
@@ -81,6 +108,8 @@ def main():
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--skip-missing", action="store_true",
                     help="exit 77 (skip) when no capture exists")
+    ap.add_argument("--self-test", action="store_true",
+                    help="also check that the schema rejects broken copies of a record")
     ap.add_argument("--show-types", action="store_true",
                     help="print every key path with its types")
     a = ap.parse_args()
@@ -101,6 +130,7 @@ def main():
         print("python3-jsonschema missing: checking types only")
 
     types = defaultdict(dict)
+    first_record = None
     errors = 0
     records = 0
     with ThreadPoolExecutor(max_workers=a.jobs) as ex:
@@ -113,6 +143,8 @@ def main():
             for i, line in enumerate(out.splitlines(), 1):
                 rec = json.loads(line)
                 records += 1
+                if first_record is None and rec.get("packets") and rec.get("tcp", {}).get("out", {}).get("opts"):
+                    first_record = rec
                 walk(rec, "", types, f"{name}:{i}")
                 if validator is not None:
                     for e in validator.iter_errors(rec):
@@ -120,6 +152,9 @@ def main():
                         if errors <= 30:
                             p = "/".join(str(x) for x in e.absolute_path)
                             print(f"FAIL {name} record {i}: /{p}: {e.message[:300]}")
+
+    if validator is not None and a.self_test and records:
+        errors += self_test(validator, first_record)
 
     mixed = {p: t for p, t in types.items() if len(t) > 1}
     for p, t in sorted(mixed.items()):
