@@ -323,6 +323,33 @@ TEST(DnsUnit, MalformedNamesAreFlaggedNotFatal) {
     EXPECT_EQ(str(dns.at(1)["qn"]), "a.b");
     EXPECT_EQ(str(dns.at(1)["malformed"]), "name_loop");
     EXPECT_TRUE(dns.at(0)["malformed"].error());
+    // The answer whose owner name loops has no "name" (never null).
+    auto ans = dns.at(1)["answers"];
+    if (!ans.error()) {
+        for (auto a : ans.get_array()) {
+            EXPECT_TRUE(a["name"].error());
+        }
+    }
+}
+
+TEST(DnsUnit, UnknownTypesAreNumbersWithRfc3597Names) {
+    FeatureRun r("dns", cfg());
+    // A query and an answer of type 65280 (private use): the type is the
+    // number, its name TYPE65280; the rdata is given by length.
+    Bytes resp = header(9, 0x8180, 1, 1) + question(wire_name("x.example"), 65280) +
+                 rr(ptr(12), 65280, 30, Bytes{1, 2, 3, 4, 5});
+    r.feed(udp_frame(kC, kS, 33002, 53, query(9, "x.example", 65280)), 1000 * kMs);
+    r.feed(udp_frame(kS, kC, 53, 33002, resp), 1001 * kMs);
+    auto rec = parse(r.record());
+    auto dns = rec["dns"].get_array();
+    ASSERT_EQ(dns.size(), 2u);
+    EXPECT_EQ(int64_t(dns.at(0)["qt"]), 65280);
+    EXPECT_EQ(str(dns.at(0)["qt_name"]), "TYPE65280");
+    auto an = dns.at(1)["answers"].at(0);
+    EXPECT_EQ(int64_t(an["type"]), 65280);
+    EXPECT_EQ(str(an["type_name"]), "TYPE65280");
+    EXPECT_EQ(int64_t(an["len"]), 5);
+    EXPECT_TRUE(an["data"].error());
 }
 
 TEST(DnsUnit, TcpMessageOneBytePerSegment) {
