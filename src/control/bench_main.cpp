@@ -3,6 +3,8 @@
 // flow tables, feature units, exporter — and reports throughput per
 // configuration: medians of several runs with their spread, as a table and
 // as JSON, optionally compared with a baseline and plotted. docs/bench.md.
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 #include <x86intrin.h>
@@ -10,7 +12,9 @@
 #include <simdjson.h>
 #include <algorithm>
 #include <boost/program_options.hpp>
+#include <cerrno>
 #include <cmath>
+#include <cstring>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
@@ -20,6 +24,7 @@
 #include <thread>
 #include <vector>
 
+#include "spate/control/option_dump.hpp"
 #include "spate/control/options.hpp"
 #include "spate/control/pipeline.hpp"
 #include "spate/export/json_writer.hpp"
@@ -305,22 +310,26 @@ Sample run_one(const BenchArgs& a, const Config& c, std::shared_ptr<const Packet
 }
 
 using Getter = double (*)(const Sample&);
+/// Which way a figure improves (--compare marks): counts are neither.
+enum class Better : uint8_t { higher, lower, neither };
 struct Figure {
     const char* name;
     Getter get;
+    Better better;
 };
 const Figure kFigures[] = {
-    {"mpps", [](const Sample& s) { return s.mpps; }},
-    {"packets", [](const Sample& s) { return s.packets; }},
-    {"records", [](const Sample& s) { return s.records; }},
-    {"gbps", [](const Sample& s) { return s.gbps; }},
-    {"cycles_per_packet", [](const Sample& s) { return s.cycles_per_pkt; }},
-    {"packets_per_cpu_second", [](const Sample& s) { return s.pkts_per_cpu_s; }},
-    {"records_per_second", [](const Sample& s) { return s.records_per_s; }},
-    {"ring_full_waits", [](const Sample& s) { return s.ring_full_waits; }},
-    {"port_drops", [](const Sample& s) { return s.port_drops; }},
-    {"max_flows_active", [](const Sample& s) { return s.max_flows_active; }},
-    {"max_exporter_backlog", [](const Sample& s) { return s.max_exporter_backlog; }},
+    {"mpps", [](const Sample& s) { return s.mpps; }, Better::higher},
+    {"packets", [](const Sample& s) { return s.packets; }, Better::neither},
+    {"records", [](const Sample& s) { return s.records; }, Better::neither},
+    {"gbps", [](const Sample& s) { return s.gbps; }, Better::higher},
+    {"cycles_per_packet", [](const Sample& s) { return s.cycles_per_pkt; }, Better::lower},
+    {"packets_per_cpu_second", [](const Sample& s) { return s.pkts_per_cpu_s; }, Better::higher},
+    {"records_per_second", [](const Sample& s) { return s.records_per_s; }, Better::higher},
+    {"ring_full_waits", [](const Sample& s) { return s.ring_full_waits; }, Better::lower},
+    {"port_drops", [](const Sample& s) { return s.port_drops; }, Better::lower},
+    {"max_flows_active", [](const Sample& s) { return s.max_flows_active; }, Better::neither},
+    {"max_exporter_backlog", [](const Sample& s) { return s.max_exporter_backlog; },
+     Better::lower},
 };
 
 Stat figure(const Config& c, const Figure& f) {
@@ -402,42 +411,199 @@ void write_json(const BenchArgs& a, const std::vector<Config>& configs, double g
     }
 }
 
-void compare_with(const std::vector<Config>& configs, const std::string& path) {
-    simdjson::dom::parser p;
-    auto doc = p.load(path);
+std::string config_name(uint32_t workers, const std::string& features, uint64_t flows) {
+    return "workers " + std::to_string(workers) + ", features " + features +
+           (flows != 0 ? ", flows " + std::to_string(flows) : std::string(", captures"));
+}
+
+/// A figure for a person: whole numbers from 10000 on, else 4 significant digits.
+std::string num(double v) {
+    char buf[40];
+    if (std::fabs(v) >= 1e4) {
+        std::snprintf(buf, sizeof buf, "%.0f", v);
+    } else {
+        std::snprintf(buf, sizeof buf, "%.4g", v);
+    }
+    return buf;
+}
+
+/// "(max - min) / median" of the runs, as "±N%" ("±0%" for one run).
+std::string spread(const Stat& s) {
+    if (s.median == 0) {
+        return s.max == s.min ? "±0.0%" : "-";
+    }
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "±%.1f%%", 100 * (s.max - s.min) / std::fabs(s.median) / 2);
+    return buf;
+}
+
+/// better / worse when the runs' min..max ranges do not overlap; within
+/// spread when they do; same / changed for counts.
+std::string mark(const Figure& f, const Stat& base, const Stat& now) {
+    if (f.better == Better::neither) {
+        return base.median == now.median ? "same" : "changed";
+    }
+    if (base.median == now.median && base.min == now.min && base.max == now.max) {
+        return "same";
+    }
+    if (now.min <= base.max && base.min <= now.max) {
+        return "within spread";
+    }
+    const bool up = now.median > base.median;
+    return up == (f.better == Better::higher) ? "better" : "worse";
+}
+
+/// The baseline file: read and checked before the first run.
+struct Baseline {
+    simdjson::dom::parser parser;
+    simdjson::dom::element doc;
+    std::map<std::string, simdjson::dom::element> configs;
+    std::vector<std::string> order;  ///< keys as the file lists them
+};
+
+void load_baseline(Baseline& b, const std::string& path) {
+    auto doc = b.parser.load(path);
     if (doc.error()) {
-        throw std::runtime_error("--compare: cannot read " + path + ": " +
+        throw std::runtime_error("--compare: cannot read '" + path + "': " +
                                  simdjson::error_message(doc.error()));
     }
-    std::map<std::string, simdjson::dom::element> base;
-    for (auto c : doc["configs"].get_array()) {
-        base[key_of(uint32_t(uint64_t(c["workers"])), std::string(std::string_view(c["features"])),
-                    uint64_t(c["flows"]))] = c;
+    b.doc = doc.value();
+    simdjson::dom::array configs;
+    if (b.doc["configs"].get(configs) != simdjson::SUCCESS) {
+        throw std::runtime_error("--compare: '" + path +
+                                 "' is not a spate-bench --json file (no \"configs\" array)");
     }
-    std::printf("\ncompared with %s (ratio = this run / baseline, medians):\n", path.c_str());
-    std::printf("%8s %-16s %9s", "workers", "features", "flows");
-    for (const Figure& f : kFigures) {
-        std::printf(" %12.12s", f.name);
+    for (auto c : configs) {
+        uint64_t workers = 0, flows = 0;
+        std::string_view features;
+        if (c["workers"].get(workers) != simdjson::SUCCESS ||
+            c["features"].get(features) != simdjson::SUCCESS ||
+            c["flows"].get(flows) != simdjson::SUCCESS) {
+            throw std::runtime_error("--compare: '" + path +
+                                     "': a configuration without workers, features or flows");
+        }
+        const std::string key = key_of(uint32_t(workers), std::string(features), flows);
+        if (b.configs.emplace(key, c).second) {
+            b.order.push_back(key);
+        }
     }
-    std::printf("\n");
+}
+
+void compare_with(const std::vector<Config>& configs, Baseline& base, const std::string& path) {
+    std::printf(
+        "\ncompared with %s (medians; ratio = this run / baseline; ± = half the min..max range "
+        "of the runs, in percent of the median; better / worse: the runs' ranges do not "
+        "overlap; within spread: they do)\n",
+        path.c_str());
+    std::vector<std::string> only_now;
+    std::map<std::string, bool> seen;
     for (const Config& c : configs) {
-        auto it = base.find(key_of(c.workers, c.features, c.flows));
-        std::printf("%8u %-16s %9llu", c.workers, c.features.c_str(),
-                    static_cast<unsigned long long>(c.flows));
+        const std::string key = key_of(c.workers, c.features, c.flows);
+        auto it = base.configs.find(key);
+        if (it == base.configs.end()) {
+            only_now.push_back(config_name(c.workers, c.features, c.flows));
+            continue;
+        }
+        seen[key] = true;
+        std::printf("\n%s\n", config_name(c.workers, c.features, c.flows).c_str());
+        std::printf("  %-24s %14s %9s %14s %9s %8s  %s\n", "figure", "baseline", "spread",
+                    "this run", "spread", "ratio", "mark");
         for (const Figure& f : kFigures) {
-            if (it == base.end()) {
-                std::printf(" %12s", "-");
+            const Stat now = figure(c, f);
+            Stat b;
+            simdjson::dom::element e;
+            double median = 0, lo = 0, hi = 0;
+            if (it->second[f.name].get(e) != simdjson::SUCCESS ||
+                e["median"].get(median) != simdjson::SUCCESS ||
+                e["min"].get(lo) != simdjson::SUCCESS || e["max"].get(hi) != simdjson::SUCCESS) {
+                std::printf("  %-24s %14s %9s %14s %9s %8s  %s\n", f.name, "-", "-",
+                            num(now.median).c_str(), spread(now).c_str(), "-",
+                            "not in the baseline");
                 continue;
             }
-            const double b = double(it->second[f.name]["median"]);
-            const double now = figure(c, f).median;
-            if (b == 0) {
-                std::printf(" %12s", now == 0 ? "=" : "new");
+            b.median = median;
+            b.min = lo;
+            b.max = hi;
+            std::string ratio;
+            if (b.median == 0) {
+                ratio = now.median == 0 ? "=" : "new";
             } else {
-                std::printf(" %11.2fx", now / b);
+                char r[32];
+                std::snprintf(r, sizeof r, "%.2fx", now.median / b.median);
+                ratio = r;
             }
+            std::printf("  %-24s %14s %9s %14s %9s %8s  %s\n", f.name, num(b.median).c_str(),
+                        spread(b).c_str(), num(now.median).c_str(), spread(now).c_str(),
+                        ratio.c_str(), mark(f, b, now).c_str());
         }
-        std::printf("\n");
+    }
+    std::vector<std::string> only_base;
+    for (const std::string& key : base.order) {
+        if (!seen.count(key)) {
+            auto c = base.configs[key];
+            only_base.push_back(config_name(uint32_t(uint64_t(c["workers"])),
+                                            std::string(std::string_view(c["features"])),
+                                            uint64_t(c["flows"])));
+        }
+    }
+    if (!only_now.empty()) {
+        std::printf("\nnot in the baseline (run now only):\n");
+        for (const std::string& n : only_now) {
+            std::printf("  %s\n", n.c_str());
+        }
+    }
+    if (!only_base.empty()) {
+        std::printf("\nnot run now (in the baseline only):\n");
+        for (const std::string& n : only_base) {
+            std::printf("  %s\n", n.c_str());
+        }
+    }
+}
+
+/// Checks that `path` can be written (created, or an existing file or
+/// device written over) without writing it: a bad path fails before the
+/// first run, not after all of them. `dir_ok`: a directory is fine (an
+/// output with rotation).
+void check_writable(const char* option, const std::string& path, bool dir_ok) {
+    if (path.empty() || path == "-") {
+        return;
+    }
+    struct stat st {};
+    if (::stat(path.c_str(), &st) == 0) {
+        if (S_ISDIR(st.st_mode) && !dir_ok) {
+            throw std::invalid_argument(std::string(option) + ": '" + path +
+                                        "' is a directory, not a file");
+        }
+        if (::access(path.c_str(), W_OK) != 0) {
+            throw std::invalid_argument(std::string(option) + ": cannot write '" + path +
+                                        "': " + std::strerror(errno));
+        }
+        return;
+    }
+    if (errno != ENOENT) {
+        throw std::invalid_argument(std::string(option) + ": cannot write '" + path + "': " +
+                                    std::strerror(errno));
+    }
+    std::string dir = path;
+    for (;;) {
+        while (dir.size() > 1 && dir.back() == '/') {
+            dir.pop_back();
+        }
+        const size_t slash = dir.rfind('/');
+        dir = slash == std::string::npos ? "." : slash == 0 ? "/" : dir.substr(0, slash);
+        // A rotating output makes its missing directories (as spate does):
+        // the nearest one that exists must take them.
+        if (!dir_ok || ::stat(dir.c_str(), &st) == 0 || dir == "/" || dir == ".") {
+            break;
+        }
+    }
+    if (::stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
+        throw std::invalid_argument(std::string(option) + ": cannot write '" + path +
+                                    "': no directory '" + dir + "'");
+    }
+    if (::access(dir.c_str(), W_OK | X_OK) != 0) {
+        throw std::invalid_argument(std::string(option) + ": cannot write '" + path +
+                                    "': directory '" + dir + "': " + std::strerror(errno));
     }
 }
 
@@ -504,49 +670,65 @@ int main(int argc, char** argv) {
     std::string workers = "1";
     std::string features = "none";
     std::string flows;
-    po::options_description desc(
-        "spate-bench: replay captures from memory through spate's pipeline and measure it\n\n"
-        "Usage: spate-bench [OPTIONS] CAPTURE... [-- SPATE-OPTIONS]\n"
-        "       spate-bench --flows N[,N...] [OPTIONS] [-- SPATE-OPTIONS]\n\n"
-        "Options");
+    po::options_description desc("Options");
     // clang-format off
     desc.add_options()
         ("help,h", "this text")
-        ("flows", po::value<std::string>(&flows),
+        ("flows", po::value<std::string>(&flows)->value_name("N[,N...]"),
          "instead of captures, N synthetic concurrent TCP flows (a list sweeps: 1000,1000000,10000000)")
-        ("packets-per-flow", po::value<uint32_t>(&a.packets_per_flow)->default_value(8),
+        ("packets-per-flow", po::value<uint32_t>(&a.packets_per_flow)->value_name("N")->default_value(8),
          "synthetic flows: packets each (4..1000)")
-        ("loops", po::value<uint64_t>(&a.loops)->default_value(1),
+        ("loops", po::value<uint64_t>(&a.loops)->value_name("N")->default_value(1),
          "replays of the input per run, each with shifted addresses (new flows); 0 = until --duration")
-        ("duration", po::value<double>(&a.duration)->default_value(0),
+        ("duration", po::value<double>(&a.duration)->value_name("SECONDS")->default_value(0),
          "stop each run after SECONDS (0 = after --loops)")
-        ("rate-pps", po::value<double>(&a.rate_pps)->default_value(0), "replay at this many packets per second")
-        ("rate-gbps", po::value<double>(&a.rate_gbps)->default_value(0), "replay at this many Gbps on the wire")
-        ("speed", po::value<double>(&a.speed)->default_value(0),
+        ("rate-pps", po::value<double>(&a.rate_pps)->value_name("PPS")->default_value(0),
+         "replay at this many packets per second")
+        ("rate-gbps", po::value<double>(&a.rate_gbps)->value_name("GBPS")->default_value(0),
+         "replay at this many Gbps on the wire")
+        ("speed", po::value<double>(&a.speed)->value_name("FACTOR")->default_value(0),
          "replay at a multiple of the capture's own timing (1 = real time)")
-        ("workers", po::value<std::string>(&workers)->default_value("1"), "worker counts to sweep, e.g. 1,2,4")
-        ("features", po::value<std::string>(&features)->default_value("none"),
+        ("workers", po::value<std::string>(&workers)->value_name("N[,N...]")->default_value("1"),
+         "worker counts to sweep, e.g. 1,2,4")
+        ("features", po::value<std::string>(&features)->value_name("SETS")->default_value("none"),
          "feature sets to sweep, comma-separated; '+' joins units inside a set (splt+bd); "
          "spate's names: none (no units), joy (splt,bd,entropy,idp,tcp,ip,tls,dns,http), all, app, and every unit; "
          "older names still read: basic = none, joy-parity = joy, everything = all")
-        ("runs", po::value<uint32_t>(&a.runs)->default_value(3), "runs per configuration (medians and min..max reported)")
-        ("driver", po::value<std::string>(&a.driver)->default_value("memory"),
+        ("runs", po::value<uint32_t>(&a.runs)->value_name("N")->default_value(3),
+         "runs per configuration (medians and min..max reported)")
+        ("driver", po::value<std::string>(&a.driver)->value_name("DRIVER")->default_value("memory"),
          "memory (a packed buffer, addresses shifted each loop), or dpdk: the capture loaded into mbufs "
          "by net_pcap (infinite_rx) and read through the DPDK driver (same flows every loop)")
-        ("eal", po::value<std::string>(&a.eal),
+        ("eal", po::value<std::string>(&a.eal)->value_name("ARGS"),
          "with --driver dpdk: EAL arguments (default: --no-huge -m 1024 --no-pci --no-shconf and a "
          "net_pcap vdev replaying the first capture)")
         ("direct", po::bool_switch(&a.direct),
          "each worker reads its own share of the flows (split by flow hash), as workers polling their own "
          "NIC RSS queues do (--rx-map); default: one reader decodes and dispatches to the workers")
-        ("output,o", po::value<std::string>(&a.output)->default_value("/dev/null"), "where the records go")
-        ("json", po::value<std::string>(&a.json), "write the figures as JSON to FILE (schema: docs/bench.md)")
-        ("compare", po::value<std::string>(&a.compare), "print each figure's ratio to a baseline written by --json")
-        ("plot", po::value<std::string>(&a.plot), "draw throughput against workers (or flows) to FILE.png (gnuplot)")
-        ("capture", po::value<std::vector<std::string>>(&a.captures), "capture files (positional)");
+        ("output,o", po::value<std::string>(&a.output)->value_name("PATH")->default_value("/dev/null"),
+         "where the records go (checked before the first run)")
+        ("json", po::value<std::string>(&a.json)->value_name("FILE"),
+         "write the figures as JSON to FILE (schema: docs/bench.md; the path is checked before the first run)")
+        ("compare", po::value<std::string>(&a.compare)->value_name("FILE"),
+         "compare with a baseline written by --json: per configuration (full name) each figure's medians, "
+         "their run-to-run spread, the ratio and a better / worse / within spread mark; configurations on "
+         "one side only are listed")
+        ("plot", po::value<std::string>(&a.plot)->value_name("FILE"),
+         "draw throughput against workers (or flows) to FILE.png (gnuplot)");
     // clang-format on
+    po::options_description hidden;
+    hidden.add_options()
+        ("capture", po::value<std::vector<std::string>>(&a.captures), "capture files (positional)")
+        ("dump-options", "print the option tables for man/gen_man.py");
+    po::options_description all;
+    all.add(desc).add(hidden);
+    const std::vector<std::string> synopsis = {
+        "spate-bench [OPTIONS] CAPTURE... [-- SPATE-OPTIONS]",
+        "spate-bench --flows N[,N...] [OPTIONS] [-- SPATE-OPTIONS]",
+    };
     po::positional_options_description pos;
     pos.add("capture", -1);
+    Baseline baseline;
     std::vector<std::string> mine;
     for (int i = 1; i < argc; ++i) {
         if (std::string(argv[i]) == "--") {
@@ -557,10 +739,22 @@ int main(int argc, char** argv) {
     }
     try {
         po::variables_map vm;
-        po::store(po::command_line_parser(mine).options(desc).positional(pos).run(), vm);
+        po::store(po::command_line_parser(mine).options(all).positional(pos).run(), vm);
         po::notify(vm);
+        if (vm.count("dump-options")) {
+            OptionGroups groups;
+            groups.emplace_back("Options", desc);
+            std::cout << dump_option_table(synopsis, groups);
+            return 0;
+        }
         if (vm.count("help")) {
+            std::cout << "spate-bench: replay captures from memory through spate's pipeline and "
+                         "measure it\n\n";
+            for (size_t i = 0; i < synopsis.size(); ++i) {
+                std::cout << (i == 0 ? "Usage: " : "       ") << synopsis[i] << "\n";
+            }
             std::cout
+                << "\n"
                 << desc << "\n"
                 << "Figures per configuration: Mpps and Gbps over the receive span, CPU cycles "
                    "per\n"
@@ -620,6 +814,32 @@ int main(int argc, char** argv) {
                         ",infinite_rx=1";
             }
         }
+        // Everything a run needs, checked before the first one: the spate
+        // options after --, the output paths, the baseline.
+        {
+            std::vector<std::string> args{"spate-bench", "-q", "-o", a.output, "-r", "/dev/null"};
+            args.insert(args.end(), a.spate_args.begin(), a.spate_args.end());
+            std::vector<const char*> argv;
+            for (auto& x : args) {
+                argv.push_back(x.c_str());
+            }
+            Options probe;
+            try {
+                if (parse_options(static_cast<int>(argv.size()), argv.data(), probe) !=
+                    ParseOutcome::run) {
+                    throw std::runtime_error("the spate options after -- ask for help or version");
+                }
+            } catch (const UsageError& e) {
+                throw std::runtime_error(std::string("spate options after --: ") + e.what());
+            }
+            check_writable("--output", probe.output,
+                           probe.rotate_bytes > 0 || probe.rotate_seconds > 0);
+        }
+        check_writable("--json", a.json, false);
+        check_writable("--plot", a.plot, false);
+        if (!a.compare.empty()) {
+            load_baseline(baseline, a.compare);
+        }
     } catch (const std::exception& e) {
         std::fprintf(stderr, "spate-bench: %s\n", e.what());
         return 2;
@@ -673,7 +893,7 @@ int main(int argc, char** argv) {
             write_json(a, configs, ghz, a.json);
         }
         if (!a.compare.empty()) {
-            compare_with(configs, a.compare);
+            compare_with(configs, baseline, a.compare);
         }
         if (!a.plot.empty()) {
             plot(configs, a.plot);
