@@ -249,8 +249,7 @@ std::string ProgressLine::format(double elapsed_s, uint64_t packets, double pps,
                       bytes_text(bytes_total).c_str());
         line += buf;
     }
-    std::snprintf(buf, sizeof buf, "%" PRIu64 " packets, %spkt/s", packets,
-                  human(pps).c_str());
+    std::snprintf(buf, sizeof buf, "%" PRIu64 " packets, %spkt/s", packets, human(pps).c_str());
     line += buf;
     if (done) {
         line += ", " + clock_text(elapsed_s) + " elapsed";
