@@ -3,6 +3,8 @@
 // flow tables, feature units, exporter — and reports throughput per
 // configuration: medians of several runs with their spread, as a table and
 // as JSON, optionally compared with a baseline and plotted. docs/bench.md.
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 #include <x86intrin.h>
@@ -10,8 +12,10 @@
 #include <simdjson.h>
 #include <algorithm>
 #include <boost/program_options.hpp>
+#include <cerrno>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <fstream>
 #include <iostream>
 #include <map>
@@ -20,6 +24,9 @@
 #include <thread>
 #include <vector>
 
+#include "bench_compare.hpp"
+#include "bench_figures.hpp"
+#include "spate/control/option_dump.hpp"
 #include "spate/control/options.hpp"
 #include "spate/control/pipeline.hpp"
 #include "spate/export/json_writer.hpp"
@@ -28,6 +35,7 @@
 
 namespace po = boost::program_options;
 using namespace spate;
+using namespace spate::bench;
 
 namespace {
 
@@ -93,44 +101,6 @@ std::vector<T> parse_list(const std::string& key, const std::string& text) {
     }
     return out;
 }
-
-struct Sample {
-    double packets;         ///< read from the port
-    double records;         ///< written by the exporter
-    double mpps;            ///< packets / processing span (first read to last handled)
-    double gbps;            ///< wire bits / processing span
-    double cycles_per_pkt;  ///< CPU time of every pipeline thread, in TSC cycles, per packet
-    double pkts_per_cpu_s;  ///< packets / CPU seconds of every pipeline thread
-    double records_per_s;
-    double ring_full_waits;
-    double port_drops;  ///< NIC / mbuf exhaustion drops (DPDK driver)
-    double max_flows_active;
-    double max_exporter_backlog;
-    std::vector<double> worker_mpps_cpu;  ///< per worker: packets / its CPU seconds
-};
-
-struct Stat {
-    double median = 0, min = 0, max = 0;
-};
-
-Stat stat_of(std::vector<double> v) {
-    std::sort(v.begin(), v.end());
-    Stat s;
-    if (v.empty()) {
-        return s;
-    }
-    s.min = v.front();
-    s.max = v.back();
-    s.median = v.size() % 2 ? v[v.size() / 2] : (v[v.size() / 2 - 1] + v[v.size() / 2]) / 2;
-    return s;
-}
-
-struct Config {
-    uint32_t workers;
-    std::string features;
-    uint64_t flows;  ///< 0: the captures
-    std::vector<Sample> samples;
-};
 
 double tsc_ghz() {
     timespec a{};
@@ -304,37 +274,6 @@ Sample run_one(const BenchArgs& a, const Config& c, std::shared_ptr<const Packet
     return s;
 }
 
-using Getter = double (*)(const Sample&);
-struct Figure {
-    const char* name;
-    Getter get;
-};
-const Figure kFigures[] = {
-    {"mpps", [](const Sample& s) { return s.mpps; }},
-    {"packets", [](const Sample& s) { return s.packets; }},
-    {"records", [](const Sample& s) { return s.records; }},
-    {"gbps", [](const Sample& s) { return s.gbps; }},
-    {"cycles_per_packet", [](const Sample& s) { return s.cycles_per_pkt; }},
-    {"packets_per_cpu_second", [](const Sample& s) { return s.pkts_per_cpu_s; }},
-    {"records_per_second", [](const Sample& s) { return s.records_per_s; }},
-    {"ring_full_waits", [](const Sample& s) { return s.ring_full_waits; }},
-    {"port_drops", [](const Sample& s) { return s.port_drops; }},
-    {"max_flows_active", [](const Sample& s) { return s.max_flows_active; }},
-    {"max_exporter_backlog", [](const Sample& s) { return s.max_exporter_backlog; }},
-};
-
-Stat figure(const Config& c, const Figure& f) {
-    std::vector<double> v;
-    for (const Sample& s : c.samples) {
-        v.push_back(f.get(s));
-    }
-    return stat_of(v);
-}
-
-std::string key_of(uint32_t workers, const std::string& features, uint64_t flows) {
-    return std::to_string(workers) + "|" + features + "|" + std::to_string(flows);
-}
-
 void write_json(const BenchArgs& a, const std::vector<Config>& configs, double ghz,
                 const std::string& path) {
     std::string out;
@@ -402,45 +341,6 @@ void write_json(const BenchArgs& a, const std::vector<Config>& configs, double g
     }
 }
 
-void compare_with(const std::vector<Config>& configs, const std::string& path) {
-    simdjson::dom::parser p;
-    auto doc = p.load(path);
-    if (doc.error()) {
-        throw std::runtime_error("--compare: cannot read " + path + ": " +
-                                 simdjson::error_message(doc.error()));
-    }
-    std::map<std::string, simdjson::dom::element> base;
-    for (auto c : doc["configs"].get_array()) {
-        base[key_of(uint32_t(uint64_t(c["workers"])), std::string(std::string_view(c["features"])),
-                    uint64_t(c["flows"]))] = c;
-    }
-    std::printf("\ncompared with %s (ratio = this run / baseline, medians):\n", path.c_str());
-    std::printf("%8s %-16s %9s", "workers", "features", "flows");
-    for (const Figure& f : kFigures) {
-        std::printf(" %12.12s", f.name);
-    }
-    std::printf("\n");
-    for (const Config& c : configs) {
-        auto it = base.find(key_of(c.workers, c.features, c.flows));
-        std::printf("%8u %-16s %9llu", c.workers, c.features.c_str(),
-                    static_cast<unsigned long long>(c.flows));
-        for (const Figure& f : kFigures) {
-            if (it == base.end()) {
-                std::printf(" %12s", "-");
-                continue;
-            }
-            const double b = double(it->second[f.name]["median"]);
-            const double now = figure(c, f).median;
-            if (b == 0) {
-                std::printf(" %12s", now == 0 ? "=" : "new");
-            } else {
-                std::printf(" %11.2fx", now / b);
-            }
-        }
-        std::printf("\n");
-    }
-}
-
 void plot(const std::vector<Config>& configs, const std::string& path) {
     // Throughput against workers (one line per feature set) and against
     // concurrent flows (synthetic sweeps), drawn by gnuplot.
@@ -504,49 +404,65 @@ int main(int argc, char** argv) {
     std::string workers = "1";
     std::string features = "none";
     std::string flows;
-    po::options_description desc(
-        "spate-bench: replay captures from memory through spate's pipeline and measure it\n\n"
-        "Usage: spate-bench [OPTIONS] CAPTURE... [-- SPATE-OPTIONS]\n"
-        "       spate-bench --flows N[,N...] [OPTIONS] [-- SPATE-OPTIONS]\n\n"
-        "Options");
+    po::options_description desc("Options");
     // clang-format off
     desc.add_options()
         ("help,h", "this text")
-        ("flows", po::value<std::string>(&flows),
+        ("flows", po::value<std::string>(&flows)->value_name("N[,N...]"),
          "instead of captures, N synthetic concurrent TCP flows (a list sweeps: 1000,1000000,10000000)")
-        ("packets-per-flow", po::value<uint32_t>(&a.packets_per_flow)->default_value(8),
+        ("packets-per-flow", po::value<uint32_t>(&a.packets_per_flow)->value_name("N")->default_value(8),
          "synthetic flows: packets each (4..1000)")
-        ("loops", po::value<uint64_t>(&a.loops)->default_value(1),
+        ("loops", po::value<uint64_t>(&a.loops)->value_name("N")->default_value(1),
          "replays of the input per run, each with shifted addresses (new flows); 0 = until --duration")
-        ("duration", po::value<double>(&a.duration)->default_value(0),
+        ("duration", po::value<double>(&a.duration)->value_name("SECONDS")->default_value(0),
          "stop each run after SECONDS (0 = after --loops)")
-        ("rate-pps", po::value<double>(&a.rate_pps)->default_value(0), "replay at this many packets per second")
-        ("rate-gbps", po::value<double>(&a.rate_gbps)->default_value(0), "replay at this many Gbps on the wire")
-        ("speed", po::value<double>(&a.speed)->default_value(0),
+        ("rate-pps", po::value<double>(&a.rate_pps)->value_name("PPS")->default_value(0),
+         "replay at this many packets per second")
+        ("rate-gbps", po::value<double>(&a.rate_gbps)->value_name("GBPS")->default_value(0),
+         "replay at this many Gbps on the wire")
+        ("speed", po::value<double>(&a.speed)->value_name("FACTOR")->default_value(0),
          "replay at a multiple of the capture's own timing (1 = real time)")
-        ("workers", po::value<std::string>(&workers)->default_value("1"), "worker counts to sweep, e.g. 1,2,4")
-        ("features", po::value<std::string>(&features)->default_value("none"),
+        ("workers", po::value<std::string>(&workers)->value_name("N[,N...]")->default_value("1"),
+         "worker counts to sweep, e.g. 1,2,4")
+        ("features", po::value<std::string>(&features)->value_name("SETS")->default_value("none"),
          "feature sets to sweep, comma-separated; '+' joins units inside a set (splt+bd); "
          "spate's names: none (no units), joy (splt,bd,entropy,idp,tcp,ip,tls,dns,http), all, app, and every unit; "
          "older names still read: basic = none, joy-parity = joy, everything = all")
-        ("runs", po::value<uint32_t>(&a.runs)->default_value(3), "runs per configuration (medians and min..max reported)")
-        ("driver", po::value<std::string>(&a.driver)->default_value("memory"),
+        ("runs", po::value<uint32_t>(&a.runs)->value_name("N")->default_value(3),
+         "runs per configuration (medians and min..max reported)")
+        ("driver", po::value<std::string>(&a.driver)->value_name("DRIVER")->default_value("memory"),
          "memory (a packed buffer, addresses shifted each loop), or dpdk: the capture loaded into mbufs "
          "by net_pcap (infinite_rx) and read through the DPDK driver (same flows every loop)")
-        ("eal", po::value<std::string>(&a.eal),
+        ("eal", po::value<std::string>(&a.eal)->value_name("ARGS"),
          "with --driver dpdk: EAL arguments (default: --no-huge -m 1024 --no-pci --no-shconf and a "
          "net_pcap vdev replaying the first capture)")
         ("direct", po::bool_switch(&a.direct),
          "each worker reads its own share of the flows (split by flow hash), as workers polling their own "
          "NIC RSS queues do (--rx-map); default: one reader decodes and dispatches to the workers")
-        ("output,o", po::value<std::string>(&a.output)->default_value("/dev/null"), "where the records go")
-        ("json", po::value<std::string>(&a.json), "write the figures as JSON to FILE (schema: docs/bench.md)")
-        ("compare", po::value<std::string>(&a.compare), "print each figure's ratio to a baseline written by --json")
-        ("plot", po::value<std::string>(&a.plot), "draw throughput against workers (or flows) to FILE.png (gnuplot)")
-        ("capture", po::value<std::vector<std::string>>(&a.captures), "capture files (positional)");
+        ("output,o", po::value<std::string>(&a.output)->value_name("PATH")->default_value("/dev/null"),
+         "where the records go (checked before the first run)")
+        ("json", po::value<std::string>(&a.json)->value_name("FILE"),
+         "write the figures as JSON to FILE (schema: docs/bench.md; the path is checked before the first run)")
+        ("compare", po::value<std::string>(&a.compare)->value_name("FILE"),
+         "compare with a baseline written by --json: per configuration (full name) each figure's medians, "
+         "their run-to-run spread, the ratio and a better / worse / within spread mark; configurations on "
+         "one side only are listed")
+        ("plot", po::value<std::string>(&a.plot)->value_name("FILE"),
+         "draw throughput against workers (or flows) to FILE.png (gnuplot)");
     // clang-format on
+    po::options_description hidden;
+    hidden.add_options()("capture", po::value<std::vector<std::string>>(&a.captures),
+                         "capture files (positional)")(
+        "dump-options", "print the option tables for man/gen_man.py");
+    po::options_description all;
+    all.add(desc).add(hidden);
+    const std::vector<std::string> synopsis = {
+        "spate-bench [OPTIONS] CAPTURE... [-- SPATE-OPTIONS]",
+        "spate-bench --flows N[,N...] [OPTIONS] [-- SPATE-OPTIONS]",
+    };
     po::positional_options_description pos;
     pos.add("capture", -1);
+    Baseline baseline;
     std::vector<std::string> mine;
     for (int i = 1; i < argc; ++i) {
         if (std::string(argv[i]) == "--") {
@@ -557,10 +473,22 @@ int main(int argc, char** argv) {
     }
     try {
         po::variables_map vm;
-        po::store(po::command_line_parser(mine).options(desc).positional(pos).run(), vm);
+        po::store(po::command_line_parser(mine).options(all).positional(pos).run(), vm);
         po::notify(vm);
+        if (vm.count("dump-options")) {
+            OptionGroups groups;
+            groups.emplace_back("Options", desc);
+            std::cout << dump_option_table(synopsis, groups);
+            return 0;
+        }
         if (vm.count("help")) {
+            std::cout << "spate-bench: replay captures from memory through spate's pipeline and "
+                         "measure it\n\n";
+            for (size_t i = 0; i < synopsis.size(); ++i) {
+                std::cout << (i == 0 ? "Usage: " : "       ") << synopsis[i] << "\n";
+            }
             std::cout
+                << "\n"
                 << desc << "\n"
                 << "Figures per configuration: Mpps and Gbps over the receive span, CPU cycles "
                    "per\n"
@@ -620,6 +548,32 @@ int main(int argc, char** argv) {
                         ",infinite_rx=1";
             }
         }
+        // Everything a run needs, checked before the first one: the spate
+        // options after --, the output paths, the baseline.
+        {
+            std::vector<std::string> args{"spate-bench", "-q", "-o", a.output, "-r", "/dev/null"};
+            args.insert(args.end(), a.spate_args.begin(), a.spate_args.end());
+            std::vector<const char*> argv;
+            for (auto& x : args) {
+                argv.push_back(x.c_str());
+            }
+            Options probe;
+            try {
+                if (parse_options(static_cast<int>(argv.size()), argv.data(), probe) !=
+                    ParseOutcome::run) {
+                    throw std::runtime_error("the spate options after -- ask for help or version");
+                }
+            } catch (const UsageError& e) {
+                throw std::runtime_error(std::string("spate options after --: ") + e.what());
+            }
+            check_writable("--output", probe.output,
+                           probe.rotate_bytes > 0 || probe.rotate_seconds > 0);
+        }
+        check_writable("--json", a.json, false);
+        check_writable("--plot", a.plot, false);
+        if (!a.compare.empty()) {
+            load_baseline(baseline, a.compare);
+        }
     } catch (const std::exception& e) {
         std::fprintf(stderr, "spate-bench: %s\n", e.what());
         return 2;
@@ -673,7 +627,7 @@ int main(int argc, char** argv) {
             write_json(a, configs, ghz, a.json);
         }
         if (!a.compare.empty()) {
-            compare_with(configs, a.compare);
+            compare_with(configs, baseline, a.compare);
         }
         if (!a.plot.empty()) {
             plot(configs, a.plot);

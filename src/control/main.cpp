@@ -13,6 +13,9 @@ int main(int argc, char** argv) {
             case spate::ParseOutcome::help:
                 std::cout << spate::help_text();
                 return 0;
+            case spate::ParseOutcome::dump_options:
+                std::cout << spate::option_table();
+                return 0;
             case spate::ParseOutcome::version:
                 std::cout << "spate " << SPATE_VERSION << "\n";
                 return 0;

@@ -1,5 +1,7 @@
 #include "spate/control/options.hpp"
 
+#include "spate/control/option_dump.hpp"
+
 #include "spate/export/record_json.hpp"
 #include "spate/features/arena.hpp"
 #include "spate/features/feature_set.hpp"
@@ -98,151 +100,179 @@ struct Described {
 // One table for the command line and the config file: every long name is
 // also a key of the INI file.
 // clang-format off
-void describe(po::options_description& d, bool for_file) {
-    po::options_description input("Input");
+// `groups`: when not null, each group with its caption (for --dump-options;
+// boost 1.74 keeps an options_description's groups and caption private).
+void describe(po::options_description& d, bool for_file, OptionGroups* groups = nullptr) {
+    const char* const input_caption = "Input";
+    po::options_description input(input_caption);
     input.add_options()
-        ("read,r", po::value<std::vector<std::string>>()->composing(),
+        ("read,r", po::value<std::vector<std::string>>()->value_name("FILE")->composing(),
          "read a capture file (pcap, nanosecond pcap or pcapng, plain or gzip/zstd/xz compressed; '-' is stdin; "
          "FIFOs and pipes are read as a stream; repeat for several, read in order)")
-        ("interface,i", po::value<std::string>(), "capture live from an interface (libpcap)")
-        ("bpf", po::value<std::string>()->default_value(""), "BPF filter expression, applied to files and live capture")
-        ("bpf-file,F", po::value<std::string>(), "read the BPF filter expression from FILE (as tcpdump -F; not with --bpf)")
-        ("driver", po::value<std::string>()->default_value("pcap"),
+        ("interface,i", po::value<std::string>()->value_name("IFACE"), "capture live from an interface (libpcap)")
+        ("bpf", po::value<std::string>()->value_name("EXPR")->default_value(""), "BPF filter expression, applied to files and live capture")
+        ("bpf-file,F", po::value<std::string>()->value_name("FILE"), "read the BPF filter expression from FILE (as tcpdump -F; not with --bpf)")
+        ("driver", po::value<std::string>()->value_name("DRIVER")->default_value("pcap"),
          "port driver: pcap (files and live interfaces through libpcap) or dpdk (ports set up by the EAL)")
-        ("snaplen", po::value<int>()->default_value(262144), "live capture: bytes kept per packet")
-        ("promisc", po::value<bool>()->default_value(true), "live capture: promiscuous mode (true/false)");
-    po::options_description output("Output");
+        ("snaplen", po::value<int>()->value_name("BYTES")->default_value(262144), "live capture: bytes kept per packet")
+        ("promisc", po::value<bool>()->value_name("BOOL")->default_value(true, "true"), "live capture: promiscuous mode (true/false)")
+        ("pcap-buffer", po::value<uint32_t>()->value_name("MB")->default_value(64),
+         "live capture: libpcap's kernel buffer in MiB (1..4096); a larger one rides out longer bursts "
+         "before the kernel drops packets");
+    const char* const output_caption = "Output";
+    po::options_description output(output_caption);
     output.add_options()
-        ("output,o", po::value<std::string>()->default_value("-"),
+        ("output,o", po::value<std::string>()->value_name("PATH")->default_value("-"),
          "where records go: a file, '-' for stdout; with rotation a directory or a name pattern "
          "(strftime conversions, %N = sequence number)")
-        ("compress", po::value<std::string>()->default_value("none"), "none, or zstd[:LEVEL] (LEVEL 1..19, default 1: the fastest; higher levels cost more CPU for a few percent of size)")
-        ("compress-threads", po::value<uint32_t>()->default_value(0),
+        ("compress", po::value<std::string>()->value_name("METHOD")->default_value("none"), "none, or zstd[:LEVEL] (LEVEL 1..19, default 1: the fastest; higher levels cost more CPU for a few percent of size)")
+        ("compress-threads", po::value<uint32_t>()->value_name("N")->default_value(0),
          "with --compress zstd: compression threads beside the exporter (zstd's own workers, 0..16); "
          "0 compresses on the exporter thread")
-        ("exporters", po::value<uint32_t>()->default_value(1),
+        ("exporters", po::value<uint32_t>()->value_name("N")->default_value(1),
          "threads formatting records (1..16); 1: the exporter formats and writes; N >= 2: N formatters "
          "(worker i on formatter i mod N, so each worker's records stay in order) and one writer")
-        ("rotate-size", po::value<std::string>()->default_value("0"),
+        ("rotate-size", po::value<std::string>()->value_name("SIZE")->default_value("0"),
          "start a new output file after this many uncompressed bytes (k/M/G suffixes; 0 = never)")
-        ("rotate-interval", po::value<double>()->default_value(0), "start a new output file every SECONDS (0 = never)")
-        ("time-format", po::value<std::string>()->default_value("seconds"),
+        ("rotate-interval", po::value<double>()->value_name("SECONDS")->default_value(0), "start a new output file every SECONDS (0 = never)")
+        ("time-format", po::value<std::string>()->value_name("FORMAT")->default_value("seconds"),
          "times in records: seconds (a number, 9 decimals for nanosecond captures, else 6), ns (integer "
          "nanoseconds since the epoch) or iso8601 (UTC text with 9 decimals); duration follows (seconds, or "
          "integer ns with ns)")
-        ("community-id-seed", po::value<std::string>()->default_value("0"),
+        ("community-id-seed", po::value<std::string>()->value_name("SEED")->default_value("0"),
          "seed of the Community ID v1 written in every record as \"community_id\" (0..65535; tools that compare "
          "IDs must use the same seed)")
-        ("observer", po::value<std::string>(),
+        ("observer", po::value<std::string>()->value_name("NAME"),
          "name of this probe (1..64 characters of A-Z a-z 0-9 _ . : -), written in every record as \"observer\"; "
          "absent: no observer field");
-    po::options_description flows("Flows");
+    const char* const flows_caption = "Flows";
+    po::options_description flows(flows_caption);
     flows.add_options()
-        ("workers", po::value<uint32_t>()->default_value(1), "worker threads, each with its own flow table (1..64)")
-        ("idle-timeout", po::value<double>()->default_value(15), "export a flow idle for SECONDS of capture time (0 = never)")
-        ("active-timeout", po::value<double>()->default_value(1800), "export a flow every SECONDS while active (0 = never)")
-        ("tcp-close-timeout", po::value<double>()->default_value(2),
+        ("workers", po::value<uint32_t>()->value_name("N")->default_value(1), "worker threads, each with its own flow table (1..64)")
+        ("idle-timeout", po::value<double>()->value_name("SECONDS")->default_value(15), "export a flow idle for SECONDS of capture time (0 = never)")
+        ("active-timeout", po::value<double>()->value_name("SECONDS")->default_value(1800), "export a flow every SECONDS while active (0 = never)")
+        ("tcp-close-timeout", po::value<double>()->value_name("SECONDS")->default_value(2),
          "export a TCP flow SECONDS after its FIN exchange or RST")
-        ("max-flows", po::value<uint64_t>()->default_value(1u << 20),
+        ("max-flows", po::value<uint64_t>()->value_name("N")->default_value(1u << 20),
          "flow table capacity, all workers together; when full the least recently active flow is evicted")
-        ("vlan-in-key", po::value<bool>()->default_value(false)->implicit_value(true), "put the outer VLAN id in the flow key")
-        ("no-decap", po::value<bool>()->default_value(false)->implicit_value(true),
+        ("vlan-in-key", po::value<bool>()->value_name("BOOL")->default_value(false, "false")->implicit_value(true, "true"), "put the outer VLAN id in the flow key")
+        ("no-decap", po::value<bool>()->value_name("BOOL")->default_value(false, "false")->implicit_value(true, "true"),
          "key tunnelled packets on the outer IP header instead of the innermost")
-        ("frag-slots", po::value<uint32_t>()->default_value(4096), "IP fragment tracker entries per decoder")
-        ("hash-seed", po::value<std::string>()->default_value("random"),
+        ("frag-slots", po::value<uint32_t>()->value_name("N")->default_value(4096), "IP fragment tracker entries per decoder")
+        ("hash-seed", po::value<std::string>()->value_name("SEED")->default_value("random"),
          "seed of the flow hash (flow-table slots, worker of a flow): random per run, printed with the exit counters; "
          "a number (decimal or 0x hex) repeats a run's placement");
-    po::options_description dpdk("DPDK driver (--driver dpdk; docs/config.md)");
+    const char* const dpdk_caption = "DPDK driver (--driver dpdk; docs/config.md)";
+    po::options_description dpdk(dpdk_caption);
     dpdk.add_options()
-        ("eal", po::value<std::string>()->default_value(""),
+        ("eal", po::value<std::string>()->value_name("ARGS")->default_value(""),
          "EAL arguments, e.g. \"--no-huge -m 1024 --no-pci --vdev net_pcap0,rx_pcap=f.pcap\" (config file: args in [eal])")
-        ("rx-queues", po::value<uint32_t>()->default_value(0),
+        ("rx-queues", po::value<uint32_t>()->value_name("N")->default_value(0),
          "RX queues per port (1..64); 0: as many as --workers, capped at what the device allows")
-        ("rx-desc", po::value<uint32_t>()->default_value(1024), "descriptors per RX queue (64..16384)")
-        ("mbufs", po::value<uint32_t>()->default_value(0), "mbufs in the RX mempool (0: queues x descriptors + bursts + cache)")
-        ("exporter-lcore", po::value<int>()->default_value(-1),
+        ("rx-desc", po::value<uint32_t>()->value_name("N")->default_value(1024), "descriptors per RX queue (64..16384)")
+        ("mbufs", po::value<uint32_t>()->value_name("N")->default_value(0), "mbufs in the RX mempool (0: queues x descriptors + bursts + cache)")
+        ("exporter-lcore", po::value<int>()->value_name("LCORE")->default_value(-1),
          "with rx-map: run the exporter on this EAL lcore (-1: an ordinary thread); not the main lcore, not an rx-map lcore")
-        ("mtu", po::value<uint32_t>()->default_value(0), "MTU to set on every port (0: the device's default; checked against its range)")
-        ("link-wait", po::value<double>()->default_value(5), "seconds to wait for each port's link to come up (0: do not wait)")
-        ("rx-map", po::value<std::string>()->default_value(""),
+        ("mtu", po::value<uint32_t>()->value_name("BYTES")->default_value(0), "MTU to set on every port (0: the device's default; checked against its range)")
+        ("link-wait", po::value<double>()->value_name("SECONDS")->default_value(5), "seconds to wait for each port's link to come up (0: do not wait)")
+        ("rx-map", po::value<std::string>()->value_name("MAP")->default_value(""),
          "worker lcores polling their own queues: PORT:QUEUE@LCORE, comma-separated, e.g. 0:0@1,0:1@2 "
          "(one worker per lcore; a port's queues 0..N-1 all mapped; RSS with a symmetric key where the device has it)")
-        ("port-linktype", po::value<uint32_t>()->default_value(1),
+        ("port-linktype", po::value<uint32_t>()->value_name("DLT")->default_value(1),
          "link type (DLT number) of the frames the ports deliver: 1 Ethernet; e.g. 113 for a net_pcap replay of a Linux SLL capture");
     if (for_file) {
-        dpdk.add_options()("eal.args", po::value<std::string>(), "EAL arguments ([eal] section)");
+        dpdk.add_options()("eal.args", po::value<std::string>()->value_name("ARGS"), "EAL arguments ([eal] section)");
     }
-    po::options_description feats("Intraflow features (docs/record-schema.md)");
+    const char* const feats_caption = "Intraflow features (docs/record-schema.md)";
+    po::options_description feats(feats_caption);
     feats.add_options()
-        ("features", po::value<std::string>()->default_value("none"),
+        ("features", po::value<std::string>()->value_name("UNITS")->default_value("none"),
          "feature units, comma-separated: splt, bd, entropy, idp, ip, tcp, ppi, salt, wht, hd, os, hist, tls, dns, http, ssh, dhcp, ike, "
          "app (the application protocol: from the protocol units, the --app-rules set or the port), content (needs --rules); "
          "'joy' = splt,bd,entropy,idp,tcp,ip,tls,dns,http (Joy's set); "
          "'all' = every unit (content only with --rules); 'none'")
-        ("splt", po::value<uint32_t>()->default_value(50), "splt: packets listed per flow (1..1000)")
-        ("splt-zero", po::value<bool>()->default_value(false)->implicit_value(true), "splt: list zero-payload packets too")
-        ("splt-retrans", po::value<bool>()->default_value(false)->implicit_value(true), "splt: list TCP retransmissions too")
-        ("bd-bytes", po::value<uint64_t>()->default_value(0), "bd/entropy: payload bytes counted per flow (0 = all)")
-        ("bd-compact-map", po::value<std::string>()->default_value(""),
+        ("splt", po::value<uint32_t>()->value_name("N")->default_value(50), "splt: packets listed per flow (1..1000)")
+        ("splt-zero", po::value<bool>()->value_name("BOOL")->default_value(false, "false")->implicit_value(true, "true"), "splt: list zero-payload packets too")
+        ("splt-retrans", po::value<bool>()->value_name("BOOL")->default_value(false, "false")->implicit_value(true, "true"), "splt: list TCP retransmissions too")
+        ("bd-bytes", po::value<uint64_t>()->value_name("BYTES")->default_value(0), "bd/entropy: payload bytes counted per flow (0 = all)")
+        ("bd-compact-map", po::value<std::string>()->value_name("FILE")->default_value(""),
          "bd: file of 256 integers 0..15, the compact_byte_dist bin of each byte value (default: value >> 4)")
-        ("idp", po::value<uint32_t>()->default_value(0),
+        ("idp", po::value<uint32_t>()->value_name("BYTES")->default_value(0),
          "idp: bytes of each direction's initial data packet (1..1500; turns idp on; 0 = 1500 when idp is listed)")
-        ("ppi", po::value<uint32_t>()->default_value(50), "ppi: packets listed per flow (1..1000)")
-        ("salt", po::value<uint32_t>()->default_value(50), "salt: TCP packets listed per flow (1..1000)")
-        ("hd", po::value<uint32_t>()->default_value(16), "hd: bytes of each direction's first payload (1..64)")
-        ("tls-buffer", po::value<uint32_t>()->default_value(16384),
+        ("ppi", po::value<uint32_t>()->value_name("N")->default_value(50), "ppi: packets listed per flow (1..1000)")
+        ("salt", po::value<uint32_t>()->value_name("N")->default_value(50), "salt: TCP packets listed per flow (1..1000)")
+        ("hd", po::value<uint32_t>()->value_name("BYTES")->default_value(16), "hd: bytes of each direction's first payload (1..64)")
+        ("tls-buffer", po::value<uint32_t>()->value_name("BYTES")->default_value(16384),
          "tls: bytes a handshake message may have to be reassembled, per direction (1024..1048576); larger ones are counted and skipped")
-        ("tls-buffers", po::value<uint32_t>()->default_value(1024),
+        ("tls-buffers", po::value<uint32_t>()->value_name("N")->default_value(1024),
          "tls: reassembly buffers per worker (each --tls-buffer + 8 KiB for out-of-order segments); with all in use the oldest is taken back and counted")
-        ("tls-records", po::value<uint32_t>()->default_value(20), "tls: TLS records listed in srlt (0..1000)")
-        ("tls-cert-bytes", po::value<uint32_t>()->default_value(8192),
+        ("tls-records", po::value<uint32_t>()->value_name("N")->default_value(20), "tls: TLS records listed in srlt (0..1000)")
+        ("tls-cert-bytes", po::value<uint32_t>()->value_name("BYTES")->default_value(8192),
          "tls: bytes of flow state for the server's certificate chain (0..65535; fields are cut, and marked, when it is full)")
-        ("dns-bytes", po::value<uint32_t>()->default_value(4096),
+        ("dns-bytes", po::value<uint32_t>()->value_name("BYTES")->default_value(4096),
          "dns: bytes of flow state for the flow's DNS messages (512..65535); later messages are counted and left out")
-        ("http-bytes", po::value<uint32_t>()->default_value(4096),
+        ("http-bytes", po::value<uint32_t>()->value_name("BYTES")->default_value(4096),
          "http: bytes of flow state for the flow's HTTP request and response heads (512..65535)")
-        ("state-pool", po::value<std::vector<std::string>>()->composing(),
+        ("state-pool", po::value<std::vector<std::string>>()->value_name("UNIT=SIZE")->composing(),
          "UNIT=SIZE[,UNIT=SIZE...]: bytes per worker of the pool that holds a unit's large flow state, leased when a flow first shows the content and returned when its record is sent (units: splt, bd, idp, tls, dns, http, ssh; SIZE in bytes with K, M, G or T; 0: none, the unit keeps only what fits in the flow entry; repeatable). Default: enough for every flow of --max-flows to hold the unit's largest state, as address space (memory is used as flows need it). Leases refused by a full pool are counted per pool, and the records that lost data say \"<unit>_no_state\": true")
-        ("http-headers", po::value<std::string>()->default_value(""),
+        ("http-headers", po::value<std::string>()->value_name("NAMES")->default_value(""),
          "http: header names to report, comma-separated, case-insensitive (default: every header)")
-        ("ssh-bytes", po::value<uint32_t>()->default_value(4096),
+        ("ssh-bytes", po::value<uint32_t>()->value_name("BYTES")->default_value(4096),
          "ssh: bytes of flow state for the banners and KEXINIT algorithm lists (512..65535)")
-        ("rules", po::value<std::vector<std::string>>()->composing(),
+        ("rules", po::value<std::vector<std::string>>()->value_name("FILE")->composing(),
          "content rules file (docs/rules.md; repeatable): Hyperscan patterns matched in each flow direction's bytes "
          "(TCP reassembled, UDP per datagram); the records list the matches (unit \"content\", added to --features). "
          "SIGHUP (or the telemetry command /spate/reload) recompiles the files: new flows use the new rules, a file "
          "that fails keeps the running ones")
-        ("app-rules", po::value<std::string>()->default_value("builtin"),
+        ("app-rules", po::value<std::string>()->value_name("RULES")->default_value("builtin"),
          "app: the application rule set matched when --features has app (or all): builtin (rules/apps.rules as "
          "shipped, built into spate), a rule file of your own (docs/rules.md; rules with app=PROTO), or none "
          "(protocol units and ports only)")
-        ("rule-streams", po::value<uint32_t>()->default_value(0),
+        ("rule-streams", po::value<uint32_t>()->value_name("N")->default_value(0),
          "content: Hyperscan streams open at once per worker (each TCP flow direction being scanned holds one; "
          "0: half of --max-flows per worker, at least 1024, at most 1048576); directions that find none are counted and "
          "their records say \"matches_no_state\": true")
-        ("fp-db", po::value<std::string>()->default_value(""),
+        ("fp-db", po::value<std::string>()->value_name("FILE")->default_value(""),
          "tls: fingerprint database (JSON lines, Joy/mercury fingerprint_db.json format): each TLS client is matched by its tls fingerprint");
-    po::options_description control("Control");
+    const char* const control_caption = "Control";
+    po::options_description control(control_caption);
     control.add_options()
-        ("stats-interval", po::value<double>()->default_value(0),
+        ("stats-interval", po::value<double>()->value_name("SECONDS")->default_value(0),
          "print one line every SECONDS: wall-clock time, rates over the interval, drops and errors (0 = only the counters at exit)")
-        ("stats-format", po::value<std::string>()->default_value("text"), "interval lines as text, or json (one object per line)")
-        ("stats-file", po::value<std::string>()->default_value(""), "append the interval lines to this file instead of stderr")
-        ("backpressure", po::value<std::string>()->default_value("auto"),
+        ("stats-format", po::value<std::string>()->value_name("FORMAT")->default_value("text"), "interval lines as text, or json (one object per line)")
+        ("stats-file", po::value<std::string>()->value_name("FILE")->default_value(""), "append the interval lines to this file instead of stderr")
+        ("backpressure", po::value<std::string>()->value_name("POLICY")->default_value("auto"),
          "when the exporter falls behind: wait (lossless; workers stop polling), drop (records that find their ring "
          "full are dropped and counted; receiving never stalls), or auto: wait for files, drop for live interfaces and NICs")
-        ("idle-exit", po::value<double>()->default_value(0),
+        ("idle-exit", po::value<double>()->value_name("SECONDS")->default_value(0),
          "end of input after SECONDS without a packet, any driver (for vdev replays; 0 = run until stopped)")
-        ("quiet,q", po::value<bool>()->default_value(false)->implicit_value(true), "do not print counters at exit")
-        ("ring-mb", po::value<uint32_t>()->default_value(16), "size of each worker's packet ring in MiB (when a dispatcher feeds the workers)");
+        ("quiet,q", po::value<bool>()->value_name("BOOL")->default_value(false, "false")->implicit_value(true, "true"), "do not print counters at exit")
+        ("progress", po::value<bool>()->value_name("BOOL")->default_value(false, "false")->implicit_value(true, "true"),
+         "-r files: a progress line on stderr (percent of bytes read, packets per second, ETA; packets and rate "
+         "only for stdin, FIFOs and compressed files); default: on when stderr is a terminal and not --quiet")
+        ("no-progress", po::value<bool>()->value_name("BOOL")->default_value(false, "false")->implicit_value(true, "true"),
+         "no progress line, even on a terminal")
+        ("ring-mb", po::value<uint32_t>()->value_name("MB")->default_value(16), "size of each worker's packet ring in MiB (when a dispatcher feeds the workers)");
     d.add(input).add(output).add(flows).add(dpdk).add(feats).add(control);
+    if (groups != nullptr) {
+        groups->emplace_back(input_caption, input);
+        groups->emplace_back(output_caption, output);
+        groups->emplace_back(flows_caption, flows);
+        groups->emplace_back(dpdk_caption, dpdk);
+        groups->emplace_back(feats_caption, feats);
+        groups->emplace_back(control_caption, control);
+    }
     if (!for_file) {
-        po::options_description generic("General");
+        const char* const generic_caption = "General";
+    po::options_description generic(generic_caption);
         generic.add_options()
             ("help,h", "print this help and exit")
             ("version", "print the version and exit")
-            ("config", po::value<std::string>(), "read options from an INI file (key = value, keys as the long option names); the command line wins");
+            ("config", po::value<std::string>()->value_name("FILE"), "read options from an INI file (key = value, keys as the long option names); the command line wins");
         d.add(generic);
+        if (groups != nullptr) {
+            groups->emplace_back(generic_caption, generic);
+        }
     }
 }
 
@@ -376,16 +406,66 @@ uint64_t parse_size(const std::string& key, const std::string& text) {
     return v * mult;
 }
 
+namespace {
+
+/// The usage lines of --help and of the man page's SYNOPSIS.
+const std::vector<std::string> kSynopsis = {
+    "spate -r FILE [-r FILE ...] [options]",
+    "spate -r - [options] < capture        (stdin; also FIFOs, pipes, /dev/fd/N)",
+    "spate -i IFACE [--bpf EXPR | -F FILE] [options]",
+    "spate --driver dpdk --eal ARGS [options]",
+};
+
+std::string one_line(std::string s) {
+    std::replace(s.begin(), s.end(), '\t', ' ');
+    std::replace(s.begin(), s.end(), '\n', ' ');
+    return s;
+}
+
+void dump_group(std::string& out, const std::string& caption, const po::options_description& g) {
+    out += "G\t" + one_line(caption) + "\n";
+    for (const auto& o : g.options()) {
+        std::string shorts;
+        std::string name = o->format_name();  // "-r [ --read ]" or "--bpf"
+        if (name.size() > 1 && name[0] == '-' && name[1] != '-') {
+            shorts = name.substr(0, 2);
+        }
+        out += "O\t" + shorts + "\t--" + o->long_name() + "\t" + one_line(o->format_parameter()) +
+               "\t" + one_line(o->description()) + "\n";
+    }
+}
+
+}  // namespace
+
+std::string dump_option_table(const std::vector<std::string>& synopsis,
+                              const OptionGroups& groups) {
+    std::string out;
+    for (const std::string& s : synopsis) {
+        out += "S\t" + one_line(s) + "\n";
+    }
+    for (const auto& [caption, g] : groups) {
+        dump_group(out, caption, g);
+    }
+    return out;
+}
+
+std::string option_table() {
+    po::options_description d("Options", 110);
+    OptionGroups groups;
+    describe(d, false, &groups);
+    return dump_option_table(kSynopsis, groups);
+}
+
 std::string help_text() {
     po::options_description d("Options", 110);
     describe(d, false);
     std::ostringstream os;
     os << "spate " << SPATE_VERSION
-       << ": a flow probe that turns packets into bidirectional flow records (JSON Lines)\n\n"
-       << "Usage: spate -r FILE [-r FILE ...] [options]\n"
-       << "       spate -r - [options] < capture        (stdin; also FIFOs, pipes, /dev/fd/N)\n"
-       << "       spate -i IFACE [--bpf EXPR | -F FILE] [options]\n\n"
-       << d << "\n"
+       << ": a flow probe that turns packets into bidirectional flow records (JSON Lines)\n\n";
+    for (size_t i = 0; i < kSynopsis.size(); ++i) {
+        os << (i == 0 ? "Usage: " : "       ") << kSynopsis[i] << "\n";
+    }
+    os << "\n" << d << "\n"
        << "Exit status: 0 success (a truncated capture file is a warning; records shed under\n"
           "--backpressure drop are counted, not an error), 1 an input error or records lost to\n"
           "output errors, 2 a usage or configuration error. SIGINT/SIGTERM export every active\n"
@@ -419,11 +499,16 @@ static std::string read_filter_file(const std::string& path) {
 ParseOutcome parse_options(int argc, const char* const* argv, Options& out) {
     po::options_description cmdline;
     describe(cmdline, false);
+    // Not in --help: the man page generator's view of the tables.
+    cmdline.add_options()("dump-options", "print the option tables for man/gen_man.py");
     po::variables_map vm;
     try {
         po::store(po::command_line_parser(argc, argv).options(cmdline).run(), vm);
         if (vm.count("help")) {
             return ParseOutcome::help;
+        }
+        if (vm.count("dump-options")) {
+            return ParseOutcome::dump_options;
         }
         if (vm.count("version")) {
             return ParseOutcome::version;
@@ -489,6 +574,10 @@ ParseOutcome parse_options(int argc, const char* const* argv, Options& out) {
     out.link_wait = seconds(vm, "link-wait");
     out.snaplen = get<int>(vm, "snaplen");
     out.promiscuous = get<bool>(vm, "promisc");
+    out.pcap_buffer_mb = get<uint32_t>(vm, "pcap-buffer");
+    if (out.pcap_buffer_mb < 1 || out.pcap_buffer_mb > 4096) {
+        throw UsageError("option '--pcap-buffer': must be between 1 and 4096 (MiB)");
+    }
     out.output = get<std::string>(vm, "output");
     std::string compress = get<std::string>(vm, "compress");
     out.rotate_bytes = parse_size("rotate-size", get<std::string>(vm, "rotate-size"));
@@ -674,6 +763,14 @@ ParseOutcome parse_options(int argc, const char* const* argv, Options& out) {
                          "' is not a policy (wait, drop or auto)");
     }
     out.quiet = get<bool>(vm, "quiet");
+    {
+        const bool on = get<bool>(vm, "progress");
+        const bool off = get<bool>(vm, "no-progress");
+        if (on && off) {
+            throw UsageError("options '--progress' and '--no-progress' cannot be used together");
+        }
+        out.progress = on ? Progress::on : off ? Progress::off : Progress::automatic;
+    }
     out.ring_mb = get<uint32_t>(vm, "ring-mb");
     out.compress_threads = get<uint32_t>(vm, "compress-threads");
     if (out.compress_threads > 16) {
@@ -761,7 +858,7 @@ ParseOutcome parse_options(int argc, const char* const* argv, Options& out) {
             }
         }
         if (!out.read_files.empty()) {
-            for (const char* o : {"snaplen", "promisc"}) {
+            for (const char* o : {"snaplen", "promisc", "pcap-buffer"}) {
                 if (given(o)) {
                     throw UsageError(std::string("option '--") + o +
                                      "' applies to live capture (-i) only, not to -r files");
@@ -779,9 +876,17 @@ ParseOutcome parse_options(int argc, const char* const* argv, Options& out) {
                 "option '--bpf': not available with --driver dpdk (filter with the NIC's flow "
                 "rules or use the pcap driver); refused rather than ignored");
         }
-        if (given("snaplen")) {
-            throw UsageError("option '--snaplen': applies to the pcap driver's live capture only");
+        for (const char* o : {"snaplen", "pcap-buffer"}) {
+            if (given(o)) {
+                throw UsageError(std::string("option '--") + o +
+                                 "': applies to the pcap driver's live capture only");
+            }
         }
+    }
+    if (out.progress == Progress::on && out.read_files.empty()) {
+        throw UsageError(
+            "option '--progress': shows how far -r files have been read; not for live capture (-i) "
+            "or --driver dpdk");
     }
     if (out.workers < 1 || out.workers > 64) {
         throw UsageError("option '--workers': must be between 1 and 64");

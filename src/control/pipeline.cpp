@@ -71,8 +71,14 @@ uint64_t to_ns(double seconds) {
 }
 
 bool g_input_error = false;
+/// A progress line is being redrawn on the terminal (stderr): other lines
+/// erase it first, and the next update draws it again below them.
+std::atomic<bool> g_progress_on_terminal{false};
 
 void port_log(bool is_error, const std::string& message) {
+    if (g_progress_on_terminal.load(std::memory_order_relaxed)) {
+        std::fputs("\r\033[K", stderr);
+    }
     std::fprintf(stderr, "spate: %s: %s\n", is_error ? "error" : "warning", message.c_str());
     if (is_error) {
         g_input_error = true;
@@ -400,6 +406,9 @@ void Run::request_stop(const char* why) {
         return;
     }
     if (why != nullptr && !opts_.quiet) {
+        if (g_progress_on_terminal.load(std::memory_order_relaxed)) {
+            std::fputs("\r\033[K", stderr);
+        }
         std::fprintf(stderr, "spate: %s: exporting every active flow\n", why);
     }
     for (PortDriver* p : feed_.ports) {
@@ -430,6 +439,27 @@ void Run::control_loop() {
     }
     StatsReporter reporter(opts_.stats_format == "json" ? StatsFormat::json : StatsFormat::text,
                            stats_out, t0_);
+    // The progress line: files only, on when asked or when stderr is a
+    // terminal. Updated from this loop's clock, from counters the readers
+    // publish anyway (frames) and once per burst (bytes read).
+    const bool terminal = ::isatty(STDERR_FILENO) == 1;
+    const bool files = !opts_.read_files.empty() && opts_.driver == "pcap";
+    std::unique_ptr<ProgressLine> progress;
+    if (files && (opts_.progress == Progress::on ||
+                  (opts_.progress == Progress::automatic && terminal && !opts_.quiet))) {
+        progress = std::make_unique<ProgressLine>(stderr, terminal, t0_);
+        g_progress_on_terminal.store(terminal, std::memory_order_relaxed);
+    }
+    auto input_bytes = [this](uint64_t& total) {
+        uint64_t read = 0;
+        total = 0;
+        for (const PortDriver* p : feed_.ports) {
+            const PortStats ps = p->stats();
+            read += ps.input_bytes_read;
+            total += ps.input_bytes_total;
+        }
+        return read;
+    };
     StatsSnapshot snapshot;
     register_stats_telemetry(&snapshot);
     while (!loops_done()) {
@@ -462,8 +492,22 @@ void Run::control_loop() {
             if (next_stats <= now) {
                 next_stats = now + stats_every;  // a late wake-up: no burst of lines
             }
+            if (progress != nullptr && stats_out == stderr) {
+                progress->clear();
+            }
             reporter.interval(gather(), realtime_ns());
         }
+        if (progress != nullptr && progress->due(now)) {
+            uint64_t total = 0;
+            const uint64_t read = input_bytes(total);
+            progress->tick(now, frames(), read, total);
+        }
+    }
+    if (progress != nullptr) {
+        uint64_t total = 0;
+        const uint64_t read = input_bytes(total);
+        progress->finish(mono_ns(), frames(), read, total);
+        g_progress_on_terminal.store(false, std::memory_order_relaxed);
     }
     publish(snapshot, gather());
     register_stats_telemetry(nullptr);
@@ -919,6 +963,7 @@ int run_pipeline(const Options& opts) {
         pc.bpf_option = opts.bpf_option;
         pc.snaplen = opts.snaplen;
         pc.promiscuous = opts.promiscuous;
+        pc.buffer_mb = static_cast<int>(opts.pcap_buffer_mb);
         try {
             port = make_pcap_port(pc, port_log);
         } catch (const FilterError& e) {

@@ -2,6 +2,7 @@
 
 #include <time.h>
 
+#include <algorithm>
 #include <cinttypes>
 #include <ctime>
 
@@ -198,6 +199,114 @@ void StatsReporter::interval(const StatsTotals& now, uint64_t wall_ns) {
     std::fputs(line.c_str(), out_);
     std::fflush(out_);
     last_ = now;
+}
+
+namespace {
+
+constexpr uint64_t kTerminalEveryNs = 500'000'000;
+constexpr uint64_t kLogEveryNs = 5'000'000'000;
+
+std::string bytes_text(uint64_t b) {
+    char buf[32];
+    const double v = static_cast<double>(b);
+    if (v >= 1e9) {
+        std::snprintf(buf, sizeof buf, "%.2f GB", v / 1e9);
+    } else if (v >= 1e6) {
+        std::snprintf(buf, sizeof buf, "%.1f MB", v / 1e6);
+    } else if (v >= 1e3) {
+        std::snprintf(buf, sizeof buf, "%.1f kB", v / 1e3);
+    } else {
+        std::snprintf(buf, sizeof buf, "%" PRIu64 " B", b);
+    }
+    return buf;
+}
+
+std::string clock_text(double s) {
+    const auto t = static_cast<uint64_t>(s + 0.5);
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%" PRIu64 ":%02" PRIu64 ":%02" PRIu64, t / 3600, t / 60 % 60,
+                  t % 60);
+    return buf;
+}
+
+}  // namespace
+
+ProgressLine::ProgressLine(std::FILE* out, bool terminal, uint64_t start_mono_ns)
+    : out_(out),
+      terminal_(terminal),
+      start_ns_(start_mono_ns),
+      next_ns_(start_mono_ns + (terminal ? kTerminalEveryNs : kLogEveryNs)),
+      last_ns_(start_mono_ns) {}
+
+std::string ProgressLine::format(double elapsed_s, uint64_t packets, double pps,
+                                 uint64_t bytes_read, uint64_t bytes_total, bool done) {
+    std::string line = "spate: progress: ";
+    char buf[96];
+    if (bytes_total != 0) {
+        const uint64_t got = std::min(bytes_read, bytes_total);
+        std::snprintf(buf, sizeof buf, "%5.1f%% of %s, ",
+                      100.0 * static_cast<double>(got) / static_cast<double>(bytes_total),
+                      bytes_text(bytes_total).c_str());
+        line += buf;
+    }
+    std::snprintf(buf, sizeof buf, "%" PRIu64 " packets, %spkt/s", packets, human(pps).c_str());
+    line += buf;
+    if (done) {
+        line += ", " + clock_text(elapsed_s) + " elapsed";
+    } else if (bytes_total != 0 && bytes_read > 0 && elapsed_s > 0) {
+        const double rate = static_cast<double>(bytes_read) / elapsed_s;  // bytes per second
+        const double left = static_cast<double>(bytes_total - std::min(bytes_read, bytes_total));
+        line += ", ETA " + clock_text(left / rate);
+    } else {
+        line += ", " + clock_text(elapsed_s) + " elapsed";
+    }
+    return line;
+}
+
+void ProgressLine::print(uint64_t now_ns, uint64_t packets, uint64_t bytes_read,
+                         uint64_t bytes_total, bool done) {
+    const double elapsed = static_cast<double>(delta(now_ns, start_ns_)) / 1e9;
+    // The rate over the last update (over the whole run on the final line).
+    const uint64_t since = done ? start_ns_ : last_ns_;
+    const uint64_t base = done ? 0 : last_packets_;
+    const double secs = static_cast<double>(delta(now_ns, since)) / 1e9;
+    const double pps = secs > 0 ? static_cast<double>(delta(packets, base)) / secs : 0;
+    const std::string line = format(elapsed, packets, pps, bytes_read, bytes_total, done);
+    if (terminal_) {
+        // \r and erase to the end of the line: redrawn in place.
+        std::fprintf(out_, "\r\033[K%s%s", line.c_str(), done ? "\n" : "");
+        shown_ = !done;
+    } else {
+        std::fprintf(out_, "%s\n", line.c_str());
+    }
+    std::fflush(out_);
+    last_ns_ = now_ns;
+    last_packets_ = packets;
+}
+
+void ProgressLine::tick(uint64_t now_ns, uint64_t packets, uint64_t bytes_read,
+                        uint64_t bytes_total) {
+    if (now_ns < next_ns_) {
+        return;
+    }
+    const uint64_t every = terminal_ ? kTerminalEveryNs : kLogEveryNs;
+    next_ns_ += every;
+    if (next_ns_ <= now_ns) {
+        next_ns_ = now_ns + every;
+    }
+    print(now_ns, packets, bytes_read, bytes_total, false);
+}
+
+void ProgressLine::finish(uint64_t now_ns, uint64_t packets, uint64_t bytes_read,
+                          uint64_t bytes_total) {
+    print(now_ns, packets, bytes_read, bytes_total, true);
+}
+
+void ProgressLine::clear() {
+    if (terminal_ && shown_) {
+        std::fputs("\r\033[K", out_);
+        shown_ = false;
+    }
 }
 
 }  // namespace spate

@@ -1080,6 +1080,21 @@ void CaptureFile::begin_batch() {
     }
 }
 
+uint64_t CaptureFile::bytes_read() const {
+    if (impl_ == nullptr) {
+        return 0;
+    }
+    return format_ == CaptureFormat::pcapng ? impl_->ng.pos : impl_->pos;
+}
+
+bool CaptureFile::size_known() const {
+    return impl_ == nullptr || !impl_->sequential;
+}
+
+uint64_t CaptureFile::size() const {
+    return size_known() && impl_ != nullptr ? impl_->size : 0;
+}
+
 CaptureFile::Next CaptureFile::next(PacketRef& pkt) {
     for (;;) {
         const Next r = next_once(pkt);

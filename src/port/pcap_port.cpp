@@ -100,6 +100,7 @@ struct SharedStats {
     std::atomic<uint64_t> truncated_files{0};
     std::atomic<uint64_t> corrupt_files{0};
     std::atomic<uint64_t> time_steps_back{0};
+    std::atomic<uint64_t> input_bytes_read{0};
 
     /// Single writer: a plain load and store, no locked instruction.
     static void add(std::atomic<uint64_t>& c, uint64_t n) {
@@ -115,6 +116,7 @@ struct SharedStats {
         s.truncated_files = truncated_files.load(std::memory_order_relaxed);
         s.corrupt_files = corrupt_files.load(std::memory_order_relaxed);
         s.time_steps_back = time_steps_back.load(std::memory_order_relaxed);
+        s.input_bytes_read = input_bytes_read.load(std::memory_order_relaxed);
         return s;
     }
 };
@@ -143,6 +145,14 @@ public:
             if (files_.back().nanosecond()) {
                 nanosecond_ = true;
             }
+        }
+        bool known = true;
+        for (const CaptureFile& f : files_) {
+            known = known && f.size_known();
+            total_bytes_ += f.size();
+        }
+        if (!known) {
+            total_bytes_ = 0;  // stdin, a FIFO or a compressed file: no percent
         }
         if (!cfg.bpf.empty()) {
             // Compile once now so that a bad expression stops the start-up;
@@ -210,6 +220,7 @@ public:
                     break;
             }
             SharedStats::add(stats_.files_done, 1);
+            done_bytes_ += file.size_known() ? file.size() : file.bytes_read();
             ++cur_;
             last_ts_ = 0;
             warned_back_ = false;
@@ -223,6 +234,10 @@ public:
         if (steps_back != 0) {
             SharedStats::add(stats_.time_steps_back, steps_back);
         }
+        // Once per burst, for the progress line.
+        stats_.input_bytes_read.store(
+            done_bytes_ + (cur_ < files_.size() ? files_[cur_].bytes_read() : 0),
+            std::memory_order_relaxed);
         // end only on an empty burst, so a caller that stops reading at
         // `end` never drops the last packets.
         status = (count == 0 && cur_ >= files_.size()) ? RxStatus::end : RxStatus::ok;
@@ -230,7 +245,11 @@ public:
     }
 
     bool nanosecond_timestamps() const override { return nanosecond_; }
-    PortStats stats() const override { return stats_.read(); }
+    PortStats stats() const override {
+        PortStats s = stats_.read();
+        s.input_bytes_total = total_bytes_;
+        return s;
+    }
 
     std::string describe() const override {
         std::string s = "pcap files: " + join_files(cfg_.files);
@@ -295,6 +314,8 @@ private:
     LinkFilter* last_ = nullptr;
     uint64_t last_ts_ = 0;  ///< previous packet's time in the current input
     bool warned_back_ = false;
+    uint64_t total_bytes_ = 0;  ///< of every file; 0: not known
+    uint64_t done_bytes_ = 0;   ///< of the files finished
     SharedStats stats_;
 };
 
@@ -381,10 +402,18 @@ public:
         return s;
     }
 
+    std::string detail() const override {
+        const PortStats s = stats();
+        return "pcap live " + cfg_.interface + ": kernel buffer " + std::to_string(cfg_.buffer_mb) +
+               " MiB (--pcap-buffer); dropped by the kernel " + std::to_string(s.kernel_drops) +
+               ", by the interface " + std::to_string(s.if_drops);
+    }
+
     std::string describe() const override {
         std::string s = "pcap live: " + cfg_.interface + " (snaplen " + std::to_string(snaplen_) +
                         (cfg_.promiscuous ? ", promiscuous" : ", not promiscuous") +
-                        (nano_ ? ", ns timestamps" : ", us timestamps");
+                        (nano_ ? ", ns timestamps" : ", us timestamps") + ", buffer " +
+                        std::to_string(cfg_.buffer_mb) + " MiB";
         if (!cfg_.bpf.empty()) {
             s += ", filter: " + cfg_.bpf;
         }

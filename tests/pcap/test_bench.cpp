@@ -243,3 +243,123 @@ TEST(Bench, DpdkDriverReplaysMbufsFromTheMempool) {
     EXPECT_NE(bad.err.find("--driver dpdk"), std::string::npos) << bad.err;
     fs::remove_all(dir);
 }
+
+TEST(Bench, BadOutputPathsFailBeforeTheFirstRunAndNameThePath) {
+    // Runs that would take minutes: a bad path must stop the tool at once
+    // (exit 2, the path named), not after the runs.
+    const std::string pcap = shell_quote(data("zeek__wikipedia.pcap").string());
+    fs::path dir = temp_dir();
+    const std::string missing = "/nonexistent-spate-dir/x";
+    struct Case {
+        std::string args, must_mention;
+    } cases[] = {
+        {"--json " + missing + ".json", missing + ".json"},
+        {"--output " + missing + ".jsonl", missing + ".jsonl"},
+        {"--output " + shell_quote((dir / "file" / "spool").string()) + "/ -- --rotate-size 1M",
+         (dir / "file").string()},
+        {"--plot " + missing + ".png", missing + ".png"},
+        {"--json " + shell_quote(dir.string()), dir.string()},
+        {"--compare " + missing + ".json", missing + ".json"},
+        {"-- --no-such-spate-option", "no-such-spate-option"},
+    };
+    std::ofstream(dir / "file") << "a file, not a directory\n";
+    for (const Case& c : cases) {
+        const auto t0 = std::chrono::steady_clock::now();
+        RunResult r = run_bench(pcap + " --loops 1000 --runs 50 " + c.args);
+        const double took =
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        EXPECT_EQ(r.status, 2) << c.args << ": " << r.err;
+        EXPECT_NE(r.err.find(c.must_mention), std::string::npos) << c.args << ": " << r.err;
+        EXPECT_LT(took, 5.0) << c.args << ": failed only after running";
+        EXPECT_EQ(r.out.find("Mpps"), std::string::npos) << c.args << ": a run started\n" << r.out;
+    }
+    // A baseline that is not a --json file is refused up front as well.
+    const fs::path junk = dir / "junk.json";
+    std::ofstream(junk) << "{\"tool\": \"something else\"}\n";
+    RunResult r = run_bench(pcap + " --loops 1000 --runs 50 --compare " + shell_quote(junk.string()));
+    EXPECT_EQ(r.status, 2) << r.err;
+    EXPECT_NE(r.err.find(junk.string()), std::string::npos) << r.err;
+    fs::remove_all(dir);
+}
+
+TEST(Bench, CompareShowsFullNamesMarksSpreadAndConfigurationsOnOneSide) {
+    fs::path dir = temp_dir();
+    const fs::path base = dir / "base.json";
+    // A baseline by hand: the long feature set was far slower and far
+    // cheaper per packet than any real run (so this run is better in Mpps
+    // and worse in cycles per packet, beyond any spread); one configuration
+    // is in the baseline only.
+    const std::string long_set = "splt+bd+entropy+tcp+ip";
+    auto fig = [](const char* name, double median, double lo, double hi) {
+        return "\"" + std::string(name) + "\": {\"median\": " + std::to_string(median) +
+               ", \"min\": " + std::to_string(lo) + ", \"max\": " + std::to_string(hi) + "}";
+    };
+    std::ofstream(base)
+        << "{\"tool\": \"spate-bench\", \"runs\": 2, \"configs\": [\n"
+        << "{\"workers\": 1, \"features\": \"" << long_set << "\", \"flows\": 0, "
+        << fig("mpps", 1e-6, 1e-6, 1e-6) << ", " << fig("packets", 104, 104, 104) << ", "
+        << fig("cycles_per_packet", 1e-3, 1e-3, 1e-3) << "},\n"
+        << "{\"workers\": 3, \"features\": \"only-in-the-baseline\", \"flows\": 0, "
+        << fig("mpps", 1, 1, 1) << "}\n]}\n";
+    RunResult r = run_bench(shell_quote(data("joy__sample.pcap").string()) +
+                            " --runs 2 --workers 1 --features " + long_set + ",none --compare " +
+                            shell_quote(base.string()));
+    ASSERT_EQ(r.status, 0) << r.err << r.out;
+    const std::string& out = r.out;
+    const size_t cmp = out.find("compared with");
+    ASSERT_NE(cmp, std::string::npos) << out;
+    // The configuration by its full name, and every figure's full name.
+    EXPECT_NE(out.find("workers 1, features " + long_set + ", captures", cmp), std::string::npos)
+        << out;
+    for (const char* f : {"packets_per_cpu_second", "max_exporter_backlog", "records_per_second"}) {
+        EXPECT_NE(out.find(f, cmp), std::string::npos) << f << "\n" << out;
+    }
+    auto line_of = [&](const std::string& figure) {
+        const size_t p = out.find("\n  " + figure + " ", cmp);
+        return p == std::string::npos ? std::string()
+                                      : out.substr(p + 1, out.find('\n', p + 1) - p - 1);
+    };
+    EXPECT_NE(line_of("mpps").find("better"), std::string::npos) << line_of("mpps");
+    EXPECT_NE(line_of("cycles_per_packet").find("worse"), std::string::npos)
+        << line_of("cycles_per_packet");
+    EXPECT_NE(line_of("packets").find("same"), std::string::npos) << line_of("packets");
+    EXPECT_NE(line_of("packets").find("1.00x"), std::string::npos) << line_of("packets");
+    EXPECT_NE(line_of("gbps").find("not in the baseline"), std::string::npos) << line_of("gbps");
+    // The run-to-run spread of both sides.
+    const std::string mpps = line_of("mpps");
+    EXPECT_NE(mpps.find("±0.0%"), std::string::npos) << mpps;
+    EXPECT_EQ(std::count(mpps.begin(), mpps.end(), '%'), 2) << mpps;
+    // Configurations on one side only are listed, not skipped.
+    EXPECT_NE(out.find("not in the baseline (run now only):\n  workers 1, features none, captures"),
+              std::string::npos)
+        << out;
+    EXPECT_NE(out.find("not run now (in the baseline only):\n  workers 3, features "
+                       "only-in-the-baseline, captures"),
+              std::string::npos)
+        << out;
+    fs::remove_all(dir);
+}
+
+TEST(Bench, HelpNamesWhatEachValueTakes) {
+    RunResult help = run_bench("--help");
+    ASSERT_EQ(help.status, 0);
+    std::istringstream in(help.out);
+    std::string line;
+    while (std::getline(in, line)) {
+        if (line.rfind("  -", 0) == 0) {
+        std::istringstream words(line);
+        std::string w;
+        while (words >> w) {
+            EXPECT_TRUE(w != "arg" && w.rfind("[=arg", 0) != 0)
+                << "boost's placeholder left: " << line;
+        }
+        }
+    }
+    for (const char* want : {"--duration SECONDS", "--json FILE", "--workers N[,N...]",
+                             "--output ] PATH"}) {
+        EXPECT_NE(help.out.find(want), std::string::npos) << want << "\n" << help.out;
+    }
+    // The positional captures and the man page's dump stay out of --help.
+    EXPECT_EQ(help.out.find("--capture"), std::string::npos) << help.out;
+    EXPECT_EQ(help.out.find("--dump-options"), std::string::npos) << help.out;
+}

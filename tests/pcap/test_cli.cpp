@@ -95,6 +95,32 @@ TEST(Cli, HelpListsEveryOptionWithDefaults) {
     EXPECT_NE(r.out.find("(=1800)"), std::string::npos) << "active timeout default shown";
 }
 
+TEST(Cli, HelpNamesWhatEachValueTakes) {
+    RunResult r = run_spate("--help");
+    ASSERT_EQ(r.status, 0);
+    std::istringstream in(r.out);
+    std::string line;
+    size_t options = 0;
+    while (std::getline(in, line)) {
+        if (line.rfind("  -", 0) != 0) {
+            continue;  // a caption or a wrapped description
+        }
+        ++options;
+        std::istringstream words(line);
+        std::string w;
+        while (words >> w) {
+            EXPECT_TRUE(w != "arg" && w.rfind("[=arg", 0) != 0)
+                << "boost's placeholder left: " << line;
+        }
+    }
+    EXPECT_GT(options, 60u);
+    for (const char* want : {"--read ] FILE", "--interface ] IFACE", "--bpf EXPR",
+                             "--idle-timeout SECONDS", "--workers N", "--pcap-buffer MB",
+                             "--ring-mb MB", "--progress [=BOOL(=true)]", "--config FILE"}) {
+        EXPECT_NE(r.out.find(want), std::string::npos) << want;
+    }
+}
+
 TEST(Cli, Version) {
     RunResult r = run_spate("--version");
     EXPECT_EQ(r.status, 0);
@@ -123,6 +149,11 @@ TEST(Cli, UsageErrorsNameTheOptionAndExit2) {
         {"--mtu 9000 -r x.pcap", "'--mtu' applies to --driver dpdk only"},
         {"--promisc false -r x.pcap", "'--promisc' applies to live capture"},
         {"--snaplen 128 -r x.pcap", "'--snaplen' applies to live capture"},
+        {"--pcap-buffer 8 -r x.pcap", "'--pcap-buffer' applies to live capture"},
+        {"--pcap-buffer 0 -i lo", "'--pcap-buffer': must be between 1 and 4096"},
+        {"--pcap-buffer 5000 -i lo", "'--pcap-buffer': must be between 1 and 4096"},
+        {"--progress -i lo", "'--progress'"},
+        {"--progress --no-progress -r x.pcap", "'--no-progress'"},
     };
     for (const auto& c : cases) {
         RunResult r = run_spate(c.args);

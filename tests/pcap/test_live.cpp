@@ -209,3 +209,62 @@ INSTANTIATE_TEST_SUITE_P(Capture, Live,
                          via_name);
 
 }  // namespace
+
+namespace {
+
+/// Bytes of the process's mappings of sockets: libpcap's TPACKET ring,
+/// whose size is the buffer it was given (pcap_set_buffer_size).
+uint64_t socket_mapped_bytes(pid_t pid) {
+    std::ifstream maps("/proc/" + std::to_string(pid) + "/maps");
+    std::string line;
+    uint64_t total = 0;
+    while (std::getline(maps, line)) {
+        if (line.find("socket:[") == std::string::npos) {
+            continue;
+        }
+        const size_t dash = line.find('-');
+        const size_t space = line.find(' ');
+        total += std::stoull(line.substr(dash + 1, space - dash - 1), nullptr, 16) -
+                 std::stoull(line.substr(0, dash), nullptr, 16);
+    }
+    return total;
+}
+
+}  // namespace
+
+TEST(LivePcapBuffer, SetsTheKernelRingOfTheLiveCapture) {
+    if (geteuid() != 0) {
+        GTEST_SKIP() << "live capture on a veth pair needs root";
+    }
+    Veth veth("pb");
+    if (!veth.ok) {
+        GTEST_SKIP() << "cannot create a veth pair here (ip link add ... type veth)";
+    }
+    const fs::path dir = temp_dir();
+    for (const uint32_t mb : {8u, 24u}) {
+        const fs::path err = dir / ("err" + std::to_string(mb));
+        pid_t pid = spawn_spate({"-i", veth.b, "--pcap-buffer", std::to_string(mb), "-o",
+                                 (dir / "out.jsonl").string()},
+                                err);
+        ASSERT_GT(pid, 0);
+        ChildGuard guard{pid};
+        uint64_t mapped = 0;
+        for (int i = 0; i < 100 && mapped == 0; ++i) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(50));
+            mapped = socket_mapped_bytes(pid);
+        }
+        ASSERT_GT(mapped, 0u) << "no capture ring mapped\n" << read_all(err);
+        // The ring is the buffer asked for (libpcap rounds to whole blocks).
+        EXPECT_GE(mapped, uint64_t{mb} << 20) << mb << " MiB asked";
+        EXPECT_LE(mapped, (uint64_t{mb} + 1) << 20) << mb << " MiB asked";
+        int status = 0;
+        terminate_and_wait(pid, status, 20);
+        guard.release();
+        const std::string log = read_all(err);
+        EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << log;
+        EXPECT_NE(log.find("kernel buffer " + std::to_string(mb) + " MiB (--pcap-buffer)"),
+                  std::string::npos)
+            << log;
+    }
+    fs::remove_all(dir);
+}

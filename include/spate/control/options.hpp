@@ -26,6 +26,9 @@ struct RxMapEntry {
     unsigned lcore = 0;
 };
 
+/// --progress / --no-progress; automatic: on when stderr is a terminal.
+enum class Progress : uint8_t { automatic, on, off };
+
 struct Options {
     // input
     std::vector<std::string> read_files;
@@ -47,6 +50,7 @@ struct Options {
     std::vector<RxMapEntry> rx_map;  ///< empty: the main thread polls every queue and dispatches
     int snaplen = 262144;
     bool promiscuous = true;
+    uint32_t pcap_buffer_mb = 64;  ///< --pcap-buffer: libpcap's kernel buffer (live capture)
     // output
     std::string output = "-";
     bool zstd = false;
@@ -84,11 +88,12 @@ struct Options {
     /// "auto": wait for files and replays, drop for live sources.
     std::string backpressure = "auto";
     bool quiet = false;
+    Progress progress = Progress::automatic;
     uint32_t ring_mb = 16;
     std::string config_file;
 };
 
-enum class ParseOutcome { run, help, version };
+enum class ParseOutcome { run, help, version, dump_options };
 
 /// Parses argv (and the --config file; the command line wins). Throws
 /// UsageError naming the option on any unknown option, bad value or
@@ -97,6 +102,12 @@ ParseOutcome parse_options(int argc, const char* const* argv, Options& out);
 
 /// The --help text: every option with its default.
 std::string help_text();
+
+/// The option tables as tab-separated lines, for the man page generator
+/// (man/gen_man.py; the hidden option --dump-options): "S\tSYNOPSIS LINE",
+/// "G\tGROUP CAPTION", "O\tSHORT\tLONG\tPARAMETER\tDESCRIPTION". The
+/// same tables as --help, so the man page cannot drift from it.
+std::string option_table();
 
 /// Reads and compiles the rule files of a run: --rules files in order, then
 /// the app set (--app-rules) when unit app is on. nullptr when there are no

@@ -62,6 +62,43 @@ private:
     StatsTotals last_;
 };
 
+/// The --progress line for -r files: percent of the bytes read, packets,
+/// packets per second and an ETA (packets and rate only when the size is
+/// not known: stdin, FIFOs, compressed files). Driven by the control loop's
+/// clock, never by packets. On a terminal the line is redrawn in place
+/// (every 0.5 s); elsewhere (--progress with stderr a file or pipe) a full
+/// line every 5 s. finish() prints the last one.
+class ProgressLine {
+public:
+    ProgressLine(std::FILE* out, bool terminal, uint64_t start_mono_ns);
+
+    /// True when tick() would print (the caller gathers its figures then).
+    bool due(uint64_t now_ns) const { return now_ns >= next_ns_; }
+    /// Prints when the next update is due.
+    void tick(uint64_t now_ns, uint64_t packets, uint64_t bytes_read, uint64_t bytes_total);
+    /// The final line (ends the line on a terminal).
+    void finish(uint64_t now_ns, uint64_t packets, uint64_t bytes_read, uint64_t bytes_total);
+    /// Erases the line on a terminal before another line is printed there.
+    void clear();
+
+    /// The text of one update (no line end), for tests. `pps`: the rate
+    /// shown; `done`: the final line.
+    static std::string format(double elapsed_s, uint64_t packets, double pps, uint64_t bytes_read,
+                              uint64_t bytes_total, bool done);
+
+private:
+    void print(uint64_t now_ns, uint64_t packets, uint64_t bytes_read, uint64_t bytes_total,
+               bool done);
+
+    std::FILE* out_;
+    bool terminal_;
+    uint64_t start_ns_;
+    uint64_t next_ns_;
+    uint64_t last_ns_;
+    uint64_t last_packets_ = 0;
+    bool shown_ = false;  ///< a partial line is on the terminal
+};
+
 /// "2026-12-04T16:03:36.123Z" (UTC, milliseconds).
 std::string iso8601_utc(uint64_t wall_ns);
 

@@ -83,6 +83,14 @@ public:
     /// (nanosecond pcap, or a pcapng interface with finer if_tsresol).
     bool nanosecond() const { return nanosecond_; }
     uint64_t records_read() const { return records_; }
+    /// Bytes of capture data read so far (the offset of the next record;
+    /// of the decompressed data for a compressed file). For progress: read
+    /// once per burst, never per packet.
+    uint64_t bytes_read() const;
+    /// True when size() is the file's length: a regular, uncompressed
+    /// file. Stdin, FIFOs, pipes and compressed files: false.
+    bool size_known() const;
+    uint64_t size() const;
 
 private:
     CaptureFile() = default;

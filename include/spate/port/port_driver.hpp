@@ -21,6 +21,12 @@ struct PortStats {
     /// Packets whose timestamp is more than a second before the previous
     /// packet's in the same input (warned once per input).
     uint64_t time_steps_back = 0;
+    /// Capture files: bytes of them read so far (updated once per burst),
+    /// and their total when every one has a known size (regular,
+    /// uncompressed files); 0 when not known (stdin, FIFOs, compressed
+    /// files) or not a file input. For the --progress line.
+    uint64_t input_bytes_read = 0;
+    uint64_t input_bytes_total = 0;
 };
 
 enum class RxStatus : uint8_t {

@@ -5,6 +5,9 @@
 #include <gtest/gtest.h>
 #include <simdjson.h>
 
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
 #include <string>
 
 using namespace spate;
@@ -77,3 +80,69 @@ TEST(StatsLine, Iso8601) {
 }
 
 }  // namespace
+
+// The --progress line: percent, rate and ETA for files of known size;
+// packets and rate only when the size is not known.
+TEST(ProgressLine, PercentRateAndEtaForAKnownSize) {
+    // 25 of 100 MB in 10 s: 30 s left at that pace.
+    const std::string line =
+        ProgressLine::format(10.0, 123456, 12345.6, 25'000'000, 100'000'000, false);
+    EXPECT_NE(line.find(" 25.0% of 100.0 MB"), std::string::npos) << line;
+    EXPECT_NE(line.find("123456 packets"), std::string::npos) << line;
+    EXPECT_NE(line.find("12.3 kpkt/s"), std::string::npos) << line;
+    EXPECT_NE(line.find("ETA 0:00:30"), std::string::npos) << line;
+}
+
+TEST(ProgressLine, UnknownSizeHasNoPercentNorEta) {
+    const std::string line = ProgressLine::format(75.0, 900, 12.0, 5'000'000, 0, false);
+    EXPECT_EQ(line.find('%'), std::string::npos) << line;
+    EXPECT_EQ(line.find("ETA"), std::string::npos) << line;
+    EXPECT_NE(line.find("900 packets"), std::string::npos) << line;
+    EXPECT_NE(line.find("0:01:15 elapsed"), std::string::npos) << line;
+}
+
+TEST(ProgressLine, FinalLineSaysElapsedAndNeverOverAHundredPercent) {
+    const std::string line = ProgressLine::format(3661.0, 10, 1.0, 200, 100, true);
+    EXPECT_NE(line.find("100.0% of 100 B"), std::string::npos) << line;
+    EXPECT_NE(line.find("1:01:01 elapsed"), std::string::npos) << line;
+    EXPECT_EQ(line.find("ETA"), std::string::npos) << line;
+}
+
+TEST(ProgressLine, TerminalRedrawsInPlaceAndLogsGetWholeLinesOnTheClock) {
+    char* buf = nullptr;
+    size_t len = 0;
+    FILE* f = open_memstream(&buf, &len);
+    ASSERT_NE(f, nullptr);
+    {
+        ProgressLine p(f, true, 0);
+        EXPECT_FALSE(p.due(kSec / 4));
+        EXPECT_TRUE(p.due(kSec / 2));
+        p.tick(kSec / 2, 100, 50, 100);
+        p.tick(kSec / 2 + 1, 200, 60, 100);  // not due: nothing
+        p.finish(kSec, 300, 100, 100);
+    }
+    std::fflush(f);
+    std::string term(buf, len);
+    EXPECT_EQ(term.find("\r\033[Kspate: progress:  50.0%"), 0u) << term;
+    EXPECT_NE(term.find("\r\033[Kspate: progress: 100.0%"), std::string::npos) << term;
+    EXPECT_EQ(term.find('\n'), term.size() - 1) << "one line end, after the final line: " << term;
+    std::fclose(f);
+    std::free(buf);
+
+    buf = nullptr;
+    len = 0;
+    f = open_memstream(&buf, &len);
+    {
+        ProgressLine p(f, false, 0);
+        EXPECT_FALSE(p.due(kSec));  // every 5 s off a terminal
+        EXPECT_TRUE(p.due(5 * kSec));
+        p.tick(5 * kSec, 100, 50, 100);
+        p.finish(6 * kSec, 300, 100, 100);
+    }
+    std::fflush(f);
+    std::string log(buf, len);
+    EXPECT_EQ(log.find('\r'), std::string::npos) << log;
+    EXPECT_EQ(std::count(log.begin(), log.end(), '\n'), 2) << log;
+    std::fclose(f);
+    std::free(buf);
+}
