@@ -234,6 +234,9 @@ void describe(po::options_description& d, bool for_file) {
         ("idle-exit", po::value<double>()->default_value(0),
          "end of input after SECONDS without a packet, any driver (for vdev replays; 0 = run until stopped)")
         ("quiet,q", po::value<bool>()->default_value(false)->implicit_value(true), "do not print counters at exit")
+        ("verbose", po::value<bool>()->default_value(false)->implicit_value(true),
+         "--driver dpdk: show the EAL's whole output (its log, and its option list on an argument error); "
+         "without it a start-up refusal is one line of cause and one of next step")
         ("ring-mb", po::value<uint32_t>()->default_value(16), "size of each worker's packet ring in MiB (when a dispatcher feeds the workers)");
     d.add(input).add(output).add(flows).add(dpdk).add(feats).add(control);
     if (!for_file) {
@@ -674,6 +677,7 @@ ParseOutcome parse_options(int argc, const char* const* argv, Options& out) {
                          "' is not a policy (wait, drop or auto)");
     }
     out.quiet = get<bool>(vm, "quiet");
+    out.verbose = get<bool>(vm, "verbose");
     out.ring_mb = get<uint32_t>(vm, "ring-mb");
     out.compress_threads = get<uint32_t>(vm, "compress-threads");
     if (out.compress_threads > 16) {

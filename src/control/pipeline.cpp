@@ -880,6 +880,7 @@ DpdkPortConfig dpdk_config(const Options& opts) {
     dc.linktype = static_cast<uint16_t>(opts.port_linktype);
     dc.mtu = static_cast<uint16_t>(opts.mtu);
     dc.link_wait_s = opts.link_wait;
+    dc.verbose = opts.verbose;
     for (const RxMapEntry& m : opts.rx_map) {
         uint16_t& q = dc.port_queues[m.port];
         q = std::max<uint16_t>(q, static_cast<uint16_t>(m.queue + 1));

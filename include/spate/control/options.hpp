@@ -84,6 +84,7 @@ struct Options {
     /// "auto": wait for files and replays, drop for live sources.
     std::string backpressure = "auto";
     bool quiet = false;
+    bool verbose = false;  ///< --verbose: the DPDK EAL's whole output
     uint32_t ring_mb = 16;
     std::string config_file;
 };
