@@ -645,8 +645,7 @@ private:
         if (queues > info.max_rx_queues) {
             throw PortConfigError(
                 name + " (" + info.driver_name + "): " + std::to_string(queues) +
-                    " RX queues requested, the device allows " +
-                    std::to_string(info.max_rx_queues),
+                    " RX queues requested, the device allows " + std::to_string(info.max_rx_queues),
                 "ask for at most " + std::to_string(info.max_rx_queues) +
                     " with --rx-queues (or in rx-map), or leave --rx-queues at 0");
         }
@@ -691,8 +690,8 @@ private:
             rc = rte_eth_dev_configure(port, queues, 1, &conf);
         }
         if (rc != 0) {
-            throw std::runtime_error(name + ": configure failed: " +
-                                     std::string(rte_strerror(-rc)) + driver_said());
+            throw std::runtime_error(
+                name + ": configure failed: " + std::string(rte_strerror(-rc)) + driver_said());
         }
         uint16_t nb_rx = cfg_.rx_desc;
         uint16_t nb_tx = 0;
@@ -711,9 +710,9 @@ private:
         }
         if (cfg_.mtu != 0) {
             if (cfg_.mtu < info.min_mtu || cfg_.mtu > info.max_mtu) {
-                throw PortConfigError("--mtu: " + std::to_string(cfg_.mtu) + " is outside " +
-                                          name + "'s range " + std::to_string(info.min_mtu) +
-                                          ".." + std::to_string(info.max_mtu),
+                throw PortConfigError("--mtu: " + std::to_string(cfg_.mtu) + " is outside " + name +
+                                          "'s range " + std::to_string(info.min_mtu) + ".." +
+                                          std::to_string(info.max_mtu),
                                       "give --mtu within the range, or 0 for the device's default");
             }
             rc = rte_eth_dev_set_mtu(port, cfg_.mtu);
@@ -965,8 +964,8 @@ std::unique_ptr<BurstSource> make_dpdk_queue_source(
     auto& dp = static_cast<DpdkPort&>(port);
     for (const auto& q : queues) {
         if (std::find(dp.queues().begin(), dp.queues().end(), q) == dp.queues().end()) {
-            throw PortConfigError("rx-map: port " + std::to_string(q.first) +
-                                      " has no RX queue " + std::to_string(q.second),
+            throw PortConfigError("rx-map: port " + std::to_string(q.first) + " has no RX queue " +
+                                      std::to_string(q.second),
                                   "map queues 0..N-1 of each port, N at most what the device "
                                   "allows");
         }

@@ -88,6 +88,7 @@ TEST(Cli, HelpListsEveryOptionWithDefaults) {
                             "--frag-slots",
                             "--ring-mb",
                             "--quiet",
+                            "--verbose",
                             "--promisc"}) {
         EXPECT_NE(r.out.find(opt), std::string::npos) << opt;
     }
