@@ -420,10 +420,11 @@ public:
         return os.str();
     }
 
-    /// Mbufs to PacketRefs: data (chained frames made contiguous in
-    /// `bounce`), lengths, the capture time, link type and port.
-    void to_refs(rte_mbuf* const* ms, uint16_t got, PacketRef* pkts, uint8_t* bounce,
-                 size_t bounce_size, uint64_t tsc_ns) const {
+    /// Mbufs of one RX queue to PacketRefs: data (chained frames made
+    /// contiguous in `bounce`), lengths, the capture time, link type, port
+    /// and queue.
+    void to_refs(rte_mbuf* const* ms, uint16_t got, uint16_t queue, PacketRef* pkts,
+                 uint8_t* bounce, size_t bounce_size, uint64_t tsc_ns) const {
         size_t bounce_used = 0;
         uint64_t bad_ip = 0;
         uint64_t bad_l4 = 0;
@@ -459,6 +460,7 @@ public:
             }
             r.linktype = cfg_.linktype;
             r.port = m->port;
+            r.queue = queue;
             bad_ip += (m->ol_flags & RTE_MBUF_F_RX_IP_CKSUM_MASK) == RTE_MBUF_F_RX_IP_CKSUM_BAD;
             bad_l4 += (m->ol_flags & RTE_MBUF_F_RX_L4_CKSUM_MASK) == RTE_MBUF_F_RX_L4_CKSUM_BAD;
         }
@@ -851,17 +853,20 @@ public:
         }
         // Each call tries the queues round-robin until one has frames.
         uint16_t got = 0;
+        uint16_t got_queue = 0;
         for (size_t tried = 0; tried < queues_.size() && got == 0; ++tried) {
             const auto [port, queue] = queues_[next_];
             next_ = next_ + 1 == queues_.size() ? 0 : next_ + 1;
             got = rte_eth_rx_burst(port, queue, held_, n);
+            got_queue = queue;
         }
         if (got == 0) {
             return 0;
         }
         held_count_ = got;
         // One clock read per burst: the TSC, for devices without timestamps.
-        port_.to_refs(held_, got, pkts, bounce_.data(), bounce_.size(), clock_.ns(rte_rdtsc()));
+        port_.to_refs(held_, got, got_queue, pkts, bounce_.data(), bounce_.size(),
+                      clock_.ns(rte_rdtsc()));
         return got;
     }
 

@@ -58,6 +58,33 @@ std::vector<std::string> normalised(const std::string& out) {
     return v;
 }
 
+/// Each record's "in" as "port/queue", by Community ID.
+std::map<std::string, std::string> in_of(const std::string& out) {
+    std::map<std::string, std::string> m;
+    simdjson::dom::parser p;
+    std::istringstream in(out);
+    std::string line;
+    while (std::getline(in, line)) {
+        simdjson::dom::element rec = p.parse(line);
+        m[std::string(std::string_view(rec["community_id"]))] =
+            std::to_string(uint64_t(rec["in"]["port"])) + "/" +
+            std::to_string(uint64_t(rec["in"]["queue"]));
+    }
+    return m;
+}
+
+/// Checks that every record of `out` whose flow is one of `from`'s says `want`.
+void expect_in(const std::string& out, const std::string& from, const std::string& want) {
+    const auto got = in_of(out);
+    const auto ref = in_of(from);
+    ASSERT_FALSE(ref.empty());
+    for (const auto& [cid, ignored] : ref) {
+        auto it = got.find(cid);
+        ASSERT_NE(it, got.end()) << cid;
+        EXPECT_EQ(it->second, want) << cid;
+    }
+}
+
 }  // namespace
 
 TEST(Dpdk, VdevPcapReplayEqualsLibpcapDriverOnTheCorpusForOneTwoAndFourWorkers) {
@@ -123,6 +150,9 @@ TEST(Dpdk, TwoPortsOnTwoWorkersGiveTheSameRecordsAsOne) {
                                   " --vdev net_pcap1,rx_pcap=" + b.string())));
     ASSERT_EQ(two.status, 0) << two.err;
     EXPECT_EQ(normalised(two.out), normalised(one.out));
+    // The records say which port each flow came in on.
+    expect_in(two.out, run_spate("-q -r " + shell_quote(a.string())).out, "0/0");
+    expect_in(two.out, run_spate("-q -r " + shell_quote(b.string())).out, "1/0");
 }
 
 TEST(Dpdk, BadEalArgumentsAndMissingPortsAreErrorsNamingTheKey) {
@@ -383,6 +413,9 @@ TEST(Dpdk, RxMapTwoQueuesOnTwoWorkerLcoresGiveTheSameRecordsAsOne) {
                     eal("--vdev net_pcap0,rx_pcap=" + a.string() + ",rx_pcap=" + b.string())));
     ASSERT_EQ(two.status, 0) << two.err;
     EXPECT_EQ(normalised(two.out), normalised(one.out));
+    // net_pcap gives each rx_pcap file a queue: the records say which.
+    expect_in(two.out, run_spate("-q -r " + shell_quote(a.string())).out, "0/0");
+    expect_in(two.out, run_spate("-q -r " + shell_quote(b.string())).out, "0/1");
 }
 
 TEST(Dpdk, RxMapValidationNamesTheKey) {
