@@ -226,10 +226,10 @@ TEST(LiveRotation, NamesFollowTheWallClock) {
         return std::string(buf);
     };
     const std::string t_start = stamp(time(nullptr));
-    pid_t pid = spawn_spate({"-i", veth.b, "--idle-timeout", "1", "--tcp-close-timeout", "1",
-                             "--rotate-interval", "1", "--stats-interval", "0.2", "-o",
-                             (dir / "f-%Y%m%dT%H%M%S.jsonl").string()},
-                            err);
+    pid_t pid = spawn_spate(
+        {"-i", veth.b, "--idle-timeout", "1", "--tcp-close-timeout", "1", "--rotate-interval", "1",
+         "--stats-interval", "0.2", "-o", (dir / "f-%Y%m%dT%H%M%S.jsonl").string()},
+        err);
     ASSERT_GT(pid, 0);
     ChildGuard guard{pid};
     for (int i = 0; i < 300 && count_of(read_all(err), "spate: stats 20") == 0; ++i) {
