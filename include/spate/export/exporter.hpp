@@ -159,10 +159,12 @@ private:
     std::string buf_;
     size_t write_threshold_;
 
+    // ExporterOptions::capture_time: the latest time_end taken (0: none yet).
+    uint64_t capture_ns_ = 0;
+
     // Loss accounting: records that a sink error would take back.
     uint64_t buf_records_ = 0;        ///< formatted into buf_, not yet written
     uint64_t unflushed_records_ = 0;  ///< written since the last successful flush
-    uint64_t capture_ns_ = 0;  ///< capture_time: latest time_end taken (0: none yet)
     uint64_t pending_since_ns_ = 0;   ///< when the oldest of those was taken (0: none)
 
     // Fault state (exporter thread only, except faulted_).
