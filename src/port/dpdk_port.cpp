@@ -523,14 +523,13 @@ private:
         // step; the whole of it is shown only with --verbose.
         capture_log(-1);
         struct EndCapture {
-            bool verbose;
             bool done = false;
             ~EndCapture() {
                 if (!done) {
                     end_capture(0);  // a refusal: its summary says it all
                 }
             }
-        } guard{cfg_.verbose};
+        } guard;
         int rc = 0;
         int err = 0;
         std::vector<std::string> raw;
