@@ -400,14 +400,18 @@ std::optional<Diagnosis> diagnose_probe_failure(const std::vector<std::string>& 
     const std::vector<std::string> allowed = device_args(eal_args, true);
     for (size_t i = 0; i < lines.size(); ++i) {
         const std::string& s = lines[i];
-        // What the driver said just before: its own line, not the EAL's.
-        std::string detail;
-        for (size_t j = i; j-- > 0 && i - j <= 3;) {
-            if (lines[j].rfind("EAL: ", 0) != 0 && !lines[j].empty()) {
-                detail = strip_func(lines[j]);
+        // What the drivers said just before, in order: their own lines, not
+        // the EAL's (and not those of a device that failed earlier).
+        std::vector<std::string> said;
+        for (size_t j = i; j-- > 0 && i - j <= 4;) {
+            if (has(lines[j], "failed to initialize ")) {
                 break;
             }
+            if (lines[j].rfind("EAL: ", 0) != 0 && !lines[j].empty()) {
+                said.insert(said.begin(), strip_func(lines[j]));
+            }
         }
+        const std::string detail = join(said, "; ");
         size_t p = s.find("failed to initialize ");
         if (p != std::string::npos && has(s, " device")) {
             p += std::strlen("failed to initialize ");
@@ -423,17 +427,39 @@ std::optional<Diagnosis> diagnose_probe_failure(const std::vector<std::string>& 
             const std::string head = "--eal: --vdev " + dev + ": ";
             const std::string ip_link =
                 "`ip link` lists the interfaces" + interfaces_text(m) + "; name one with ";
+            // Permissions: what needs them, and how to get them.
+            const bool denied =
+                has(detail, "Permission denied") || has(detail, "Operation not permitted") ||
+                has(detail, "permission") ||
+                (driver == "net_af_packet" && has(detail, "AF_PACKET socket") && !m.root);
+            const std::string raw_step =
+                "run spate as root, or give it CAP_NET_RAW and CAP_NET_ADMIN (setcap "
+                "cap_net_raw,cap_net_admin+ep on the binary)";
+            if (denied && driver == "net_af_packet") {
+                return Diagnosis{head +
+                                     "permission denied: an AF_PACKET socket needs root or "
+                                     "CAP_NET_RAW (" +
+                                     detail + ")",
+                                 raw_step};
+            }
             if (driver == "net_af_packet" && params.count("iface") != 0 &&
                 (has(detail, "No such device") || has(detail, "SIOCGIFINDEX"))) {
                 return Diagnosis{head + "interface '" + params.at("iface") + "' does not exist",
                                  ip_link + "iface=NAME"};
             }
-            const size_t o = detail.find("Couldn't open ");
-            if (o != std::string::npos) {
+            // "Couldn't open WHAT: WHAT: reason" (net_pcap: a file or an interface).
+            for (const std::string& d : said) {
+                const size_t o = d.find("Couldn't open ");
                 const size_t a = o + std::strlen("Couldn't open ");
-                const std::string what = detail.substr(a, detail.find(": ", a) - a);
-                const size_t r = detail.rfind(": ");
-                const std::string reason = r == std::string::npos ? detail : detail.substr(r + 2);
+                const size_t colon = o == std::string::npos ? o : d.find(": ", a);
+                if (colon == std::string::npos) {
+                    continue;
+                }
+                const std::string what = d.substr(a, colon - a);
+                std::string reason = d.substr(colon + 2);
+                if (reason.rfind(what + ": ", 0) == 0) {
+                    reason.erase(0, what.size() + 2);
+                }
                 std::string key;
                 for (const auto& [k, v] : params) {
                     if (v == what) {
@@ -441,13 +467,24 @@ std::optional<Diagnosis> diagnose_probe_failure(const std::vector<std::string>& 
                     }
                 }
                 if (key.find("iface") != std::string::npos) {
+                    if (denied) {
+                        return Diagnosis{head + "permission denied capturing on interface '" +
+                                             what + "' (" + key + "): " + reason,
+                                         raw_step};
+                    }
                     return Diagnosis{
                         head + "cannot open interface '" + what + "' (" + key + "): " + reason,
                         ip_link + key + "=NAME"};
                 }
+                const std::string file = key.empty() ? "file" : key + " file";
+                if (denied) {
+                    return Diagnosis{
+                        head + "permission denied on " + file + " '" + what + "': " + reason,
+                        "give the user spate runs as read access to " + what +
+                            " (and its directories), or run spate as root"};
+                }
                 return Diagnosis{
-                    head + "cannot open " + (key.empty() ? "file" : key + " file") + " '" + what +
-                        "': " + reason,
+                    head + "cannot open " + file + " '" + what + "': " + reason,
                     (key.empty() ? std::string("give") : "give " + key + "=") +
                         " a capture file that exists and can be read (a relative "
                         "path is read from " +

@@ -206,15 +206,34 @@ std::string bare_eal(const std::string& rest) {
     return "--no-pci --no-shconf --file-prefix " + prefix_of(g_eal_seq++) + " " + rest;
 }
 
+/// run_spate() as another user: `as` is a command prefix (setpriv ...), or "".
+RunResult run_as(const std::string& as, const std::string& args) {
+    if (as.empty()) {
+        return run_spate(args);
+    }
+    const fs::path dir = temp_dir();
+    const std::string cmd = as + " " + shell_quote(spate_bin()) + " " + args + " >" +
+                            shell_quote((dir / "out").string()) + " 2>" +
+                            shell_quote((dir / "err").string());
+    const int rc = std::system(cmd.c_str());
+    RunResult r;
+    r.status = WIFEXITED(rc) ? WEXITSTATUS(rc) : 128 + WTERMSIG(rc);
+    r.out = read_all(dir / "out");
+    r.err = read_all(dir / "err");
+    fs::remove_all(dir);
+    return r;
+}
+
 /// A refusal: exit 2, the one-line cause, the next step, nothing on stdout
 /// (the EAL's usage text must never reach the records); `marker` (a line of
 /// the EAL's own output) absent without --verbose and present with it.
 void expect_refusal(const std::string& args, const std::string& eal_args, const std::string& cause,
-                    const std::string& next, const std::string& marker) {
+                    const std::string& next, const std::string& marker,
+                    const std::string& as = "") {
     for (bool verbose : {false, true}) {
         RunResult r =
-            run_spate("--driver dpdk --idle-exit 0.2 " + args + (verbose ? " --verbose" : "") +
-                      " --eal " + shell_quote(bare_eal(eal_args)));
+            run_as(as, "--driver dpdk --idle-exit 0.2 " + args + (verbose ? " --verbose" : "") +
+                           " --eal " + shell_quote(bare_eal(eal_args)));
         const std::string what =
             args + " --eal '" + eal_args + "'" + (verbose ? " --verbose" : "") + ":\n" + r.err;
         EXPECT_EQ(r.status, 2) << what;
@@ -309,6 +328,35 @@ TEST(Dpdk, EalRefusalsTellTheCauseAndTheNextStep) {
                   shell_quote(bare_eal("--no-huge -m 256 --vdev net_pcap0,rx_pcap=" + a.string())));
     EXPECT_EQ(r.status, 0) << r.err;
     EXPECT_NE(r.err.find("EAL: Detected CPU lcores"), std::string::npos) << r.err;
+}
+
+// Permissions, as an unprivileged user (the test runs as root and drops to
+// nobody with setpriv): the refusal names the device or the file and says
+// how to get the right.
+TEST(Dpdk, PermissionRefusalsNameTheDeviceOrTheFile) {
+    SKIP_WITHOUT_DPDK();
+    if (geteuid() != 0 || std::system("command -v setpriv >/dev/null 2>&1") != 0) {
+        GTEST_SKIP() << "needs root and setpriv, to run spate as nobody";
+    }
+    const std::string nobody = "setpriv --reuid=65534 --regid=65534 --clear-groups";
+    // The binary must be reachable for nobody (a build under a private home is not).
+    if (run_as(nobody, "--version").status != 0) {
+        GTEST_SKIP() << "nobody cannot run " << spate_bin();
+    }
+    expect_refusal("", "--no-huge -m 256 --vdev net_af_packet0,iface=lo",
+                   "--eal: --vdev net_af_packet0: permission denied: an AF_PACKET socket needs "
+                   "root or CAP_NET_RAW",
+                   "run spate as root, or give it CAP_NET_RAW", "failed to initialize net_af_packet0",
+                   nobody);
+    const fs::path dir = temp_dir();  // 0700, root's
+    fs::copy_file(source_root() / "tests" / "data" / "joy__sample.pcap", dir / "a.pcap");
+    const std::string file = (dir / "a.pcap").string();
+    expect_refusal("", "--no-huge -m 256 --vdev net_pcap0,rx_pcap=" + file,
+                   "--eal: --vdev net_pcap0: permission denied on rx_pcap file '" + file +
+                       "': Permission denied",
+                   "give the user spate runs as read access to " + file,
+                   "failed to initialize net_pcap0", nobody);
+    fs::remove_all(dir);
 }
 
 // SIGTERM during an endless replay: out within a second, every flow exported.

@@ -166,9 +166,47 @@ TEST(EalDiagnosis, OtherVdevFailureQuotesTheDriver) {
                                 "vdev_probe(): failed to initialize net_tap0 device"},
                                "--vdev net_tap0,iface=x", facts());
     ASSERT_TRUE(d.has_value());
-    EXPECT_TRUE(has(d->cause, "--vdev net_tap0: the driver did not start: Failed to create pmd"))
+    // Every line the driver said, the first cause first.
+    EXPECT_TRUE(has(d->cause,
+                    "--vdev net_tap0: the driver did not start: TAP invalid remote interface "
+                    "name (x); Failed to create pmd"))
         << d->cause;
     EXPECT_TRUE(has(d->next_step, "net_tap0,iface=x")) << d->next_step;
+}
+
+TEST(EalDiagnosis, VdevPermissionsNameTheDeviceOrFileAndHowToGetThem) {
+    MachineFacts m = facts();
+    m.root = false;
+    auto d = diagnose_probe_failure({"open_packet_iface(): Could not open AF_PACKET socket",
+                                     "vdev_probe(): failed to initialize net_af_packet0 device"},
+                                    "--vdev net_af_packet0,iface=lo", m);
+    ASSERT_TRUE(d.has_value());
+    EXPECT_TRUE(has(d->cause,
+                    "--vdev net_af_packet0: permission denied: an AF_PACKET socket "
+                    "needs root or CAP_NET_RAW"))
+        << d->cause;
+    EXPECT_TRUE(has(d->next_step, "CAP_NET_RAW")) << d->next_step;
+    d = diagnose_probe_failure(
+        {"open_single_rx_pcap(): Couldn't open /p/a.pcap: /p/a.pcap: Permission denied",
+         "vdev_probe(): failed to initialize net_pcap0 device"},
+        "--vdev net_pcap0,rx_pcap=/p/a.pcap", m);
+    ASSERT_TRUE(d.has_value());
+    EXPECT_EQ(d->cause,
+              "--eal: --vdev net_pcap0: permission denied on rx_pcap file '/p/a.pcap': "
+              "Permission denied");
+    EXPECT_TRUE(has(d->next_step, "read access to /p/a.pcap")) << d->next_step;
+    d = diagnose_probe_failure(
+        {"open_iface_live(): Couldn't open lo: lo: You don't have permission to perform this "
+         "capture on that device (socket: Operation not permitted)",
+         "open_single_iface(): Couldn't open interface lo",
+         "vdev_probe(): failed to initialize net_pcap0 device"},
+        "--vdev net_pcap0,iface=lo", m);
+    ASSERT_TRUE(d.has_value());
+    EXPECT_TRUE(has(d->cause,
+                    "--vdev net_pcap0: permission denied capturing on interface 'lo' "
+                    "(iface): You don't have permission"))
+        << d->cause;
+    EXPECT_TRUE(has(d->next_step, "CAP_NET_RAW")) << d->next_step;
 }
 
 TEST(EalDiagnosis, PciDeviceOnlyWhenAllowedExplicitly) {
