@@ -346,8 +346,8 @@ TEST(Dpdk, PermissionRefusalsNameTheDeviceOrTheFile) {
     expect_refusal("", "--no-huge -m 256 --vdev net_af_packet0,iface=lo",
                    "--eal: --vdev net_af_packet0: permission denied: an AF_PACKET socket needs "
                    "root or CAP_NET_RAW",
-                   "run spate as root, or give it CAP_NET_RAW", "failed to initialize net_af_packet0",
-                   nobody);
+                   "run spate as root, or give it CAP_NET_RAW",
+                   "failed to initialize net_af_packet0", nobody);
     const fs::path dir = temp_dir();  // 0700, root's
     fs::copy_file(source_root() / "tests" / "data" / "joy__sample.pcap", dir / "a.pcap");
     const std::string file = (dir / "a.pcap").string();
