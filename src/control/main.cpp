@@ -5,6 +5,7 @@
 
 #include "spate/control/options.hpp"
 #include "spate/control/pipeline.hpp"
+#include "spate/port/eal_diagnosis.hpp"
 
 int main(int argc, char** argv) {
     spate::Options opts;
@@ -29,6 +30,14 @@ int main(int argc, char** argv) {
     spate::install_signal_handlers();
     try {
         return spate::run_pipeline(opts);
+    } catch (const spate::PortConfigError& e) {
+        // A configuration this machine or device cannot run: the cause, then what to do.
+        std::fprintf(stderr, "spate: error: %s\nspate: next step: %s\n", e.what(),
+                     e.next_step().c_str());
+        if (e.output_hidden()) {
+            std::fprintf(stderr, "spate: (--verbose shows the EAL's whole output)\n");
+        }
+        return 2;
     } catch (const spate::UsageError& e) {
         std::fprintf(stderr, "spate: %s\n", e.what());
         return 2;

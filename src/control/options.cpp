@@ -252,6 +252,9 @@ void describe(po::options_description& d, bool for_file, OptionGroups* groups = 
          "only for stdin, FIFOs and compressed files); default: on when stderr is a terminal and not --quiet")
         ("no-progress", po::value<bool>()->value_name("BOOL")->default_value(false, "false")->implicit_value(true, "true"),
          "no progress line, even on a terminal")
+        ("verbose", po::value<bool>()->value_name("BOOL")->default_value(false, "false")->implicit_value(true, "true"),
+         "--driver dpdk: show the EAL's whole output (its log, and its option list on an argument error); "
+         "without it a start-up refusal is one line of cause and one of next step")
         ("ring-mb", po::value<uint32_t>()->value_name("MB")->default_value(16), "size of each worker's packet ring in MiB (when a dispatcher feeds the workers)");
     d.add(input).add(output).add(flows).add(dpdk).add(feats).add(control);
     if (groups != nullptr) {
@@ -771,6 +774,7 @@ ParseOutcome parse_options(int argc, const char* const* argv, Options& out) {
         }
         out.progress = on ? Progress::on : off ? Progress::off : Progress::automatic;
     }
+    out.verbose = get<bool>(vm, "verbose");
     out.ring_mb = get<uint32_t>(vm, "ring-mb");
     out.compress_threads = get<uint32_t>(vm, "compress-threads");
     if (out.compress_threads > 16) {

@@ -571,8 +571,13 @@ int Run::go(RunReport* report) {
         eopts.report_interval_ns = to_ns(opts_.stats_interval);
     }
     eopts.formatters = opts_.exporters;
-    exporter_ = std::make_unique<Exporter>(rec_ptrs, make_sink(sink_config(opts_)), fmt,
-                                           feature_set, write_threshold, eopts);
+    // Files and replays rotate by the records' capture time (names and
+    // --rotate-interval), live sources by the wall clock.
+    eopts.capture_time = !feed_.live;
+    SinkConfig sc = sink_config(opts_);
+    sc.capture_time = eopts.capture_time;
+    exporter_ = std::make_unique<Exporter>(rec_ptrs, make_sink(sc), fmt, feature_set,
+                                           write_threshold, eopts);
 
     // The receive loops: one per worker, each polling its sources.
     RxLoopConfig lcfg;
@@ -924,6 +929,7 @@ DpdkPortConfig dpdk_config(const Options& opts) {
     dc.linktype = static_cast<uint16_t>(opts.port_linktype);
     dc.mtu = static_cast<uint16_t>(opts.mtu);
     dc.link_wait_s = opts.link_wait;
+    dc.verbose = opts.verbose;
     for (const RxMapEntry& m : opts.rx_map) {
         uint16_t& q = dc.port_queues[m.port];
         q = std::max<uint16_t>(q, static_cast<uint16_t>(m.queue + 1));

@@ -160,6 +160,23 @@ bool Exporter::write_out(bool flush) {
     }
 }
 
+uint64_t Exporter::rotation_now() const {
+    return opts_.capture_time ? capture_ns_ : wall_ns();
+}
+
+void Exporter::note_capture_time(uint64_t first_ns, uint64_t last_ns) {
+    if (capture_ns_ == 0) {
+        // The first records: the first file is named for their time.
+        capture_ns_ = std::max<uint64_t>(last_ns, 1);
+        try {
+            sink_->open_at(first_ns);
+        } catch (const std::exception& e) {
+            on_error(e.what());  // retried as any fault: recover() opens it
+        }
+    }
+    capture_ns_ = std::max(capture_ns_, last_ns);
+}
+
 void Exporter::rotate_check(uint64_t now_unix_ns) {
     if (faulted() || !sink_->rotation_due(now_unix_ns)) {
         return;
@@ -187,10 +204,13 @@ uint32_t Exporter::drain_ring(size_t i) {
     while (n < 1024 && ring.peek(m)) {
         const auto type = static_cast<MsgType>(m.type);
         if (type == MsgType::record) {
+            const auto* rec = reinterpret_cast<const RecordMsg*>(m.data);
+            if (opts_.capture_time && !faulted()) {
+                note_capture_time(rec->flow.last_ns, rec->flow.last_ns);
+            }
             if (faulted()) {
                 ++lost;  // not even formatted: the CPU is better spent keeping up
             } else {
-                const auto* rec = reinterpret_cast<const RecordMsg*>(m.data);
                 write_record_json(w, rec->flow, fmt_, &features_, m.data + sizeof(FlowData));
                 ++buf_records_;
                 add(stats_.records, 1);
@@ -203,7 +223,7 @@ uint32_t Exporter::drain_ring(size_t i) {
         ++n;
         if (buf_.size() >= write_threshold_) {
             write_out(false);
-            rotate_check(wall_ns());
+            rotate_check(rotation_now());
         }
         if (done_[i]) {
             break;
@@ -230,6 +250,10 @@ uint32_t Exporter::drain_ring_to(size_t i, Chunk& c) {
             } else {
                 const auto* rec = reinterpret_cast<const RecordMsg*>(m.data);
                 write_record_json(w, rec->flow, fmt_, &features_, m.data + sizeof(FlowData));
+                if (c.records == 0) {
+                    c.first_ns = rec->flow.last_ns;
+                }
+                c.last_ns = std::max(c.last_ns, rec->flow.last_ns);
                 ++c.records;
             }
         } else if (type == MsgType::done) {
@@ -334,6 +358,9 @@ void Exporter::consume(Chunk& c) {
     if (c.lost > 0) {
         add(stats_.records_lost, c.lost);
     }
+    if (c.records > 0 && opts_.capture_time && !faulted()) {
+        note_capture_time(c.first_ns, c.last_ns);
+    }
     if (c.records > 0) {
         if (faulted()) {
             add(stats_.records_lost, c.records);  // formatted, but nowhere to go
@@ -347,13 +374,15 @@ void Exporter::consume(Chunk& c) {
             add(stats_.records, c.records);
             if (buf_.size() >= write_threshold_) {
                 write_out(false);
-                rotate_check(wall_ns());
+                rotate_check(rotation_now());
             }
         }
     }
     c.buf.clear();
     c.records = 0;
     c.lost = 0;
+    c.first_ns = 0;
+    c.last_ns = 0;
 }
 
 void Exporter::housekeeping(uint64_t taken) {
@@ -374,7 +403,7 @@ void Exporter::housekeeping(uint64_t taken) {
     if (taken == 0 || flush || buf_.size() >= write_threshold_) {
         write_out(flush);
     }
-    rotate_check(wall_ns());
+    rotate_check(rotation_now());
 }
 
 void Exporter::run() {
@@ -476,6 +505,8 @@ void Exporter::run_writer() {
                             c->buf.clear();
                             c->records = 0;
                             c->lost = 0;
+                            c->first_ns = 0;
+                            c->last_ns = 0;
                             {
                                 const std::lock_guard<std::mutex> lock(f.mu);
                                 f.free.push_back(std::move(c));

@@ -67,6 +67,13 @@ void write_record_json(JsonWriter& w, const FlowData& f, const RecordFormat& fmt
         w.key("observer");
         w.value(std::string_view(fmt.observer));
     }
+    w.key("ingress");
+    w.begin_object();
+    w.key("port");
+    w.value(uint64_t{f.in_port});
+    w.key("queue");
+    w.value(uint64_t{f.in_queue});
+    w.end_object();
     w.key("num_pkts_out");
     w.value(f.dir[0].pkts);
     w.key("num_pkts_in");

@@ -1,6 +1,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <charconv>
 #include <cstdio>
@@ -104,7 +105,30 @@ RotatingSink::RotatingSink(const SinkConfig& cfg) : cfg_(cfg) {
     } else {
         pattern_ = ensure_seq_conversion(p);
     }
-    open_file(realtime_ns());
+    if (!cfg_.capture_time) {
+        open_file(realtime_ns());
+    } else {
+        // The first file waits for the first record's time: say now, not
+        // at the first record, when its directory cannot be written.
+        std::string dir = pattern_;
+        if (!dir_mode_) {
+            dir.resize(std::min(dir.find('%'), dir.size()));
+            const size_t slash = dir.rfind('/');
+            dir = slash == std::string::npos ? std::string(".") : dir.substr(0, slash + 1);
+            create_dirs(dir);
+        }
+        if (::access(dir.c_str(), W_OK) != 0) {
+            throw SinkError(dir + ": cannot write there: " + std::strerror(errno));
+        }
+    }
+}
+
+void RotatingSink::open_at(uint64_t unix_ns) {
+    if (!cfg_.capture_time || closed_ || clock_ns_ != 0) {
+        return;  // the first file is open already (or was tried: recover() retries)
+    }
+    clock_ns_ = unix_ns != 0 ? unix_ns : 1;
+    open_file(unix_ns);
 }
 
 RotatingSink::~RotatingSink() {
@@ -243,7 +267,11 @@ void RotatingSink::recover() {
     // Open the next file now rather than at the next write(): a successful
     // recover() means the sink takes records again, and a failure to create
     // the file is retried like any other.
-    open_file(realtime_ns());
+    if (!cfg_.capture_time) {
+        open_file(realtime_ns());
+    } else if (clock_ns_ != 0) {
+        open_file(clock_ns_);  // named for the capture time reached
+    }
 }
 
 void RotatingSink::write(std::string_view data) {
@@ -263,8 +291,8 @@ void RotatingSink::flush() {
 }
 
 bool RotatingSink::rotation_due(uint64_t now_unix_ns) const {
-    if (closed_) {
-        return false;
+    if (closed_ || (cfg_.capture_time && clock_ns_ == 0)) {
+        return false;  // capture time: nothing to rotate before the first file
     }
     const bool by_bytes = cfg_.rotate_bytes > 0 && cur_bytes_ >= cfg_.rotate_bytes;
     bool by_time = false;
@@ -279,6 +307,9 @@ bool RotatingSink::rotation_due(uint64_t now_unix_ns) const {
 }
 
 void RotatingSink::maybe_rotate(uint64_t now_unix_ns) {
+    if (cfg_.capture_time && clock_ns_ != 0 && now_unix_ns > clock_ns_) {
+        clock_ns_ = now_unix_ns;
+    }
     if (!rotation_due(now_unix_ns)) {
         return;
     }

@@ -120,6 +120,7 @@ public:
     void recover() override;
     bool rotation_due(uint64_t now_unix_ns) const override;
     void maybe_rotate(uint64_t now_unix_ns) override;
+    void open_at(uint64_t unix_ns) override;
     uint64_t bytes_in() const override { return bytes_in_; }
     uint64_t bytes_out() const override;
     uint64_t files_closed() const override { return files_closed_; }
@@ -146,6 +147,9 @@ private:
     uint64_t bytes_out_done_ = 0;  ///< bytes_out of files already finished
     uint64_t files_closed_ = 0;
     bool closed_ = false;
+    /// capture_time: the latest time the exporter gave (0: none yet, and no
+    /// file opened); files reopened by recover() are named for it.
+    uint64_t clock_ns_ = 0;
 };
 
 }  // namespace spate::sink_detail

@@ -112,6 +112,8 @@ DecodeStatus Decoder::decode(const PacketRef& pkt, DecodedPacket& out) {
     out.ts_ns = pkt.ts_ns;
     out.wire_len = pkt.wirelen;
     out.cap_len = pkt.caplen;
+    out.in_port = pkt.port;
+    out.in_queue = pkt.queue;
 
     if (cfg_.fast_path && pkt.linktype == static_cast<uint16_t>(LinkType::ethernet) &&
         fast_frame(pkt, out)) {

@@ -788,6 +788,8 @@ StepResult ng_step(const uint8_t* base, size_t size, NgState& st, PacketRef& pkt
                 pkt.wirelen = origlen;
                 pkt.ts_ns = ifc.scale.to_ns(ts) + ifc.offset_ns;
                 pkt.linktype = ifc.linktype;
+                pkt.port = ifid > 0xffff ? uint16_t{0xffff} : static_cast<uint16_t>(ifid);
+                pkt.queue = 0;
                 st.pos = off + len;
                 return done(Step::packet);
             }
@@ -812,6 +814,8 @@ StepResult ng_step(const uint8_t* base, size_t size, NgState& st, PacketRef& pkt
                 pkt.wirelen = origlen;
                 pkt.ts_ns = 0;  // an SPB has no timestamp
                 pkt.linktype = ifc.linktype;
+                pkt.port = 0;  // a simple packet block is on interface 0
+                pkt.queue = 0;
                 st.pos = off + len;
                 return done(Step::packet);
             }
@@ -1238,6 +1242,8 @@ CaptureFile::Next CaptureFile::next_once(PacketRef& pkt) {
     pkt.ts_ns =
         uint64_t{load32(h, im.big)} * kNsPerSec + uint64_t{load32(h + 4, im.big)} * im.frac_mult;
     pkt.linktype = im.linktype;
+    pkt.port = 0;
+    pkt.queue = 0;
     im.pos = off + kPcapRecordHeader + incl;
     return handed_out();
 }

@@ -3,13 +3,18 @@
 
 #include "spate/control/stats_snapshot.hpp"
 #include "spate/core/clock.hpp"
+#include "spate/port/eal_diagnosis.hpp"
 #include "spate/port/rss.hpp"
+
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include <rte_cycles.h>
 #include <rte_eal.h>
 #include <rte_errno.h>
 #include <rte_ethdev.h>
 #include <rte_lcore.h>
+#include <rte_log.h>
 #include <rte_mbuf.h>
 #include <rte_mbuf_dyn.h>
 #include <rte_telemetry.h>
@@ -20,6 +25,7 @@
 #include <ctime>
 #include <functional>
 #include <map>
+#include <mutex>
 #include <sstream>
 #include <stdexcept>
 #include <string>
@@ -122,6 +128,176 @@ void register_stats_telemetry(const StatsSnapshot* s) {
 namespace {
 
 constexpr uint16_t kMaxBurst = 64;
+
+/// DPDK's log, through a stream of ours for the whole run
+/// (rte_openlog_stream): while a capture is on (EAL start and port set-up)
+/// its lines are kept, to tell the cause of a refusal, and shown at once
+/// only with --verbose; otherwise they go to stderr as DPDK would write them.
+struct LogCapture {
+    std::mutex mu;
+    bool on = false;
+    int tee_fd = -1;  ///< with --verbose: where kept lines are shown at once
+    std::string partial;
+    std::vector<std::pair<int, std::string>> lines;  ///< (RTE_LOG_* level, text)
+};
+
+LogCapture g_log;
+
+void write_fd(int fd, const char* buf, size_t size) {
+    while (size > 0) {
+        const ssize_t n = ::write(fd, buf, size);
+        if (n <= 0) {
+            return;
+        }
+        buf += n;
+        size -= static_cast<size_t>(n);
+    }
+}
+
+ssize_t log_write(void*, const char* buf, size_t size) {
+    // rte_vlog() flushes once per message: one call, one level.
+    const int level = rte_log_cur_msg_loglevel();
+    const std::lock_guard<std::mutex> lock(g_log.mu);
+    if (!g_log.on) {
+        write_fd(STDERR_FILENO, buf, size);
+        return static_cast<ssize_t>(size);
+    }
+    if (g_log.tee_fd >= 0) {
+        write_fd(g_log.tee_fd, buf, size);
+    }
+    g_log.partial.append(buf, size);
+    size_t nl = 0;
+    while ((nl = g_log.partial.find('\n')) != std::string::npos) {
+        g_log.lines.emplace_back(level, g_log.partial.substr(0, nl));
+        g_log.partial.erase(0, nl + 1);
+    }
+    return static_cast<ssize_t>(size);
+}
+
+/// Installs the stream (once) and starts keeping lines.
+void capture_log(int tee_fd) {
+    static FILE* stream = [] {
+        cookie_io_functions_t io{};
+        io.write = log_write;
+        return fopencookie(nullptr, "w", io);
+    }();
+    if (stream != nullptr) {
+        rte_openlog_stream(stream);
+    }
+    const std::lock_guard<std::mutex> lock(g_log.mu);
+    g_log.on = true;
+    g_log.tee_fd = tee_fd;
+    g_log.lines.clear();
+    g_log.partial.clear();
+}
+
+void set_tee(int tee_fd) {
+    const std::lock_guard<std::mutex> lock(g_log.mu);
+    g_log.tee_fd = tee_fd;
+}
+
+/// Stops keeping lines; returns them. `show_from`: lines of this level or
+/// more urgent (a lower RTE_LOG_* number) go to stderr now (0: none).
+std::vector<std::pair<int, std::string>> end_capture(int show_from) {
+    const std::lock_guard<std::mutex> lock(g_log.mu);
+    g_log.on = false;
+    g_log.tee_fd = -1;
+    if (!g_log.partial.empty()) {
+        g_log.lines.emplace_back(RTE_LOG_ERR, g_log.partial);
+        g_log.partial.clear();
+    }
+    for (const auto& [level, text] : g_log.lines) {
+        if (level <= show_from) {
+            std::fprintf(stderr, "%s\n", text.c_str());
+        }
+    }
+    return std::move(g_log.lines);
+}
+
+/// The kept lines so far, as text.
+std::vector<std::string> captured_lines() {
+    const std::lock_guard<std::mutex> lock(g_log.mu);
+    std::vector<std::string> out;
+    out.reserve(g_log.lines.size());
+    for (const auto& l : g_log.lines) {
+        out.push_back(l.second);
+    }
+    return out;
+}
+
+/// What rte_eal_init writes past the log: its FATAL line and getopt's
+/// complaints (stderr), its usage text (stdout, where records may go). Both
+/// descriptors point at a memory file until finish(); the text is then
+/// shown only with --verbose, on stderr.
+class StdCapture {
+public:
+    StdCapture() {
+        fd_ = memfd_create("spate-eal", MFD_CLOEXEC);
+        if (fd_ < 0) {
+            return;  // not captured: it goes where it always went
+        }
+        std::fflush(stdout);
+        std::fflush(stderr);
+        out_ = dup(STDOUT_FILENO);
+        err_ = dup(STDERR_FILENO);
+        if (out_ < 0 || err_ < 0 || dup2(fd_, STDOUT_FILENO) < 0 || dup2(fd_, STDERR_FILENO) < 0) {
+            finish();
+        }
+    }
+    ~StdCapture() { finish(); }
+    StdCapture(const StdCapture&) = delete;
+    StdCapture& operator=(const StdCapture&) = delete;
+
+    /// The real stderr while the capture lasts.
+    int real_stderr() const { return err_ >= 0 ? err_ : STDERR_FILENO; }
+
+    /// Puts stdout and stderr back; what was written meanwhile, by line.
+    std::vector<std::string> finish() {
+        std::vector<std::string> lines;
+        if (fd_ < 0) {
+            return lines;
+        }
+        std::fflush(stdout);
+        std::fflush(stderr);
+        if (out_ >= 0) {
+            dup2(out_, STDOUT_FILENO);
+            close(out_);
+        }
+        if (err_ >= 0) {
+            dup2(err_, STDERR_FILENO);
+            close(err_);
+        }
+        out_ = err_ = -1;
+        std::string text;
+        char buf[4096];
+        off_t off = 0;
+        ssize_t n = 0;
+        while ((n = pread(fd_, buf, sizeof buf, off)) > 0) {
+            text.append(buf, static_cast<size_t>(n));
+            off += n;
+        }
+        close(fd_);
+        fd_ = -1;
+        std::istringstream in(text);
+        std::string line;
+        while (std::getline(in, line)) {
+            lines.push_back(line);
+        }
+        return lines;
+    }
+
+private:
+    int fd_ = -1;
+    int out_ = -1;
+    int err_ = -1;
+};
+
+/// The driver's last complaint during set-up, for errors that have no
+/// better cause: " (driver: ...)" or "".
+std::string driver_said() {
+    const std::string tail = eal::last_meaningful(captured_lines(), 1);
+    return tail.empty() ? std::string() : " (driver: " + tail + ")";
+}
 
 std::vector<std::string> split_args(const std::string& s) {
     std::vector<std::string> out;
@@ -244,10 +420,11 @@ public:
         return os.str();
     }
 
-    /// Mbufs to PacketRefs: data (chained frames made contiguous in
-    /// `bounce`), lengths, the capture time, link type and port.
-    void to_refs(rte_mbuf* const* ms, uint16_t got, PacketRef* pkts, uint8_t* bounce,
-                 size_t bounce_size, uint64_t tsc_ns) const {
+    /// Mbufs of one RX queue to PacketRefs: data (chained frames made
+    /// contiguous in `bounce`), lengths, the capture time, link type, port
+    /// and queue.
+    void to_refs(rte_mbuf* const* ms, uint16_t got, uint16_t queue, PacketRef* pkts,
+                 uint8_t* bounce, size_t bounce_size, uint64_t tsc_ns) const {
         size_t bounce_used = 0;
         uint64_t bad_ip = 0;
         uint64_t bad_l4 = 0;
@@ -283,6 +460,7 @@ public:
             }
             r.linktype = cfg_.linktype;
             r.port = m->port;
+            r.queue = queue;
             bad_ip += (m->ol_flags & RTE_MBUF_F_RX_IP_CKSUM_MASK) == RTE_MBUF_F_RX_IP_CKSUM_BAD;
             bad_l4 += (m->ol_flags & RTE_MBUF_F_RX_L4_CKSUM_MASK) == RTE_MBUF_F_RX_L4_CKSUM_BAD;
         }
@@ -301,10 +479,13 @@ private:
     void release() {
         all_.reset();  // frees the mbufs it holds
         for (uint16_t p : ports_) {
-            rte_eth_dev_stop(p);
+            if (std::find(started_.begin(), started_.end(), p) != started_.end()) {
+                rte_eth_dev_stop(p);
+            }
             rte_eth_dev_close(p);
         }
         ports_.clear();
+        started_.clear();
         for (auto& [socket, mp] : pools_) {
             rte_mempool_free(mp);
         }
@@ -337,27 +518,65 @@ private:
             argv.push_back(a.data());
         }
         argv.push_back(nullptr);
-        if (rte_eal_init(static_cast<int>(args.size()), argv.data()) < 0) {
-            throw std::runtime_error(
-                "--eal: EAL initialisation failed: " + std::string(rte_strerror(rte_errno)) +
-                " (arguments: '" + cfg_.eal_args + "')");
+        // Everything the EAL says while it starts and the ports are set up
+        // is kept, to tell the cause of a refusal in a line and the next
+        // step; the whole of it is shown only with --verbose.
+        capture_log(-1);
+        struct EndCapture {
+            bool done = false;
+            ~EndCapture() {
+                if (!done) {
+                    end_capture(0);  // a refusal: its summary says it all
+                }
+            }
+        } guard;
+        int rc = 0;
+        int err = 0;
+        std::vector<std::string> raw;
+        {
+            StdCapture std_text;
+            set_tee(cfg_.verbose ? std_text.real_stderr() : -1);
+            rc = rte_eal_init(static_cast<int>(args.size()), argv.data());
+            err = rte_errno;
+            set_tee(cfg_.verbose ? STDERR_FILENO : -1);
+            raw = std_text.finish();
+        }
+        if (cfg_.verbose) {
+            for (const std::string& l : raw) {
+                std::fprintf(stderr, "%s\n", l.c_str());
+            }
+        }
+        const bool hidden = !cfg_.verbose;
+        if (rc < 0) {
+            std::vector<std::string> lines = captured_lines();
+            lines.insert(lines.end(), raw.begin(), raw.end());
+            const eal::Diagnosis d =
+                eal::diagnose_init_failure(lines, err, cfg_.eal_args, eal::machine_facts());
+            throw PortConfigError(d.cause, d.next_step, hidden);
+        }
+        // A device the EAL was asked for but could not start is a refusal
+        // too, not a run on the others.
+        if (auto d = eal::diagnose_probe_failure(captured_lines(), cfg_.eal_args,
+                                                 eal::machine_facts())) {
+            throw PortConfigError(d->cause, d->next_step, hidden);
         }
         uint16_t p = 0;
         RTE_ETH_FOREACH_DEV(p) {
             ports_.push_back(p);
         }
         if (ports_.empty()) {
-            throw std::runtime_error(
-                "--eal: no DPDK port was probed (add --vdev net_pcap0,rx_pcap=FILE, or allow a NIC "
-                "with -a PCI)");
+            const eal::Diagnosis d = eal::diagnose_no_port(cfg_.eal_args);
+            throw PortConfigError(d.cause, d.next_step, hidden);
         }
         if (!cfg_.port_queues.empty()) {
             // With an rx-map only the mapped ports are started.
             for (const auto& [port, queues] : cfg_.port_queues) {
                 if (std::find(ports_.begin(), ports_.end(), port) == ports_.end()) {
-                    throw std::runtime_error("rx-map: port " + std::to_string(port) +
-                                             " does not exist (" + std::to_string(ports_.size()) +
-                                             " port(s) probed)");
+                    throw PortConfigError(
+                        "rx-map: port " + std::to_string(port) + " does not exist (" +
+                            std::to_string(ports_.size()) + " port(s) probed)",
+                        "ports are numbered from 0 in the order of the devices in --eal (--vdev, "
+                        "-a); map only those");
                 }
             }
             std::vector<uint16_t> mapped;
@@ -381,10 +600,10 @@ private:
             rte_mempool* mp = rte_pktmbuf_pool_create(name.c_str(), mbufs, 256, 0,
                                                       RTE_MBUF_DEFAULT_BUF_SIZE, socket);
             if (mp == nullptr) {
-                throw std::runtime_error(
+                throw PortConfigError(
                     "--mbufs: a mempool of " + std::to_string(mbufs) + " mbufs on socket " +
-                    std::to_string(socket) + ": " + std::string(rte_strerror(rte_errno)) +
-                    " (lower the descriptors or --mbufs, or give the EAL more memory with -m)");
+                        std::to_string(socket) + ": " + std::string(rte_strerror(rte_errno)),
+                    "lower --rx-desc or --mbufs, or give the EAL more memory with -m in --eal");
             }
             pools_[socket] = mp;
         }
@@ -408,22 +627,28 @@ private:
         base_tsc_ = rte_rdtsc();
         base_ns_ = realtime_ns();
         all_ = make_source(queues_);
+        // Started: the EAL's warnings and errors are worth seeing (a device
+        // that was skipped, memory); the rest only with --verbose (shown already).
+        guard.done = true;
+        end_capture(cfg_.verbose ? 0 : RTE_LOG_WARNING);
     }
 
     void setup_port(uint16_t port, std::ostringstream& desc) {
         const std::string name = "port " + std::to_string(port);
         rte_eth_dev_info info{};
         if (rte_eth_dev_info_get(port, &info) != 0) {
-            throw std::runtime_error(name + ": cannot read device info");
+            throw std::runtime_error(name + ": cannot read device info" + driver_said());
         }
         uint16_t queues = queues_of(port);
         if (cfg_.rx_queues == 0 && cfg_.port_queues.empty() && queues > info.max_rx_queues) {
             queues = info.max_rx_queues;  // automatic: as many as the device allows
         }
         if (queues > info.max_rx_queues) {
-            throw std::runtime_error(
+            throw PortConfigError(
                 name + " (" + info.driver_name + "): " + std::to_string(queues) +
-                " RX queues requested, the device allows " + std::to_string(info.max_rx_queues));
+                    " RX queues requested, the device allows " + std::to_string(info.max_rx_queues),
+                "ask for at most " + std::to_string(info.max_rx_queues) +
+                    " with --rx-queues (or in rx-map), or leave --rx-queues at 0");
         }
         // Device timestamps have no common unit: use them only where it is
         // known (net_pcap: microseconds of the capture file's time), else the TSC.
@@ -466,8 +691,8 @@ private:
             rc = rte_eth_dev_configure(port, queues, 1, &conf);
         }
         if (rc != 0) {
-            throw std::runtime_error(name +
-                                     ": configure failed: " + std::string(rte_strerror(-rc)));
+            throw std::runtime_error(
+                name + ": configure failed: " + std::string(rte_strerror(-rc)) + driver_said());
         }
         uint16_t nb_rx = cfg_.rx_desc;
         uint16_t nb_tx = 0;
@@ -479,27 +704,32 @@ private:
                                         pools_.at(socket_of(port)));
             if (rc != 0) {
                 throw std::runtime_error(name + ": RX queue " + std::to_string(q) +
-                                         " setup failed: " + std::string(rte_strerror(-rc)));
+                                         " setup failed: " + std::string(rte_strerror(-rc)) +
+                                         driver_said());
             }
             queues_.emplace_back(port, q);
         }
         if (cfg_.mtu != 0) {
             if (cfg_.mtu < info.min_mtu || cfg_.mtu > info.max_mtu) {
-                throw std::runtime_error("--mtu: " + std::to_string(cfg_.mtu) + " is outside " +
-                                         name + "'s range " + std::to_string(info.min_mtu) + ".." +
-                                         std::to_string(info.max_mtu));
+                throw PortConfigError("--mtu: " + std::to_string(cfg_.mtu) + " is outside " + name +
+                                          "'s range " + std::to_string(info.min_mtu) + ".." +
+                                          std::to_string(info.max_mtu),
+                                      "give --mtu within the range, or 0 for the device's default");
             }
             rc = rte_eth_dev_set_mtu(port, cfg_.mtu);
             if (rc != 0) {
-                throw std::runtime_error("--mtu: " + name + " refused MTU " +
-                                         std::to_string(cfg_.mtu) + ": " +
-                                         std::string(rte_strerror(-rc)));
+                throw PortConfigError("--mtu: " + name + " (" + info.driver_name +
+                                          ") refused MTU " + std::to_string(cfg_.mtu) + ": " +
+                                          std::string(rte_strerror(-rc)),
+                                      "leave --mtu at 0 (the device's default) for this device");
             }
         }
         rc = rte_eth_dev_start(port);
         if (rc != 0) {
-            throw std::runtime_error(name + ": start failed: " + std::string(rte_strerror(-rc)));
+            throw std::runtime_error(name + ": start failed: " + std::string(rte_strerror(-rc)) +
+                                     driver_said());
         }
+        started_.push_back(port);
         if (cfg_.promiscuous) {
             rte_eth_promiscuous_enable(port);  // not every vdev supports it; harmless
         }
@@ -579,6 +809,7 @@ private:
     DpdkPortConfig cfg_;
     PortLogFn log_;
     std::vector<uint16_t> ports_;
+    std::vector<uint16_t> started_;  ///< ports whose rte_eth_dev_start() worked
     std::vector<std::pair<uint16_t, uint16_t>> queues_;
     std::map<int, rte_mempool*> pools_;  ///< RX mempool per NUMA socket
     std::unique_ptr<BurstSource> all_;   ///< every queue: rx_burst()
@@ -621,17 +852,20 @@ public:
         }
         // Each call tries the queues round-robin until one has frames.
         uint16_t got = 0;
+        uint16_t got_queue = 0;
         for (size_t tried = 0; tried < queues_.size() && got == 0; ++tried) {
             const auto [port, queue] = queues_[next_];
             next_ = next_ + 1 == queues_.size() ? 0 : next_ + 1;
             got = rte_eth_rx_burst(port, queue, held_, n);
+            got_queue = queue;
         }
         if (got == 0) {
             return 0;
         }
         held_count_ = got;
         // One clock read per burst: the TSC, for devices without timestamps.
-        port_.to_refs(held_, got, pkts, bounce_.data(), bounce_.size(), clock_.ns(rte_rdtsc()));
+        port_.to_refs(held_, got, got_queue, pkts, bounce_.data(), bounce_.size(),
+                      clock_.ns(rte_rdtsc()));
         return got;
     }
 
@@ -663,42 +897,68 @@ std::unique_ptr<BurstSource> DpdkPort::make_source(
 
 }  // namespace
 
+namespace {
+
+/// The lcores the EAL enabled, "0,1,3".
+std::string enabled_lcores() {
+    std::string out;
+    unsigned l = 0;
+    RTE_LCORE_FOREACH(l) {
+        out += (out.empty() ? "" : ",") + std::to_string(l);
+    }
+    return out;
+}
+
+/// Why `key`'s lcore `l` is not enabled, and what to do: an lcore the
+/// machine lacks is told apart from one left out of -l.
+[[noreturn]] void lcore_not_enabled(const char* key, unsigned l) {
+    const std::string machine = eal::machine_facts().lcores;
+    throw PortConfigError(std::string(key) + ": lcore " + std::to_string(l) +
+                              " is not enabled in the EAL (enabled: " + enabled_lcores() +
+                              "; this machine has lcores " + machine + ")",
+                          "use lcores from " + machine +
+                              ", each listed in -l in --eal ([eal] args) after the main lcore");
+}
+
+}  // namespace
+
 void check_worker_lcores(const std::vector<unsigned>& lcores, int exporter_lcore) {
     if (exporter_lcore >= 0) {
         const auto e = static_cast<unsigned>(exporter_lcore);
         if (e >= RTE_MAX_LCORE || !rte_lcore_is_enabled(e)) {
-            throw std::runtime_error(
-                "exporter-lcore: lcore " + std::to_string(e) +
-                " is not enabled in the EAL (add it to -l in --eal / [eal] args)");
+            lcore_not_enabled("exporter-lcore", e);
         }
         if (e == rte_get_main_lcore()) {
-            throw std::runtime_error("exporter-lcore: lcore " + std::to_string(e) +
-                                     " is the main lcore, which runs control and statistics");
+            throw PortConfigError("exporter-lcore: lcore " + std::to_string(e) +
+                                      " is the main lcore, which runs control and statistics",
+                                  "give the exporter another lcore listed in -l, or leave "
+                                  "--exporter-lcore at -1 (a thread)");
         }
         if (std::find(lcores.begin(), lcores.end(), e) != lcores.end()) {
-            throw std::runtime_error("exporter-lcore: lcore " + std::to_string(e) +
-                                     " is used twice: it also polls queues in rx-map");
+            throw PortConfigError("exporter-lcore: lcore " + std::to_string(e) +
+                                      " is used twice: it also polls queues in rx-map",
+                                  "give the exporter an lcore of its own in -l");
         }
     }
     for (unsigned l : lcores) {
         if (l >= RTE_MAX_LCORE || !rte_lcore_is_enabled(l)) {
-            throw std::runtime_error(
-                "rx-map: lcore " + std::to_string(l) +
-                " is not enabled in the EAL (add it to -l in --eal / [eal] args)");
+            lcore_not_enabled("rx-map", l);
         }
         if (l == rte_get_main_lcore()) {
-            throw std::runtime_error(
+            throw PortConfigError(
                 "rx-map: lcore " + std::to_string(l) +
-                " is the main lcore, which runs control and statistics; give it no queue");
+                    " is the main lcore, which runs control and statistics; give it no queue",
+                "map the queues to the other lcores of -l (the first one listed is the main "
+                "lcore)");
         }
     }
     unsigned l = 0;
     RTE_LCORE_FOREACH_WORKER(l) {
         if (std::find(lcores.begin(), lcores.end(), l) == lcores.end() &&
             static_cast<int>(l) != exporter_lcore) {
-            throw std::runtime_error("rx-map: worker lcore " + std::to_string(l) +
-                                     " is enabled in the EAL but polls no queue (map a queue to "
-                                     "it, or drop it from -l)");
+            throw PortConfigError("rx-map: worker lcore " + std::to_string(l) +
+                                      " is enabled in the EAL but polls no queue",
+                                  "map a queue to it, or drop it from -l in --eal");
         }
     }
 }
@@ -708,8 +968,10 @@ std::unique_ptr<BurstSource> make_dpdk_queue_source(
     auto& dp = static_cast<DpdkPort&>(port);
     for (const auto& q : queues) {
         if (std::find(dp.queues().begin(), dp.queues().end(), q) == dp.queues().end()) {
-            throw std::runtime_error("rx-map: port " + std::to_string(q.first) +
-                                     " has no RX queue " + std::to_string(q.second));
+            throw PortConfigError("rx-map: port " + std::to_string(q.first) + " has no RX queue " +
+                                      std::to_string(q.second),
+                                  "map queues 0..N-1 of each port, N at most what the device "
+                                  "allows");
         }
     }
     return dp.make_source(queues);

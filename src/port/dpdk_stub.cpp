@@ -17,7 +17,8 @@ void launch_on_lcore(unsigned, std::function<void()>&) {
 }
 
 void check_worker_lcores(const std::vector<unsigned>&, int) {
-    throw std::runtime_error("rx-map: this build has no DPDK driver");
+    throw PortConfigError("rx-map: this build has no DPDK driver",
+                          "rebuild with libdpdk-dev installed (scripts/bootstrap)");
 }
 
 std::unique_ptr<BurstSource> make_dpdk_queue_source(
@@ -28,8 +29,9 @@ std::unique_ptr<BurstSource> make_dpdk_queue_source(
 void wait_lcores() {}
 
 std::unique_ptr<PortDriver> make_dpdk_port(const DpdkPortConfig&, PortLogFn) {
-    throw std::runtime_error(
-        "--driver dpdk: this build has no DPDK driver (rebuild with libdpdk-dev installed)");
+    throw PortConfigError("--driver dpdk: this build has no DPDK driver",
+                          "rebuild with libdpdk-dev installed (scripts/bootstrap), or use "
+                          "--driver pcap");
 }
 
 }  // namespace spate

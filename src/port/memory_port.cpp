@@ -182,6 +182,7 @@ void PacketStore::materialise(uint64_t i, uint64_t loop, uint8_t* out, uint32_t 
                               bool may_alias) const {
     const uint16_t shift = loop_shift(loop);
     ref.port = 0;
+    ref.queue = 0;
     if (synthetic_flows_ == 0) {
         const Packet& p = packets_[i];
         ref.wirelen = p.wirelen;

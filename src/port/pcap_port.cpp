@@ -204,7 +204,6 @@ public:
                         ++filtered;
                         continue;
                     }
-                    pkt.port = static_cast<uint16_t>(cur_);
                     bytes += pkt.caplen;
                     ++count;
                     continue;
@@ -447,6 +446,7 @@ private:
                   static_cast<uint64_t>(h->ts.tv_usec) * (self.nano_ ? 1 : 1000);
         p.linktype = self.linktype_;
         p.port = 0;
+        p.queue = 0;
         b->bytes += caplen;
     }
 

@@ -185,6 +185,8 @@ void Worker::on_packet(const parse::DecodedPacket& pkt, uint64_t hash, const uin
         FlowData& f = e->data;
         f.initiator_from_synack = from_synack;
         f.first_ns = ts;
+        f.in_port = pkt.in_port;
+        f.in_queue = pkt.in_queue;
         f.vlan_count = pkt.vlan_count;
         for (int i = 0; i < parse::kMaxVlans; ++i) {
             f.vlans[i] = pkt.vlans[i];

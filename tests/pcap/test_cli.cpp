@@ -88,6 +88,7 @@ TEST(Cli, HelpListsEveryOptionWithDefaults) {
                             "--frag-slots",
                             "--ring-mb",
                             "--quiet",
+                            "--verbose",
                             "--promisc"}) {
         EXPECT_NE(r.out.find(opt), std::string::npos) << opt;
     }
@@ -433,6 +434,54 @@ TEST(Cli, RotationLeavesOnlyCompleteFiles) {
     }
     EXPECT_EQ(all.size(), plain.out.size());
     fs::remove_all(dir);
+}
+
+// Reading files, rotated names follow the records' capture time, not the
+// wall clock: joy__sample.pcap was captured on 2016-01-08 from 14:29:09 to
+// 14:29:25 UTC. The first file is named for its first record's time_end,
+// the later ones for the capture time that rotated them (in order). Both
+// exporter shapes (formatting on the writer, and formatter threads).
+TEST(Cli, RotatedNamesFromFilesUseCaptureTime) {
+    for (const char* exporters : {"1", "2"}) {
+        const fs::path dir = temp_dir();
+        RunResult r =
+            run_spate("-q --time-format ns --rotate-size 1 --exporters " + std::string(exporters) +
+                      " -o " + shell_quote((dir / "f-%Y%m%dT%H%M%S.jsonl").string()) + " -r " +
+                      shell_quote(data("joy__sample.pcap").string()));
+        ASSERT_EQ(r.status, 0) << r.err;
+        std::vector<std::string> names;
+        for (const auto& e : fs::directory_iterator(dir)) {
+            names.push_back(e.path().filename().string());
+        }
+        // Sorted by sequence number (the part after the time).
+        std::sort(names.begin(), names.end(), [](const std::string& a, const std::string& b) {
+            return a.substr(18) < b.substr(18);
+        });
+        ASSERT_GE(names.size(), 2u) << exporters;
+        std::string prev;
+        size_t records = 0;
+        for (const std::string& n : names) {
+            ASSERT_EQ(n.size(), std::string("f-20160108T142909-000000.jsonl").size()) << n;
+            const std::string stamp = n.substr(2, 15);
+            EXPECT_GE(stamp, "20160108T142909") << n;
+            EXPECT_LE(stamp, "20160108T142925") << n;
+            EXPECT_GE(stamp, prev) << n;
+            prev = stamp;
+            const std::string text = read_all(dir / n);
+            records += static_cast<size_t>(std::count(text.begin(), text.end(), '\n'));
+        }
+        const std::string first = read_all(dir / names[0]);
+        simdjson::dom::parser p;
+        const uint64_t end_ns = p.parse(first.substr(0, first.find('\n')))["time_end"];
+        const time_t secs = static_cast<time_t>(end_ns / 1000000000ULL);
+        tm utc{};
+        gmtime_r(&secs, &utc);
+        char want[32];
+        std::strftime(want, sizeof want, "%Y%m%dT%H%M%S", &utc);
+        EXPECT_EQ(names[0].substr(2, 15), want);
+        EXPECT_EQ(records, 20u);  // every record, once
+        fs::remove_all(dir);
+    }
 }
 
 // SIGTERM during a live capture: every active flow is exported and the zstd

@@ -221,9 +221,9 @@ TEST(Observer, InEveryRecordWhenGivenAbsentOtherwise) {
         EXPECT_TRUE(rec.has_observer);
         EXPECT_EQ(rec.observer, "tap-3.dc1:edge_A");
     }
-    // Placed right after ip_version and community_id.
+    // Placed right after ip_version and community_id, before "ingress".
     EXPECT_NE(r.out.find("\"community_id\":\"1:"), std::string::npos);
-    EXPECT_NE(r.out.find("=\",\"observer\":\"tap-3.dc1:edge_A\",\"num_pkts_out\""),
+    EXPECT_NE(r.out.find("=\",\"observer\":\"tap-3.dc1:edge_A\",\"ingress\":{\"port\":0,"),
               std::string::npos);
 
     r = run_spate("-q -r " + in);

@@ -58,6 +58,33 @@ std::vector<std::string> normalised(const std::string& out) {
     return v;
 }
 
+/// Each record's "ingress" as "port/queue", by Community ID.
+std::map<std::string, std::string> in_of(const std::string& out) {
+    std::map<std::string, std::string> m;
+    simdjson::dom::parser p;
+    std::istringstream in(out);
+    std::string line;
+    while (std::getline(in, line)) {
+        simdjson::dom::element rec = p.parse(line);
+        m[std::string(std::string_view(rec["community_id"]))] =
+            std::to_string(uint64_t(rec["ingress"]["port"])) + "/" +
+            std::to_string(uint64_t(rec["ingress"]["queue"]));
+    }
+    return m;
+}
+
+/// Checks that every record of `out` whose flow is one of `from`'s says `want`.
+void expect_in(const std::string& out, const std::string& from, const std::string& want) {
+    const auto got = in_of(out);
+    const auto ref = in_of(from);
+    ASSERT_FALSE(ref.empty());
+    for (const auto& [cid, ignored] : ref) {
+        auto it = got.find(cid);
+        ASSERT_NE(it, got.end()) << cid;
+        EXPECT_EQ(it->second, want) << cid;
+    }
+}
+
 }  // namespace
 
 TEST(Dpdk, VdevPcapReplayEqualsLibpcapDriverOnTheCorpusForOneTwoAndFourWorkers) {
@@ -123,26 +150,40 @@ TEST(Dpdk, TwoPortsOnTwoWorkersGiveTheSameRecordsAsOne) {
                                   " --vdev net_pcap1,rx_pcap=" + b.string())));
     ASSERT_EQ(two.status, 0) << two.err;
     EXPECT_EQ(normalised(two.out), normalised(one.out));
+    // The records say which port each flow came in on.
+    expect_in(two.out, run_spate("-q -r " + shell_quote(a.string())).out, "0/0");
+    expect_in(two.out, run_spate("-q -r " + shell_quote(b.string())).out, "1/0");
 }
 
 TEST(Dpdk, BadEalArgumentsAndMissingPortsAreErrorsNamingTheKey) {
     SKIP_WITHOUT_DPDK();
+    // Configurations the machine or device cannot run: exit 2, the cause
+    // and the next step.
     RunResult r = run_spate("--driver dpdk --eal " + shell_quote(eal("--no-such-eal-flag")));
-    EXPECT_EQ(r.status, 1);
-    EXPECT_NE(r.err.find("--eal"), std::string::npos) << r.err;
+    EXPECT_EQ(r.status, 2);
+    EXPECT_NE(r.err.find("--eal: the EAL has no option '--no-such-eal-flag'"), std::string::npos)
+        << r.err;
+    EXPECT_NE(r.err.find("next step: "), std::string::npos) << r.err;
     r = run_spate("--driver dpdk --eal " + shell_quote(eal("")));
-    EXPECT_EQ(r.status, 1);
+    EXPECT_EQ(r.status, 2);
     EXPECT_NE(r.err.find("no DPDK port"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("next step: add a device to --eal: --vdev net_pcap0,rx_pcap=FILE"),
+              std::string::npos)
+        << r.err;
     fs::path a = source_root() / "tests" / "data" / "joy__sample.pcap";
     r = run_spate("--driver dpdk --rx-queues 8 --eal " +
                   shell_quote(eal("--vdev net_pcap0,rx_pcap=" + a.string())));
-    EXPECT_EQ(r.status, 1);
+    EXPECT_EQ(r.status, 2);
     EXPECT_NE(r.err.find("RX queues requested"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("next step: ask for at most 1 with --rx-queues"), std::string::npos)
+        << r.err;
+    EXPECT_EQ(r.err.find("already stopped"), std::string::npos) << r.err;  // never started
     // net_pcap cannot change its MTU: the error names the option.
     r = run_spate("--driver dpdk --mtu 9000 --eal " +
                   shell_quote(eal("--vdev net_pcap0,rx_pcap=" + a.string())));
-    EXPECT_EQ(r.status, 1);
+    EXPECT_EQ(r.status, 2);
     EXPECT_NE(r.err.find("--mtu"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("next step: "), std::string::npos) << r.err;
     // The start-up line shows what was granted: queues, descriptors, link, MTU.
     r = run_spate("--driver dpdk --idle-exit 0.2 --eal " +
                   shell_quote(eal("--vdev net_pcap0,rx_pcap=" + a.string())));
@@ -154,8 +195,168 @@ TEST(Dpdk, BadEalArgumentsAndMissingPortsAreErrorsNamingTheKey) {
     r = run_spate("--driver dpdk --bpf tcp --eal " +
                   shell_quote(eal("--vdev net_pcap0,rx_pcap=" + a.string())));
     EXPECT_EQ(r.status, 2) << r.err;
-    EXPECT_NE(r.err.find("'--bpf': not available with --driver dpdk"), std::string::npos)
+    EXPECT_NE(r.err.find("'--bpf': not available with --driver dpdk"), std::string::npos) << r.err;
+}
+
+namespace {
+
+/// EAL arguments without --no-huge and without a log level: the EAL's own
+/// lines are what the refusals are told from.
+std::string bare_eal(const std::string& rest) {
+    return "--no-pci --no-shconf --file-prefix " + prefix_of(g_eal_seq++) + " " + rest;
+}
+
+/// run_spate() as another user: `as` is a command prefix (setpriv ...), or "".
+RunResult run_as(const std::string& as, const std::string& args) {
+    if (as.empty()) {
+        return run_spate(args);
+    }
+    const fs::path dir = temp_dir();
+    const std::string cmd = as + " " + shell_quote(spate_bin()) + " " + args + " >" +
+                            shell_quote((dir / "out").string()) + " 2>" +
+                            shell_quote((dir / "err").string());
+    const int rc = std::system(cmd.c_str());
+    RunResult r;
+    r.status = WIFEXITED(rc) ? WEXITSTATUS(rc) : 128 + WTERMSIG(rc);
+    r.out = read_all(dir / "out");
+    r.err = read_all(dir / "err");
+    fs::remove_all(dir);
+    return r;
+}
+
+/// A refusal: exit 2, the one-line cause, the next step, nothing on stdout
+/// (the EAL's usage text must never reach the records); `marker` (a line of
+/// the EAL's own output) absent without --verbose and present with it.
+void expect_refusal(const std::string& args, const std::string& eal_args, const std::string& cause,
+                    const std::string& next, const std::string& marker,
+                    const std::string& as = "") {
+    for (bool verbose : {false, true}) {
+        RunResult r =
+            run_as(as, "--driver dpdk --idle-exit 0.2 " + args + (verbose ? " --verbose" : "") +
+                           " --eal " + shell_quote(bare_eal(eal_args)));
+        const std::string what =
+            args + " --eal '" + eal_args + "'" + (verbose ? " --verbose" : "") + ":\n" + r.err;
+        EXPECT_EQ(r.status, 2) << what;
+        EXPECT_NE(r.err.find("spate: error: " + cause), std::string::npos) << what;
+        EXPECT_NE(r.err.find("spate: next step: " + next), std::string::npos) << what;
+        EXPECT_EQ(r.out, "") << what;
+        if (verbose) {
+            EXPECT_NE(r.err.find(marker), std::string::npos) << what;
+            EXPECT_EQ(r.err.find("--verbose shows"), std::string::npos) << what;
+        } else {
+            EXPECT_EQ(r.err.find(marker), std::string::npos) << what;
+            EXPECT_EQ(r.err.find("EAL common options"), std::string::npos) << what;
+            EXPECT_NE(r.err.find("--verbose shows the EAL's whole output"), std::string::npos)
+                << what;
+            // The summary is the whole story: three lines.
+            EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 3) << what;
+        }
+    }
+}
+
+bool hugepages_usable() {
+    std::ifstream mounts("/proc/mounts");
+    std::string all((std::istreambuf_iterator<char>(mounts)), std::istreambuf_iterator<char>());
+    std::ifstream meminfo("/proc/meminfo");
+    std::string line;
+    uint64_t free_pages = 0;
+    while (std::getline(meminfo, line)) {
+        if (line.rfind("HugePages_Free:", 0) == 0) {
+            free_pages = std::stoull(line.substr(15));
+        }
+    }
+    return all.find(" hugetlbfs ") != std::string::npos && free_pages > 0;
+}
+
+}  // namespace
+
+// Every refusal of the EAL says its cause in one line and the next step,
+// exits 2, and keeps the EAL's output (its 100-line usage text included)
+// for --verbose.
+TEST(Dpdk, EalRefusalsTellTheCauseAndTheNextStep) {
+    SKIP_WITHOUT_DPDK();
+    // Hugepages: without --no-huge on a machine that has none.
+    if (hugepages_usable()) {
+        GTEST_LOG_(INFO) << "this machine has hugepages: the hugepage case is not run";
+    } else {
+        expect_refusal("", "-m 256 --vdev net_null0", "--eal: no usable hugepages: ",
+                       "run without hugepages: add --no-huge -m "
+                       "1024 to --eal; or reserve and mount them as root: scripts/dpdk-hugepages",
+                       "EAL: FATAL: Cannot get hugepage information");
+    }
+    // An lcore list the machine lacks: its lcores are listed.
+    std::ifstream online("/sys/devices/system/cpu/online");
+    std::string cpus;
+    std::getline(online, cpus);
+    expect_refusal("", "-l 0,63 --no-huge -m 256 --vdev net_null0",
+                   "--eal: lcore 63 is not on this machine, which has lcores " + cpus,
+                   "give -l lcores from " + cpus + " in --eal", "EAL common options");
+    // af_packet on an interface that does not exist.
+    expect_refusal("", "--no-huge -m 256 --vdev net_af_packet0,iface=spatenosuch0",
+                   "--eal: --vdev net_af_packet0: interface 'spatenosuch0' does not exist",
+                   "`ip link` lists the interfaces (here: lo",
+                   "failed to initialize net_af_packet0");
+    // net_pcap on a file that does not exist; beside a device that works,
+    // it is still a refusal, not a run on the other one.
+    fs::path a = source_root() / "tests" / "data" / "joy__sample.pcap";
+    expect_refusal("",
+                   "--no-huge -m 256 --vdev net_pcap0,rx_pcap=" + a.string() +
+                       " --vdev net_pcap1,rx_pcap=/nonexistent/spate.pcap",
+                   "--eal: --vdev net_pcap1: cannot open rx_pcap file '/nonexistent/spate.pcap': "
+                   "No such file or directory",
+                   "give rx_pcap= a capture file that exists", "failed to initialize net_pcap1");
+    // An option the EAL does not have: its option list only with --verbose.
+    expect_refusal("", "--no-huge -m 256 --no-such-eal-option",
+                   "--eal: the EAL has no option '--no-such-eal-option'",
+                   "check the spelling in --eal", "EAL common options");
+    // spate's own lcore options: an lcore the machine lacks, named with its lcores.
+    RunResult r = run_spate("--driver dpdk --rx-map 0:0@63 --eal " +
+                            shell_quote(eal("-l 0,1 --vdev net_pcap0,rx_pcap=" + a.string())));
+    EXPECT_EQ(r.status, 2) << r.err;
+    EXPECT_NE(r.err.find("spate: error: rx-map: lcore 63 is not enabled in the EAL (enabled: 0,1; "
+                         "this machine has lcores " +
+                         cpus + ")"),
+              std::string::npos)
         << r.err;
+    EXPECT_NE(r.err.find("spate: next step: use lcores from " + cpus), std::string::npos) << r.err;
+    // A start that works shows none of the EAL's chatter without --verbose.
+    r = run_spate("-q --driver dpdk --idle-exit 0.2 --eal " +
+                  shell_quote(bare_eal("--no-huge -m 256 --vdev net_pcap0,rx_pcap=" + a.string())));
+    EXPECT_EQ(r.status, 0) << r.err;
+    EXPECT_EQ(r.err.find("EAL: Detected CPU lcores"), std::string::npos) << r.err;
+    r = run_spate("-q --verbose --driver dpdk --idle-exit 0.2 --eal " +
+                  shell_quote(bare_eal("--no-huge -m 256 --vdev net_pcap0,rx_pcap=" + a.string())));
+    EXPECT_EQ(r.status, 0) << r.err;
+    EXPECT_NE(r.err.find("EAL: Detected CPU lcores"), std::string::npos) << r.err;
+}
+
+// Permissions, as an unprivileged user (the test runs as root and drops to
+// nobody with setpriv): the refusal names the device or the file and says
+// how to get the right.
+TEST(Dpdk, PermissionRefusalsNameTheDeviceOrTheFile) {
+    SKIP_WITHOUT_DPDK();
+    if (geteuid() != 0 || std::system("command -v setpriv >/dev/null 2>&1") != 0) {
+        GTEST_SKIP() << "needs root and setpriv, to run spate as nobody";
+    }
+    const std::string nobody = "setpriv --reuid=65534 --regid=65534 --clear-groups";
+    // The binary must be reachable for nobody (a build under a private home is not).
+    if (run_as(nobody, "--version").status != 0) {
+        GTEST_SKIP() << "nobody cannot run " << spate_bin();
+    }
+    expect_refusal("", "--no-huge -m 256 --vdev net_af_packet0,iface=lo",
+                   "--eal: --vdev net_af_packet0: permission denied: an AF_PACKET socket needs "
+                   "root or CAP_NET_RAW",
+                   "run spate as root, or give it CAP_NET_RAW",
+                   "failed to initialize net_af_packet0", nobody);
+    const fs::path dir = temp_dir();  // 0700, root's
+    fs::copy_file(source_root() / "tests" / "data" / "joy__sample.pcap", dir / "a.pcap");
+    const std::string file = (dir / "a.pcap").string();
+    expect_refusal("", "--no-huge -m 256 --vdev net_pcap0,rx_pcap=" + file,
+                   "--eal: --vdev net_pcap0: permission denied on rx_pcap file '" + file +
+                       "': Permission denied",
+                   "give the user spate runs as read access to " + file,
+                   "failed to initialize net_pcap0", nobody);
+    fs::remove_all(dir);
 }
 
 // SIGTERM during an endless replay: out within a second, every flow exported.
@@ -223,8 +424,8 @@ TEST(Dpdk, EalArgumentsFromTheConfigFileSection) {
 }
 
 // Every example configuration parses; with the EAL arguments replaced by a
-// port-less set the run then stops at "no DPDK port" (exit 1), not at a
-// configuration error (exit 2).
+// port-less set the run then stops at "no DPDK port" (a refusal of the
+// machine's, exit 2 as well), not at an error of the file.
 TEST(Dpdk, ExampleConfigurationsParse) {
     SKIP_WITHOUT_DPDK();
     int n = 0;
@@ -233,7 +434,7 @@ TEST(Dpdk, ExampleConfigurationsParse) {
             continue;
         RunResult r = run_spate("--config " + shell_quote(e.path().string()) + " --eal " +
                                 shell_quote(eal("")));
-        EXPECT_EQ(r.status, 1) << e.path() << ": " << r.err;
+        EXPECT_EQ(r.status, 2) << e.path() << ": " << r.err;
         EXPECT_NE(r.err.find("no DPDK port"), std::string::npos) << e.path() << ": " << r.err;
         ++n;
     }
@@ -260,6 +461,9 @@ TEST(Dpdk, RxMapTwoQueuesOnTwoWorkerLcoresGiveTheSameRecordsAsOne) {
                     eal("--vdev net_pcap0,rx_pcap=" + a.string() + ",rx_pcap=" + b.string())));
     ASSERT_EQ(two.status, 0) << two.err;
     EXPECT_EQ(normalised(two.out), normalised(one.out));
+    // net_pcap gives each rx_pcap file a queue: the records say which.
+    expect_in(two.out, run_spate("-q -r " + shell_quote(a.string())).out, "0/0");
+    expect_in(two.out, run_spate("-q -r " + shell_quote(b.string())).out, "0/1");
 }
 
 TEST(Dpdk, RxMapValidationNamesTheKey) {
@@ -273,11 +477,11 @@ TEST(Dpdk, RxMapValidationNamesTheKey) {
         {"0:0@1,0:0@2", kLcores, "mapped twice", 2},
         {"0:1@1", kLcores, "queue 0 has no lcore", 2},
         {"0:0-1", kLcores, "PORT:QUEUE@LCORE", 2},
-        {"3:0@1", kLcores, "port 3 does not exist", 1},
-        {"0:0@0", kLcores, "main lcore", 1},
-        {"0:0@7", kLcores, "lcore 7 is not enabled", 1},
-        {"0:0@1", kLcores, "lcore 2 is enabled in the EAL but polls no queue", 1},
-        {"0:0@1,0:1@2", kLcores, "RX queues requested, the device allows 1", 1},
+        {"3:0@1", kLcores, "port 3 does not exist", 2},
+        {"0:0@0", kLcores, "main lcore", 2},
+        {"0:0@7", kLcores, "lcore 7 is not enabled", 2},
+        {"0:0@1", kLcores, "lcore 2 is enabled in the EAL but polls no queue", 2},
+        {"0:0@1,0:1@2", kLcores, "RX queues requested, the device allows 1", 2},
     };
     for (const Case& c : cases) {
         RunResult r = run_spate("--driver dpdk --rx-map " + shell_quote(c.map) + " --eal " +
@@ -337,7 +541,7 @@ TEST(Dpdk, ExporterLcore) {
     for (const char* lcore : {"1", "0"}) {
         r = run_spate(std::string("--driver dpdk --rx-map 0:0@1 --exporter-lcore ") + lcore +
                       " --eal " + shell_quote(std::string(kLcores) + eal(vdev)));
-        EXPECT_EQ(r.status, 1) << r.err;
+        EXPECT_EQ(r.status, 2) << r.err;
         EXPECT_NE(r.err.find("exporter-lcore"), std::string::npos) << r.err;
     }
     r = run_spate("--driver dpdk --exporter-lcore 2 --eal " + shell_quote(eal(vdev)));

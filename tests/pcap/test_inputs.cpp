@@ -78,7 +78,9 @@ void put16(std::string& s, uint16_t v) {
 }
 
 /// A little-endian microsecond pcap rewritten as pcapng (SHB, IDB, EPBs).
-std::string to_pcapng(const std::string& pcap) {
+/// With two_interfaces: two IDBs of the same link type, each packet on
+/// interface (its microsecond timestamp) % 2.
+std::string to_pcapng(const std::string& pcap, bool two_interfaces = false) {
     std::string ng;
     put32(ng, 0x0A0D0D0A);
     put32(ng, 28);
@@ -94,6 +96,14 @@ std::string to_pcapng(const std::string& pcap) {
     put16(ng, 0);
     put32(ng, 262144);
     put32(ng, 20);
+    if (two_interfaces) {
+        put32(ng, 1);
+        put32(ng, 20);
+        put16(ng, static_cast<uint16_t>(le32(pcap, 20)));
+        put16(ng, 0);
+        put32(ng, 262144);
+        put32(ng, 20);
+    }
     for (size_t off = 24; off + 16 <= pcap.size();) {
         const uint32_t incl = le32(pcap, off + 8);
         const uint64_t ts = uint64_t{le32(pcap, off)} * 1000000 + le32(pcap, off + 4);
@@ -101,7 +111,7 @@ std::string to_pcapng(const std::string& pcap) {
         const uint32_t len = 32 + padded;
         put32(ng, 6);
         put32(ng, len);
-        put32(ng, 0);
+        put32(ng, two_interfaces ? static_cast<uint32_t>(ts % 2) : 0);
         put32(ng, static_cast<uint32_t>(ts >> 32));
         put32(ng, static_cast<uint32_t>(ts));
         put32(ng, incl);
@@ -317,5 +327,41 @@ TEST(Inputs, TimestampsSteppingBackAreWarnedOnceAndCounted) {
         run_spate("--workers 1 -r " + shell_quote(data("joy__sample.pcap").string()));
     EXPECT_EQ(ok.err.find("timestamps go back"), std::string::npos) << ok.err;
     EXPECT_EQ(ok.err.find("stepped back"), std::string::npos) << ok.err;
+    fs::remove_all(dir);
+}
+
+// Each record says where its flow's first packet came in: the pcapng
+// interface id ("queue" 0); a pcap file is interface 0.
+TEST(Inputs, RecordsNameTheInterfaceOfTheFlowsFirstPacket) {
+    const fs::path dir = temp_dir();
+    const std::string pcap = read_all(source_root() / "tests" / "data" / "joy__sample.pcap");
+    write_file(dir / "two.pcapng", to_pcapng(pcap, true));
+    RunResult r =
+        run_spate(kCommon + "--time-format ns -r " + shell_quote((dir / "two.pcapng").string()));
+    ASSERT_EQ(r.status, 0) << r.err;
+    RunResult plain =
+        run_spate(kCommon + "--time-format ns -r " +
+                  shell_quote((source_root() / "tests" / "data" / "joy__sample.pcap").string()));
+    ASSERT_EQ(plain.status, 0) << plain.err;
+    simdjson::dom::parser p;
+    std::istringstream in(r.out);
+    std::string line;
+    int on[2] = {0, 0};
+    while (std::getline(in, line)) {
+        simdjson::dom::element rec = p.parse(line);
+        const uint64_t first_us = uint64_t(rec["time_start"]) / 1000;
+        const uint64_t port = rec["ingress"]["port"];
+        EXPECT_EQ(port, first_us % 2) << line;
+        EXPECT_EQ(uint64_t(rec["ingress"]["queue"]), 0u) << line;
+        ++on[port % 2];
+    }
+    EXPECT_GT(on[0], 0);
+    EXPECT_GT(on[1], 0);
+    // The same flows as the pcap, where every record is on interface 0.
+    EXPECT_EQ(on[0] + on[1], std::count(plain.out.begin(), plain.out.end(), '\n'));
+    std::istringstream pin(plain.out);
+    while (std::getline(pin, line)) {
+        EXPECT_NE(line.find(",\"ingress\":{\"port\":0,\"queue\":0},"), std::string::npos) << line;
+    }
     fs::remove_all(dir);
 }

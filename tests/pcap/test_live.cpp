@@ -14,6 +14,7 @@
 
 #include <chrono>
 #include <cstdlib>
+#include <ctime>
 #include <string>
 #include <thread>
 #include <vector>
@@ -201,6 +202,61 @@ TEST_P(Live, QuietLinkExportsWithinTheTimeoutAndStatsKeepTheirInterval) {
     }
     EXPECT_EQ(tcp_records, 1) << log;
     EXPECT_EQ(udp_records, 1) << log;
+    fs::remove_all(dir);
+}
+
+// Live input rotates by the wall clock (files by the records' capture
+// time: test_cli): the first file is open from the start, before any
+// record, and every name is a time of the run.
+TEST(LiveRotation, NamesFollowTheWallClock) {
+    if (geteuid() != 0) {
+        GTEST_SKIP() << "live capture on a veth pair needs root";
+    }
+    Veth veth("r");
+    if (!veth.ok) {
+        GTEST_SKIP() << "cannot create a veth pair here (ip link add ... type veth)";
+    }
+    const fs::path dir = temp_dir();
+    const fs::path err = dir / "err";
+    auto stamp = [](time_t t) {
+        tm utc{};
+        gmtime_r(&t, &utc);
+        char buf[32];
+        std::strftime(buf, sizeof buf, "%Y%m%dT%H%M%S", &utc);
+        return std::string(buf);
+    };
+    const std::string t_start = stamp(time(nullptr));
+    pid_t pid = spawn_spate(
+        {"-i", veth.b, "--idle-timeout", "1", "--tcp-close-timeout", "1", "--rotate-interval", "1",
+         "--stats-interval", "0.2", "-o", (dir / "f-%Y%m%dT%H%M%S.jsonl").string()},
+        err);
+    ASSERT_GT(pid, 0);
+    ChildGuard guard{pid};
+    for (int i = 0; i < 300 && count_of(read_all(err), "spate: stats 20") == 0; ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    bool part = false;
+    for (const auto& e : fs::directory_iterator(dir)) {
+        part = part || e.path().filename().string().rfind(".f-", 0) == 0;
+    }
+    EXPECT_TRUE(part) << "no file open before the first record:\n" << read_all(err);
+    send_frames(veth.a, conversation());
+    std::this_thread::sleep_for(std::chrono::milliseconds(3500));
+    int status = 0;
+    terminate_and_wait(pid, status, 20);
+    guard.release();
+    const std::string t_end = stamp(time(nullptr));
+    size_t records = 0;
+    for (const auto& e : fs::directory_iterator(dir)) {
+        const std::string n = e.path().filename().string();
+        if (n.rfind("f-", 0) != 0) {
+            continue;
+        }
+        EXPECT_GE(n.substr(2, 15), t_start) << n;
+        EXPECT_LE(n.substr(2, 15), t_end) << n;
+        records += parse_records(read_all(e.path())).size();
+    }
+    EXPECT_EQ(records, 2u) << read_all(err);
     fs::remove_all(dir);
 }
 

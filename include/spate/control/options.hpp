@@ -89,6 +89,7 @@ struct Options {
     std::string backpressure = "auto";
     bool quiet = false;
     Progress progress = Progress::automatic;
+    bool verbose = false;  ///< --verbose: the DPDK EAL's whole output
     uint32_t ring_mb = 16;
     std::string config_file;
 };

@@ -25,7 +25,10 @@ struct PacketRef {
     uint32_t wirelen = 0;   ///< length on the wire (>= caplen normally)
     uint64_t ts_ns = 0;     ///< capture time, nanoseconds since the epoch
     uint16_t linktype = 1;  ///< LinkType value (per packet: pcapng interfaces differ)
-    uint16_t port = 0;      ///< index of the port / input it came from
+    /// Where it came in (a record's "in"): the DPDK port id, the pcapng
+    /// interface id in a capture file (0 for pcap files and live capture).
+    uint16_t port = 0;
+    uint16_t queue = 0;  ///< the DPDK RX queue; 0 elsewhere
 };
 
 }  // namespace spate

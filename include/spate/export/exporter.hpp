@@ -63,6 +63,11 @@ struct ExporterOptions {
     /// formatter i % N so that each worker's records stay in order, hand
     /// formatted blocks to the exporter thread, which only writes.
     unsigned formatters = 1;
+    /// Rotation (file names, the rotation interval) follows the records'
+    /// capture time (their time_end) instead of the wall clock: for capture
+    /// files and replays, whose output then does not depend on when or how
+    /// fast they are read. The sink must have SinkConfig::capture_time.
+    bool capture_time = false;
 };
 
 class Exporter {
@@ -96,6 +101,8 @@ private:
     struct Chunk {
         std::string buf;
         uint64_t records = 0;  ///< records formatted into buf
+        uint64_t first_ns = 0;  ///< capture_time: time_end of the first of them
+        uint64_t last_ns = 0;   ///< and the latest time_end among them
         uint64_t lost = 0;     ///< records taken but not formatted (output faulted)
     };
     /// One formatter thread: its rings, and the blocks it hands over.
@@ -125,6 +132,11 @@ private:
     /// False when the sink failed (the exporter is then faulted).
     bool write_out(bool flush);
     void rotate_check(uint64_t now_unix_ns);
+    /// The time rotation goes by: the wall clock, or the capture time reached.
+    uint64_t rotation_now() const;
+    /// capture_time: records whose time_end is first_ns (the first) up to
+    /// last_ns go to the sink; the first ones open its first file.
+    void note_capture_time(uint64_t first_ns, uint64_t last_ns);
     /// A sink error: counts what it takes back as lost and schedules a retry.
     void on_error(const char* what);
     /// Calls sink->recover(); on success records flow again.
@@ -146,6 +158,9 @@ private:
     ExporterOptions opts_;
     std::string buf_;
     size_t write_threshold_;
+
+    // ExporterOptions::capture_time: the latest time_end taken (0: none yet).
+    uint64_t capture_ns_ = 0;
 
     // Loss accounting: records that a sink error would take back.
     uint64_t buf_records_ = 0;        ///< formatted into buf_, not yet written

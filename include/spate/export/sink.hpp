@@ -37,9 +37,14 @@ public:
     /// exporter then flush()es first, so a rotation never finishes a file
     /// with records that a failure could still take back.
     virtual bool rotation_due(uint64_t /*now_unix_ns*/) const { return false; }
-    /// Called by the exporter between records, with the wall-clock time, so
-    /// a rotating sink can start a new file. Records never straddle files.
+    /// Called by the exporter between records, with the wall-clock time (or
+    /// the records' capture time: SinkConfig::capture_time), so a rotating
+    /// sink can start a new file. Records never straddle files.
     virtual void maybe_rotate(uint64_t /*now_unix_ns*/) {}
+    /// With SinkConfig::capture_time: opens the first file, named for the
+    /// first record's capture time; called before the first write().
+    /// Otherwise (and once a file was opened) nothing.
+    virtual void open_at(uint64_t /*unix_ns*/) {}
     /// Total bytes handed to write() (uncompressed).
     virtual uint64_t bytes_in() const = 0;
     /// Bytes that reached the OS (compressed when compressing), including
@@ -55,7 +60,12 @@ struct SinkConfig {
     int zstd_level = 1;           ///< 1..19 (negative: fast levels)
     unsigned zstd_threads = 0;    ///< zstd worker threads (ZSTD_c_nbWorkers); 0: on the caller's
     uint64_t rotate_bytes = 0;    ///< 0 = never; counted on uncompressed bytes
-    uint64_t rotate_seconds = 0;  ///< 0 = never; wall clock
+    uint64_t rotate_seconds = 0;  ///< 0 = never; wall clock, or capture time (below)
+    /// The times the exporter gives (open_at, rotation_due, maybe_rotate)
+    /// are the records' capture times, not the wall clock (capture files,
+    /// replays): names and rotate_seconds follow the capture. The first
+    /// file then waits for open_at() instead of opening at construction.
+    bool capture_time = false;
 };
 
 /// Builds the sink chain for cfg. Throws SinkError naming the path when the

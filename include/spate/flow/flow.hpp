@@ -44,6 +44,10 @@ struct FlowData {
     uint8_t icmp_code = 0;
     bool initiator_from_synack = false;
     EndReason end_reason = EndReason::idle;
+    /// Where the flow's first packet came in (PacketRef::port, ::queue): in
+    /// the padding, FlowData stays 192 bytes.
+    uint16_t in_port = 0;
+    uint16_t in_queue = 0;
 };
 
 }  // namespace spate

@@ -83,6 +83,8 @@ struct DecodedPacket {
     uint8_t outer_ip_version = 0;  ///< outermost IP header when tunnel_count > 0
     IpAddr outer_src;
     IpAddr outer_dst;
+    uint16_t in_port = 0;  ///< PacketRef::port and ::queue (in the padding)
+    uint16_t in_queue = 0;
 };
 
 struct DecoderConfig {

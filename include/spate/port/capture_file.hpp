@@ -63,8 +63,8 @@ public:
     CaptureFile& operator=(CaptureFile&&) noexcept;
     ~CaptureFile();
 
-    /// Next packet; pkt.data valid as Access says. pkt.port is left
-    /// unchanged for the caller to set.
+    /// Next packet; pkt.data valid as Access says. pkt.port is the pcapng
+    /// interface id (0 for pcap), pkt.queue 0.
     Next next(PacketRef& pkt);
 
     /// Streamed: starts a batch. The packets that next() hands out from here

@@ -12,6 +12,7 @@
 #include <utility>
 #include <vector>
 
+#include "spate/port/eal_diagnosis.hpp"
 #include "spate/port/pcap_port.hpp"
 #include "spate/port/port_driver.hpp"
 
@@ -32,11 +33,15 @@ struct DpdkPortConfig {
     uint16_t linktype = 1;
     /// RX queues per port id when an rx-map is given (only those ports are started).
     std::map<uint16_t, uint16_t> port_queues;
+    /// Show the EAL's whole output as it comes (--verbose); otherwise it is
+    /// kept, a refusal is summarised (PortConfigError) and only warnings
+    /// and errors of a start that worked are shown.
+    bool verbose = false;
 };
 
 /// Checks the lcores of an rx-map (and the exporter lcore, -1 for none)
 /// against the EAL: each enabled, not the main lcore, none used twice, and
-/// every enabled worker lcore given work. Throws std::runtime_error naming
+/// every enabled worker lcore given work. Throws PortConfigError naming
 /// rx-map or exporter-lcore.
 void check_worker_lcores(const std::vector<unsigned>& lcores, int exporter_lcore);
 
@@ -57,8 +62,11 @@ void wait_lcores();
 /// True when this build has the DPDK driver.
 bool have_dpdk();
 
-/// Initialises the EAL and every probed port. Throws std::runtime_error with
-/// a message naming the EAL argument, port or setting at fault.
+/// Initialises the EAL and every probed port. Throws PortConfigError (exit 2)
+/// for what the configuration asks and the machine or device cannot give
+/// (told from the EAL's output: hugepages, lcores, a missing device, file or
+/// interface, permissions), std::runtime_error for a device that fails;
+/// both name the EAL argument, port or setting at fault.
 std::unique_ptr<PortDriver> make_dpdk_port(const DpdkPortConfig& cfg, PortLogFn log);
 
 }  // namespace spate

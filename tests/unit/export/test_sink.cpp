@@ -441,6 +441,56 @@ TEST(Rotate, ByTimeWithFakeClock) {
     }
 }
 
+// Capture time (files, replays): the first file waits for the first
+// record's time and is named for it; later ones for the capture time that
+// rotated them; none at all without records; a reopening after a fault is
+// named for the capture time reached, never the wall clock.
+TEST(Rotate, CaptureTimeNamesFilesForTheRecordsTime) {
+    TempDir tmp;
+    SinkConfig cfg;
+    cfg.path = tmp.path() + "/f-%Y%m%dT%H%M%S.jsonl";
+    cfg.rotate_seconds = 60;
+    cfg.capture_time = true;
+    const uint64_t s = 1000000000ULL;
+    const uint64_t t0 = 1452263349ULL * s + 661578000ULL;  // 2016-01-08T14:29:09.661578Z
+    {
+        auto none = make_sink(cfg);
+        EXPECT_FALSE(none->rotation_due(t0 + 3600 * s));  // no file yet: nothing to rotate
+        none->maybe_rotate(t0 + 3600 * s);
+        none->close();
+        EXPECT_TRUE(list_dir(tmp.path()).empty());
+    }
+    auto sink = make_sink(cfg);
+    EXPECT_TRUE(list_dir(tmp.path()).empty());  // nothing before the first record
+    sink->open_at(t0);
+    sink->write("a\n");
+    sink->maybe_rotate(t0 + 30 * s);
+    sink->write("b\n");
+    sink->open_at(t0 + 40 * s);  // only the first call opens
+    sink->maybe_rotate(t0 + 61 * s);
+    sink->write("c\n");
+    sink->close();
+    const auto names = list_dir(tmp.path());
+    ASSERT_EQ(names.size(), 2u);
+    EXPECT_EQ(names[0], "f-20160108T142909-000000.jsonl");
+    EXPECT_EQ(names[1], "f-20160108T143010-000001.jsonl");
+    EXPECT_EQ(read_file(tmp / names[0]), "a\nb\n");
+    EXPECT_EQ(read_file(tmp / names[1]), "c\n");
+}
+
+TEST(Rotate, CaptureTimeRefusesAnUnwritableDirectoryAtOnce) {
+    SinkConfig cfg;
+    cfg.path = "/proc/spate-no/f-%Y.jsonl";
+    cfg.rotate_seconds = 60;
+    cfg.capture_time = true;
+    try {
+        make_sink(cfg);
+        FAIL() << "no error";
+    } catch (const SinkError& e) {
+        EXPECT_NE(std::string(e.what()).find("/proc/spate-no/"), std::string::npos) << e.what();
+    }
+}
+
 TEST(Rotate, ClockGoingBackwardsDoesNotRotate) {
     TempDir tmp;
     SinkConfig cfg;

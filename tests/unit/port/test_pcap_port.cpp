@@ -217,14 +217,18 @@ TEST(PcapPort, FilesInOrderWithTheirPortIndex) {
         EXPECT_EQ(d.pkts[i].ts_ns, (100 + i) * 1000000000ull);
     }
     for (size_t i = 5; i < 8; ++i) {
-        EXPECT_EQ(d.pkts[i].port, 1);
+        EXPECT_EQ(d.pkts[i].port, 0);  // pcap files: interface 0
         EXPECT_EQ(d.pkts[i].ts_ns, (200 + i - 5) * 1000000000ull);
         EXPECT_EQ(d.pkts[i].caplen, ether(6).size());
     }
-    EXPECT_EQ(d.pkts[8].port, 2);
+    // The pcapng's packets on its interfaces 0 and 1.
+    EXPECT_EQ(d.pkts[8].port, 0);
     EXPECT_EQ(d.pkts[8].linktype, 1);
-    EXPECT_EQ(d.pkts[9].port, 2);
+    EXPECT_EQ(d.pkts[9].port, 1);
     EXPECT_EQ(d.pkts[9].linktype, 101);
+    for (const PacketRef& p : d.pkts) {
+        EXPECT_EQ(p.queue, 0);
+    }
     {
         // Data is valid until the next burst.
         auto again = make_pcap_port(cfg, log_fn);
@@ -274,9 +278,9 @@ TEST(PcapPort, TruncatedAndCorruptFilesAreReportedAndSkipped) {
     Drained d = drain(*port, 32);
     EXPECT_EQ(d.last, RxStatus::end);
     ASSERT_EQ(d.pkts.size(), 3u);
-    EXPECT_EQ(d.pkts[0].port, 0);
-    EXPECT_EQ(d.pkts[1].port, 1);
-    EXPECT_EQ(d.pkts[2].port, 2);
+    EXPECT_EQ(d.pkts[0].port, 0);  // pcap files: interface 0 whichever file
+    EXPECT_EQ(d.pkts[1].port, 0);
+    EXPECT_EQ(d.pkts[2].port, 0);
     ASSERT_EQ(g_log.size(), 2u);
     EXPECT_FALSE(g_log[0].first);
     EXPECT_EQ(
